@@ -1,0 +1,47 @@
+// Package azerr translates Azure SDK errors into drerr codes, by status code and error
+// code, never by message text. Every adapter calls it at its boundary.
+package azerr
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"integration-dr/drerr"
+)
+
+// Wrap returns nil for nil, else err wrapped in a *drerr.Error with the fitting code.
+func Wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return drerr.E(codeOf(err), op, err)
+}
+
+func codeOf(err error) drerr.Code {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		switch {
+		case re.StatusCode == http.StatusNotFound:
+			return drerr.NotFound
+		case re.StatusCode == http.StatusConflict, re.StatusCode == http.StatusPreconditionFailed,
+			re.ErrorCode == "UpdateConditionNotSatisfied", re.ErrorCode == "EntityAlreadyExists":
+			return drerr.Conflict
+		case re.StatusCode == http.StatusTooManyRequests:
+			return drerr.Throttled
+		case re.StatusCode == http.StatusBadRequest, re.StatusCode == http.StatusUnprocessableEntity:
+			return drerr.Invalid
+		case re.StatusCode >= 500:
+			return drerr.Unavailable
+		}
+		return drerr.Internal
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+		return drerr.Unavailable
+	}
+	return drerr.Internal
+}

@@ -1,0 +1,125 @@
+// Command handler is the Azure Functions custom handler: the executable the Functions
+// host starts (host.json customHandler.description.defaultExecutablePath) and forwards
+// every invocation to over HTTP on 127.0.0.1.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"golang.org/x/time/rate"
+
+	"integration-dr/azureauth"
+	"integration-dr/config"
+	"integration-dr/handlers"
+	"integration-dr/integrationaccount"
+	"integration-dr/replication"
+	"integration-dr/session"
+	"integration-dr/tablestore"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, log, os.Getenv); err != nil {
+		log.Error("handler stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends, then lets the invocation in flight finish.
+func run(ctx context.Context, log *slog.Logger, getenv func(string) string) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	h, err := wire(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "pairs", len(cfg.Pairs))
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; finishing the invocation in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Engine.Lease)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// wire builds the app from its configuration: adapters, engine, handler.
+func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handler, error) {
+	cred, armOpts, err := azureauth.ARM(cfg.Azure)
+	if err != nil {
+		return nil, fmt.Errorf("credential: %w", err)
+	}
+	tableOpts := &aztables.ClientOptions{ClientOptions: policy.ClientOptions{Retry: azureauth.Retry()}}
+	var svc *aztables.ServiceClient
+	if cfg.State.ConnectionString != "" {
+		svc, err = aztables.NewServiceClientFromConnectionString(cfg.State.ConnectionString, tableOpts)
+	} else {
+		svc, err = aztables.NewServiceClient(cfg.State.TableServiceURL, cred, tableOpts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("table storage: %w", err)
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	store, err := tablestore.Open(openCtx, svc, cfg.State.Table)
+	if err != nil {
+		return nil, err
+	}
+
+	var pairs []replication.Pair
+	for _, p := range cfg.Pairs {
+		primary, err := integrationaccount.New(p.Primary, cred, armOpts, cfg.Engine.PageSize)
+		if err != nil {
+			return nil, fmt.Errorf("pair %s primary: %w", p.Name, err)
+		}
+		secondary, err := integrationaccount.New(p.Secondary, cred, armOpts, cfg.Engine.PageSize)
+		if err != nil {
+			return nil, fmt.Errorf("pair %s secondary: %w", p.Name, err)
+		}
+		kinds := map[session.Kind]bool{}
+		for _, k := range p.Kinds {
+			kinds[k] = true
+		}
+		pairs = append(pairs, replication.Pair{Name: p.Name, Primary: primary, Secondary: secondary, Kinds: kinds, Overlap: p.Overlap})
+	}
+	limiter := rate.NewLimiter(rate.Limit(cfg.Budget.PerSecond), cfg.Budget.Burst)
+	engine := replication.NewEngine(store, limiter, log, replication.Options{
+		Lease:     cfg.Engine.Lease,
+		Workers:   cfg.Engine.Workers,
+		BatchSize: cfg.Engine.BatchSize,
+	})
+	return &handlers.Handler{
+		Replicator: &replication.Service{Engine: engine, Pairs: pairs},
+		Log:        log,
+		Timeout:    cfg.Engine.Lease,
+	}, nil
+}

@@ -1,0 +1,318 @@
+// Package config reads the app's settings (Functions app settings arrive as
+// environment variables) and validates them at start-up, naming the bad field.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"integration-dr/session"
+)
+
+// Config is everything the handler needs.
+type Config struct {
+	Port   int
+	Pairs  []Pair
+	Budget Budget
+	Engine Engine
+	State  State
+	Azure  Azure
+}
+
+// Pair is one disaster-recovery pair of integration accounts.
+type Pair struct {
+	Name      string
+	Primary   string // ARM resource ID of the primary integration account
+	Secondary string // ARM resource ID of the secondary integration account
+	Kinds     []session.Kind
+	Overlap   time.Duration
+}
+
+// Budget is the ARM write budget shared by all pairs: ARM refills a principal's write
+// bucket at 10 a second (burst 200), so that is the default.
+type Budget struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Engine tunes replication runs.
+type Engine struct {
+	Lease     time.Duration
+	Workers   int
+	PageSize  int32
+	BatchSize int
+}
+
+// State says where checkpoints live.
+type State struct {
+	ConnectionString string // AzureWebJobsStorage, when it is a connection string
+	TableServiceURL  string // AzureWebJobsStorage__tableServiceUri, for identity-based access
+	Table            string
+}
+
+// Credential modes.
+const (
+	CredentialDefault         = "default"         // azidentity's default chain
+	CredentialManagedIdentity = "managedidentity" // managed identity, by AZURE_CLIENT_ID if set
+	// CredentialLocal sends a fixed token and is refused unless the ARM endpoint is a
+	// loopback address: it exists for the local stand-in only.
+	CredentialLocal = "local-static-token"
+)
+
+// Azure says how to reach and authenticate to Azure Resource Manager.
+type Azure struct {
+	ARMEndpoint string
+	Credential  string
+	ClientID    string
+}
+
+// IsLoopback reports whether the ARM endpoint is on this machine.
+func (a Azure) IsLoopback() bool {
+	u, err := url.Parse(a.ARMEndpoint)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// Setting names, each documented in local.settings.json.example.
+const (
+	EnvPort        = "FUNCTIONS_CUSTOMHANDLER_PORT"
+	EnvTopology    = "DR_TOPOLOGY"
+	EnvBudgetRate  = "DR_WRITE_BUDGET_PER_SECOND"
+	EnvBudgetBurst = "DR_WRITE_BUDGET_BURST"
+	EnvLease       = "DR_RUN_LEASE"
+	EnvWorkers     = "DR_WRITE_WORKERS"
+	EnvPageSize    = "DR_LIST_PAGE_SIZE"
+	EnvBatchSize   = "DR_BATCH_SIZE"
+	EnvStorage     = "AzureWebJobsStorage"
+	EnvTableURL    = "AzureWebJobsStorage__tableServiceUri"
+	EnvTable       = "DR_STATE_TABLE"
+	EnvARMEndpoint = "DR_ARM_ENDPOINT"
+	EnvCredential  = "DR_CREDENTIAL"
+	EnvClientID    = "AZURE_CLIENT_ID"
+)
+
+// topology is the JSON shape of DR_TOPOLOGY.
+type topology struct {
+	Pairs []struct {
+		Name      string   `json:"name"`
+		Primary   string   `json:"primary"`
+		Secondary string   `json:"secondary"`
+		Kinds     []string `json:"kinds"`
+		Overlap   string   `json:"overlap"`
+	} `json:"pairs"`
+}
+
+// Load reads and validates the settings from getenv. Every problem found is reported,
+// each naming its setting.
+func Load(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		Port: p.int(EnvPort, 0, 1, 65535),
+		Budget: Budget{
+			PerSecond: p.float(EnvBudgetRate, 10, 0.1, 100000),
+			Burst:     p.int(EnvBudgetBurst, 200, 1, 100000),
+		},
+		Engine: Engine{
+			Lease:     p.duration(EnvLease, 2*time.Minute, 5*time.Second, time.Hour),
+			Workers:   p.int(EnvWorkers, 8, 1, 256),
+			PageSize:  int32(p.int(EnvPageSize, 200, 1, 5000)),
+			BatchSize: p.int(EnvBatchSize, 500, 1, 100000),
+		},
+		State: State{
+			ConnectionString: getenv(EnvStorage),
+			TableServiceURL:  getenv(EnvTableURL),
+			Table:            p.str(EnvTable, "drstate"),
+		},
+		Azure: Azure{
+			ARMEndpoint: p.str(EnvARMEndpoint, "https://management.azure.com"),
+			Credential:  p.str(EnvCredential, CredentialDefault),
+			ClientID:    getenv(EnvClientID),
+		},
+	}
+	if c.Port == 0 {
+		p.fail(EnvPort, "is required (the Functions host sets it)")
+	}
+	if c.State.ConnectionString == "" && c.State.TableServiceURL == "" {
+		p.fail(EnvStorage, "or "+EnvTableURL+" is required: checkpoints live in Table Storage")
+	}
+	if !validTableName(c.State.Table) {
+		p.fail(EnvTable, fmt.Sprintf("%q is not a table name (3-63 letters and digits, starting with a letter)", c.State.Table))
+	}
+	if u, err := url.Parse(c.Azure.ARMEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		p.fail(EnvARMEndpoint, fmt.Sprintf("%q is not an http(s) URL", c.Azure.ARMEndpoint))
+	} else if u.Scheme == "http" && !c.Azure.IsLoopback() {
+		p.fail(EnvARMEndpoint, "plain http is allowed for a loopback address only")
+	}
+	switch c.Azure.Credential {
+	case CredentialDefault, CredentialManagedIdentity:
+	case CredentialLocal:
+		if !c.Azure.IsLoopback() {
+			p.fail(EnvCredential, CredentialLocal+" is allowed only with a loopback "+EnvARMEndpoint)
+		}
+	default:
+		p.fail(EnvCredential, fmt.Sprintf("%q is not one of %s, %s, %s", c.Azure.Credential, CredentialDefault, CredentialManagedIdentity, CredentialLocal))
+	}
+	c.Pairs = p.topology(getenv(EnvTopology))
+	return c, p.err()
+}
+
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) fail(field, msg string) { p.errs = append(p.errs, fmt.Errorf("%s: %s", field, msg)) }
+
+func (p *parser) err() error {
+	if len(p.errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid configuration: %w", errors.Join(p.errs...))
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) int(name string, def, lo, hi int) int {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.fail(name, fmt.Sprintf("%q is not a whole number from %d to %d", v, lo, hi))
+		return def
+	}
+	return n
+}
+
+func (p *parser) float(name string, def, lo, hi float64) float64 {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < lo || f > hi {
+		p.fail(name, fmt.Sprintf("%q is not a number from %g to %g", v, lo, hi))
+		return def
+	}
+	return f
+}
+
+func (p *parser) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		p.fail(name, fmt.Sprintf("%q is not a duration from %s to %s", v, lo, hi))
+		return def
+	}
+	return d
+}
+
+func (p *parser) topology(raw string) []Pair {
+	if strings.TrimSpace(raw) == "" {
+		p.fail(EnvTopology, "is required: a JSON object {\"pairs\": [...]}")
+		return nil
+	}
+	var t topology
+	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil {
+		p.fail(EnvTopology, "is not valid JSON of the documented shape: "+err.Error())
+		return nil
+	}
+	if len(t.Pairs) == 0 {
+		p.fail(EnvTopology, "pairs: at least one pair is required")
+	}
+	seen := map[string]bool{}
+	var out []Pair
+	for i, tp := range t.Pairs {
+		field := fmt.Sprintf("%s: pairs[%d]", EnvTopology, i)
+		pair := Pair{Name: strings.TrimSpace(tp.Name), Primary: tp.Primary, Secondary: tp.Secondary, Overlap: 5 * time.Minute}
+		switch {
+		case !validPairName(pair.Name):
+			p.fail(field+".name", fmt.Sprintf("%q is not a pair name (1-63 letters, digits, '-', '_')", tp.Name))
+		case seen[strings.ToLower(pair.Name)]:
+			p.fail(field+".name", fmt.Sprintf("%q is used by another pair", pair.Name))
+		}
+		seen[strings.ToLower(pair.Name)] = true
+		for _, side := range []struct{ name, id string }{{"primary", tp.Primary}, {"secondary", tp.Secondary}} {
+			if !isIntegrationAccountID(side.id) {
+				p.fail(field+"."+side.name, fmt.Sprintf("%q is not an integration account resource ID (/subscriptions/…/resourceGroups/…/providers/Microsoft.Logic/integrationAccounts/…)", side.id))
+			}
+		}
+		if tp.Primary != "" && strings.EqualFold(tp.Primary, tp.Secondary) {
+			p.fail(field+".secondary", "is the same account as primary")
+		}
+		for j, k := range tp.Kinds {
+			kind, ok := session.ParseKind(k)
+			if !ok {
+				p.fail(fmt.Sprintf("%s.kinds[%d]", field, j), fmt.Sprintf("%q is not one of generated, received, as2mic, other", k))
+				continue
+			}
+			pair.Kinds = append(pair.Kinds, kind)
+		}
+		if tp.Overlap != "" {
+			d, err := time.ParseDuration(tp.Overlap)
+			if err != nil || d < 0 || d > time.Hour {
+				p.fail(field+".overlap", fmt.Sprintf("%q is not a duration from 0s to 1h", tp.Overlap))
+			} else {
+				pair.Overlap = d
+			}
+		}
+		out = append(out, pair)
+	}
+	return out
+}
+
+func validPairName(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func validTableName(s string) bool {
+	if len(s) < 3 || len(s) > 63 || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// isIntegrationAccountID checks the shape
+// /subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Logic/integrationAccounts/{n}.
+func isIntegrationAccountID(id string) bool {
+	parts := strings.Split(strings.Trim(id, "/"), "/")
+	return len(parts) == 8 &&
+		strings.EqualFold(parts[0], "subscriptions") && parts[1] != "" &&
+		strings.EqualFold(parts[2], "resourceGroups") && parts[3] != "" &&
+		strings.EqualFold(parts[4], "providers") && strings.EqualFold(parts[5], "Microsoft.Logic") &&
+		strings.EqualFold(parts[6], "integrationAccounts") && parts[7] != "" && strings.HasPrefix(id, "/")
+}

@@ -1,0 +1,377 @@
+package armstandin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic/fake"
+)
+
+// Faults are injected into every ARM request (not the /_standin admin routes).
+type Faults struct {
+	Latency     time.Duration `json:"latency"`     // added to every request
+	Throttle    float64       `json:"throttle"`    // share of requests answered 429
+	RetryAfter  int           `json:"retryAfter"`  // seconds, sent with each 429
+	ServerError float64       `json:"serverError"` // share answered 500
+	Drop        float64       `json:"drop"`        // share whose connection is closed unanswered
+	// IgnoreFilter makes the list ignore $filter, as a service that does not
+	// implement it would.
+	IgnoreFilter bool `json:"ignoreFilter"`
+}
+
+// Stats count the ARM requests served, per account ("group/account") and operation.
+type Stats map[string]map[string]int
+
+// Server is the stand-in. Use New, then Start or ServeHTTP.
+type Server struct {
+	store *store
+	// PageSize caps a list page when the client sends no $top.
+	PageSize int
+
+	mu     sync.Mutex
+	faults Faults
+	rng    *rand.Rand
+	stats  Stats
+}
+
+// New returns an empty stand-in.
+func New() *Server {
+	return &Server{store: newStore(), PageSize: 200, rng: rand.New(rand.NewPCG(1, 2)), stats: Stats{}}
+}
+
+// SetFaults replaces the faults injected from now on.
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+}
+
+// Stats returns a copy of the request counts and, if reset, starts them again.
+func (s *Server) Stats(reset bool) Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := Stats{}
+	for k, v := range s.stats {
+		out[k] = map[string]int{}
+		for op, n := range v {
+			out[k][op] = n
+		}
+	}
+	if reset {
+		s.stats = Stats{}
+	}
+	return out
+}
+
+// Sessions returns name → content of every session of an account.
+func (s *Server) Sessions(group, acct string) map[string]json.RawMessage {
+	return s.store.snapshot(group, acct)
+}
+
+// PutSession writes a session directly, as the Logic Apps runtime would.
+func (s *Server) PutSession(group, acct, name string, content json.RawMessage) {
+	s.store.put(group, acct, name, content)
+}
+
+// Start serves on 127.0.0.1 at port (0: any free one) until ctx ends. It returns the
+// base URL.
+func (s *Server) Start(ctx context.Context, port int) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	return "http://" + ln.Addr().String(), nil
+}
+
+var (
+	sessionsPath   = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/Microsoft\.Logic/integrationAccounts/([^/]+)/sessions(?:/([^/]+))?$`)
+	agreementsPath = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/Microsoft\.Logic/integrationAccounts/([^/]+)/agreements(?:/([^/]+))?$`)
+	filterExpr     = regexp.MustCompile(`(?i)^\s*ChangedTime\s+ge\s+(\S+)\s*$`)
+)
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_standin/") {
+		s.admin(w, r)
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		armError(w, http.StatusUnauthorized, "AuthenticationFailed", "missing bearer token")
+		return
+	}
+	if r.URL.Query().Get("api-version") != "2019-05-01" {
+		armError(w, http.StatusBadRequest, "InvalidApiVersionParameter", "api-version must be 2019-05-01")
+		return
+	}
+	api, group, acct, tr, ok := s.route(r)
+	if !ok {
+		armError(w, http.StatusNotFound, "NotFound", "no such route in the stand-in: "+r.Method+" "+r.URL.Path)
+		return
+	}
+	s.count(group+"/"+acct, api)
+	if s.inject(w, r) {
+		return
+	}
+	req := r.WithContext(context.WithValue(r.Context(), runtime.CtxAPINameKey{}, api))
+	resp, err := tr.Do(req)
+	if err != nil {
+		writeTransportError(w, err)
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+}
+
+// route maps method and path to the API name the fake transports dispatch on, and
+// builds a transport bound to this request. A fresh transport per request keeps no
+// pager state between requests: paging is by $skiptoken in the nextLink, as ARM does.
+func (s *Server) route(r *http.Request) (api, group, acct string, tr interface {
+	Do(*http.Request) (*http.Response, error)
+}, ok bool) {
+	if m := sessionsPath.FindStringSubmatch(r.URL.Path); m != nil {
+		group, acct = m[1], m[2]
+		srv := s.sessionsServer(r)
+		switch {
+		case m[3] == "" && r.Method == http.MethodGet:
+			api = "IntegrationAccountSessionsClient.NewListPager"
+		case m[3] != "" && r.Method == http.MethodGet:
+			api = "IntegrationAccountSessionsClient.Get"
+		case m[3] != "" && r.Method == http.MethodPut:
+			api = "IntegrationAccountSessionsClient.CreateOrUpdate"
+		default:
+			return "", "", "", nil, false
+		}
+		return api, group, acct, fake.NewIntegrationAccountSessionsServerTransport(srv), true
+	}
+	if m := agreementsPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
+		group, acct = m[1], m[2]
+		api = "IntegrationAccountAgreementsClient.Get"
+		if m[3] == "" {
+			api = "IntegrationAccountAgreementsClient.NewListPager"
+		}
+		return api, group, acct, fake.NewIntegrationAccountAgreementsServerTransport(s.agreementsServer()), true
+	}
+	return "", "", "", nil, false
+}
+
+func (s *Server) sessionsServer(r *http.Request) *fake.IntegrationAccountSessionsServer {
+	base := *r.URL
+	base.Scheme, base.Host = "http", r.Host
+	skip := r.URL.Query().Get("$skiptoken")
+	return &fake.IntegrationAccountSessionsServer{
+		Get: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountSessionsClientGetOptions) (resp azfake.Responder[armlogic.IntegrationAccountSessionsClientGetResponse], errResp azfake.ErrorResponder) {
+			cur, ok := s.store.get(group, acct, name)
+			if !ok {
+				errResp.SetResponseError(http.StatusNotFound, "IntegrationAccountSessionNotFound")
+				return
+			}
+			resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountSessionsClientGetResponse{IntegrationAccountSession: toARM(r.URL.Path, cur)}, nil)
+			return
+		},
+		CreateOrUpdate: func(_ context.Context, group, acct, name string, body armlogic.IntegrationAccountSession, _ *armlogic.IntegrationAccountSessionsClientCreateOrUpdateOptions) (resp azfake.Responder[armlogic.IntegrationAccountSessionsClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
+			if body.Properties == nil {
+				errResp.SetResponseError(http.StatusBadRequest, "InvalidRequestContent")
+				return
+			}
+			raw, err := json.Marshal(body.Properties.Content)
+			if err != nil {
+				errResp.SetResponseError(http.StatusBadRequest, "InvalidRequestContent")
+				return
+			}
+			cur := s.store.put(group, acct, name, raw)
+			resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountSessionsClientCreateOrUpdateResponse{IntegrationAccountSession: toARM(r.URL.Path, cur)}, nil)
+			return
+		},
+		NewListPager: func(group, acct string, opts *armlogic.IntegrationAccountSessionsClientListOptions) (resp azfake.PagerResponder[armlogic.IntegrationAccountSessionsClientListResponse]) {
+			top := s.PageSize
+			var since time.Time
+			if opts != nil && opts.Top != nil && *opts.Top > 0 {
+				top = int(*opts.Top)
+			}
+			if opts != nil && opts.Filter != nil && !s.currentFaults().IgnoreFilter {
+				m := filterExpr.FindStringSubmatch(*opts.Filter)
+				t, err := time.Parse(time.RFC3339Nano, strings.Trim(lastOf(m), "'"))
+				if m == nil || err != nil {
+					resp.AddResponseError(http.StatusBadRequest, "InvalidFilter")
+					return
+				}
+				since = t
+			}
+			names, page, more := s.store.page(group, acct, since, skip, top)
+			out := armlogic.IntegrationAccountSessionsClientListResponse{}
+			for _, cur := range page {
+				v := toARM(r.URL.Path+"/"+url.PathEscape(cur.name), cur)
+				out.Value = append(out.Value, &v)
+			}
+			if more {
+				next := base
+				q := next.Query()
+				q.Set("$skiptoken", names[len(names)-1])
+				next.RawQuery = q.Encode()
+				out.NextLink = to.Ptr(next.String())
+			}
+			resp.AddPage(http.StatusOK, out, nil)
+			return
+		},
+	}
+}
+
+func (s *Server) agreementsServer() *fake.IntegrationAccountAgreementsServer {
+	return &fake.IntegrationAccountAgreementsServer{
+		Get: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountAgreementsClientGetOptions) (resp azfake.Responder[armlogic.IntegrationAccountAgreementsClientGetResponse], errResp azfake.ErrorResponder) {
+			s.store.mu.Lock()
+			a, ok := s.store.account(group, acct).agreements[strings.ToLower(name)]
+			s.store.mu.Unlock()
+			if !ok {
+				errResp.SetResponseError(http.StatusNotFound, "IntegrationAccountAgreementNotFound")
+				return
+			}
+			resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountAgreementsClientGetResponse{IntegrationAccountAgreement: a}, nil)
+			return
+		},
+		NewListPager: func(group, acct string, _ *armlogic.IntegrationAccountAgreementsClientListOptions) (resp azfake.PagerResponder[armlogic.IntegrationAccountAgreementsClientListResponse]) {
+			s.store.mu.Lock()
+			var out armlogic.IntegrationAccountAgreementsClientListResponse
+			for _, a := range s.store.account(group, acct).agreements {
+				out.Value = append(out.Value, &a)
+			}
+			s.store.mu.Unlock()
+			resp.AddPage(http.StatusOK, out, nil)
+			return
+		},
+	}
+}
+
+// PutAgreement stores an agreement on an account.
+func (s *Server) PutAgreement(group, acct string, a armlogic.IntegrationAccountAgreement) {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	s.store.account(group, acct).agreements[strings.ToLower(*a.Name)] = a
+}
+
+func toARM(id string, cur stored) armlogic.IntegrationAccountSession {
+	return armlogic.IntegrationAccountSession{
+		ID:   to.Ptr(id),
+		Name: to.Ptr(cur.name),
+		Type: to.Ptr("Microsoft.Logic/integrationAccounts/sessions"),
+		Properties: &armlogic.IntegrationAccountSessionProperties{
+			Content:     cur.content,
+			CreatedTime: to.Ptr(cur.created),
+			ChangedTime: to.Ptr(cur.changed),
+		},
+	}
+}
+
+func lastOf(m []string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	return m[len(m)-1]
+}
+
+func (s *Server) currentFaults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
+}
+
+func (s *Server) count(acct, api string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := strings.ToLower(acct)
+	if s.stats[k] == nil {
+		s.stats[k] = map[string]int{}
+	}
+	s.stats[k][opName(api)]++
+}
+
+// opName shortens "IntegrationAccountSessionsClient.NewListPager" to "sessions.list".
+func opName(api string) string {
+	client, method, _ := strings.Cut(api, ".")
+	client = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(client, "IntegrationAccount"), "Client"))
+	switch method {
+	case "NewListPager":
+		method = "list"
+	case "CreateOrUpdate":
+		method = "put"
+	default:
+		method = strings.ToLower(method)
+	}
+	return client + "." + method
+}
+
+// inject applies the configured faults; it reports whether it answered the request.
+func (s *Server) inject(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	f := s.faults
+	roll := s.rng.Float64()
+	s.mu.Unlock()
+	if f.Latency > 0 {
+		select {
+		case <-time.After(f.Latency):
+		case <-r.Context().Done():
+			return true
+		}
+	}
+	switch {
+	case roll < f.Drop:
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return true
+			}
+		}
+		panic(http.ErrAbortHandler)
+	case roll < f.Drop+f.Throttle:
+		w.Header().Set("Retry-After", strconv.Itoa(max(f.RetryAfter, 0)))
+		armError(w, http.StatusTooManyRequests, "TooManyRequests", "the stand-in is throttling this request")
+		return true
+	case roll < f.Drop+f.Throttle+f.ServerError:
+		armError(w, http.StatusInternalServerError, "InternalServerError", "the stand-in injected a server error")
+		return true
+	}
+	return false
+}
+
+func armError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-ms-error-code", code)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+// writeTransportError answers with the status the fake chose (an errResp), or 500.
+func writeTransportError(w http.ResponseWriter, err error) {
+	status, code := http.StatusInternalServerError, "InternalServerError"
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		status, code = re.StatusCode, re.ErrorCode
+	}
+	armError(w, status, code, fmt.Sprint(err))
+}

@@ -1,0 +1,179 @@
+// Package e2e runs the real handler binary, driven with the Functions host's wire
+// format, against Azurite and the ARM stand-in.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"integration-dr/dev/armstandin"
+	"integration-dr/dev/localstack"
+	"integration-dr/handlers"
+	"integration-dr/session"
+)
+
+var (
+	buildOnce sync.Once
+	handlerBin string
+	buildErr   error
+)
+
+// stack is one test's local Azure: Azurite, the stand-in, and the handler binary.
+type stack struct {
+	t       *testing.T
+	ctx     context.Context
+	azurite *localstack.Azurite
+	arm     *armstandin.Server
+	armURL  string
+	env     map[string]string
+	handler *localstack.Handler
+	logs    *syncBuffer
+}
+
+func newStack(t *testing.T, overlap time.Duration, extraEnv map[string]string) *stack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped in -short mode")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "drhandler")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		handlerBin, buildErr = localstack.BuildHandler(ctx, dir)
+	})
+	if buildErr != nil {
+		t.Fatalf("build handler: %v", buildErr)
+	}
+	az, err := localstack.StartAzurite(ctx, t.TempDir())
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("azurite: %v", err)
+		}
+		t.Skipf("azurite unavailable (run npm ci): %v", err)
+	}
+	t.Cleanup(az.Stop)
+	arm := armstandin.New()
+	armURL, err := arm.Start(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := localstack.HandlerEnv(az.ConnectionString(), armURL, overlap)
+	env["DR_RUN_LEASE"] = "10s"
+	for k, v := range extraEnv {
+		env[k] = v
+	}
+	s := &stack{t: t, ctx: ctx, azurite: az, arm: arm, armURL: armURL, env: env, logs: &syncBuffer{}}
+	s.start()
+	t.Cleanup(func() {
+		if s.handler != nil && !s.handler.Exited() {
+			s.handler.Kill()
+		}
+		if t.Failed() {
+			t.Logf("handler log:\n%s", s.logs.String())
+		}
+	})
+	return s
+}
+
+func (s *stack) start() {
+	s.t.Helper()
+	h, err := localstack.StartHandler(s.ctx, handlerBin, s.env, s.logs)
+	if err != nil {
+		s.t.Fatalf("start handler: %v\n%s", err, s.logs.String())
+	}
+	s.handler = h
+}
+
+// tick invokes the replication function as the host's timer would.
+func (s *stack) tick() localstack.Reply {
+	s.t.Helper()
+	now := time.Now().UTC()
+	r, err := localstack.Invoke(s.ctx, s.handler.URL, handlers.FnReplicateSessions, localstack.TimerPayload(handlers.FnReplicateSessions, now.Add(-time.Minute), now))
+	if err != nil {
+		s.t.Fatalf("invoke: %v", err)
+	}
+	return r
+}
+
+// stats decodes the per-pair stats a tick returned.
+func stats(t *testing.T, r localstack.Reply) []struct {
+	Pair         string `json:"pair"`
+	Writes       int    `json:"writes"`
+	ListCalls    int    `json:"listCalls"`
+	Listed       int    `json:"listed"`
+	StandbyReads int    `json:"standbyReads"`
+	Skipped      string `json:"skipped"`
+} {
+	t.Helper()
+	var out []struct {
+		Pair         string `json:"pair"`
+		Writes       int    `json:"writes"`
+		ListCalls    int    `json:"listCalls"`
+		Listed       int    `json:"listed"`
+		StandbyReads int    `json:"standbyReads"`
+		Skipped      string `json:"skipped"`
+	}
+	if err := json.Unmarshal(r.ReturnValue, &out); err != nil {
+		t.Fatalf("ReturnValue %s: %v", r.ReturnValue, err)
+	}
+	return out
+}
+
+func (s *stack) primary() map[string]json.RawMessage {
+	return s.arm.Sessions(localstack.PrimaryGroup, localstack.PrimaryAcct)
+}
+
+func (s *stack) secondary() map[string]json.RawMessage {
+	return s.arm.Sessions(localstack.SecondaryGroup, localstack.SecondaryAcct)
+}
+
+// diff lists the sessions on which the secondary does not hold the primary's content.
+func diff(primary, secondary map[string]json.RawMessage) []string {
+	var out []string
+	for name, c := range primary {
+		if got, ok := secondary[name]; !ok {
+			out = append(out, name+": missing")
+		} else if !session.EqualContent(c, got) {
+			out = append(out, name+": "+string(got)+" != "+string(c))
+		}
+	}
+	for name := range secondary {
+		if _, ok := primary[name]; !ok {
+			out = append(out, name+": only on secondary")
+		}
+	}
+	return out
+}
+
+func (s *stack) requireConverged() {
+	s.t.Helper()
+	if d := diff(s.primary(), s.secondary()); len(d) > 0 {
+		s.t.Fatalf("secondary differs from primary in %d sessions, e.g. %v", len(d), d[:min(5, len(d))])
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

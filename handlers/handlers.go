@@ -1,0 +1,138 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"integration-dr/drerr"
+	"integration-dr/replication"
+)
+
+// Function names: each is a folder under functions/ and the path the host POSTs to.
+const (
+	FnReplicateSessions = "ReplicateSessions"
+)
+
+// maxBody bounds what the handler reads of a request; the host's payloads are small.
+const maxBody = 1 << 20
+
+// Replicator runs a replication pass over every configured pair.
+type Replicator interface {
+	ReplicateAll(ctx context.Context) ([]replication.Stats, error)
+}
+
+// Handler serves the custom-handler routes.
+type Handler struct {
+	Replicator Replicator
+	Log        *slog.Logger
+	// Timeout bounds one invocation; keep it below host.json's functionTimeout.
+	Timeout time.Duration
+}
+
+// ServeHTTP routes the host's requests. GET / is the host's readiness probe.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	log := h.Log.With("invocationId", r.Header.Get("X-Azure-Functions-InvocationId"), "function", r.URL.Path)
+	defer func() {
+		// Nothing a request carries may take the process down.
+		if v := recover(); v != nil {
+			log.Error("handler panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			writeReply(w, http.StatusInternalServerError, Reply{Logs: []string{"internal error; see the handler's log"}})
+		}
+	}()
+	switch {
+	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		writeReply(w, http.StatusOK, Reply{ReturnValue: "ready"})
+	case r.URL.Path == "/"+FnReplicateSessions && r.Method == http.MethodPost:
+		h.invoke(w, r, log, h.replicate)
+	default:
+		writeReply(w, http.StatusNotFound, Reply{Logs: []string{fmt.Sprintf("no function at %s %s", r.Method, r.URL.Path)}})
+	}
+}
+
+type function func(ctx context.Context, inv Invocation, log *slog.Logger) (int, Reply)
+
+func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, log *slog.Logger, fn function) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeReply(w, http.StatusRequestEntityTooLarge, Reply{Logs: []string{fmt.Sprintf("invocation larger than %d bytes refused", maxBody)}})
+			return
+		}
+		writeReply(w, http.StatusBadRequest, Reply{Logs: []string{"reading invocation: " + err.Error()}})
+		return
+	}
+	inv, err := DecodeInvocation(body)
+	if err != nil {
+		log.Warn("invocation refused", "err", err)
+		writeReply(w, http.StatusBadRequest, Reply{Logs: []string{err.Error()}})
+		return
+	}
+	// The host's own request context ends if the host goes away; the timeout keeps a
+	// run inside the function's time limit. Shutdown does not cancel it: a run in
+	// flight on SIGTERM finishes.
+	ctx, cancel := context.WithTimeout(r.Context(), h.Timeout)
+	defer cancel()
+	status, reply := fn(ctx, inv, log)
+	writeReply(w, status, reply)
+}
+
+// replicate runs one replication pass over every pair. The timer's data says nothing
+// the pass needs: state comes from the checkpoints, so odd timer data is only logged.
+func (h *Handler) replicate(ctx context.Context, inv Invocation, log *slog.Logger) (int, Reply) {
+	timer, err := DecodeTimer(inv.Data["timer"])
+	if err != nil {
+		log.Warn("timer data unreadable; running anyway", "err", err)
+	} else if timer.IsPastDue {
+		log.Info("timer is past due")
+	}
+	stats, err := h.Replicator.ReplicateAll(ctx)
+	reply := Reply{ReturnValue: stats}
+	for _, s := range stats {
+		line := fmt.Sprintf("pair %s: listed %d, wrote %d, same %d, standby newer %d, rescan skipped %d, list calls %d, lag %s",
+			s.Pair, s.Listed, s.Writes, s.Same, s.StandbyNewer, s.RescanSkipped, s.Pages, s.Lag.Round(time.Millisecond))
+		if s.Skipped != "" {
+			line = fmt.Sprintf("pair %s: skipped: %s", s.Pair, s.Skipped)
+		}
+		reply.Logs = append(reply.Logs, line)
+		log.Info("replication pass", "pair", s.Pair, "listed", s.Listed, "writes", s.Writes, "same", s.Same,
+			"standbyNewer", s.StandbyNewer, "rescanSkipped", s.RescanSkipped, "listCalls", s.Pages, "skipped", s.Skipped)
+	}
+	switch {
+	case err == nil:
+		return http.StatusOK, reply
+	case drerr.Is(err, drerr.Throttled):
+		// ARM said slow down even after azcore's retries: not a failure. The
+		// checkpoint did not move; the next tick resumes.
+		log.Warn("throttled by ARM; the next tick resumes", "err", err)
+		reply.Logs = append(reply.Logs, "throttled by ARM; the next tick resumes: "+err.Error())
+		return http.StatusOK, reply
+	default:
+		log.Error("replication failed", "err", err)
+		reply.Logs = append(reply.Logs, "replication failed: "+err.Error())
+		return http.StatusInternalServerError, reply
+	}
+}
+
+func writeReply(w http.ResponseWriter, status int, r Reply) {
+	if r.Outputs == nil {
+		r.Outputs = map[string]any{}
+	}
+	if r.Logs == nil {
+		r.Logs = []string{}
+	}
+	body, err := json.Marshal(r)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"Outputs":{},"Logs":["reply could not be encoded"],"ReturnValue":null}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

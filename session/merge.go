@@ -1,0 +1,63 @@
+package session
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+)
+
+// Verdict is what replication does with one active-side session given the standby's copy.
+type Verdict int
+
+const (
+	// Write: the standby lacks the session or holds an older state of it.
+	Write Verdict = iota
+	// Same: the standby already holds this content; writing would change nothing.
+	Same
+	// StandbyNewer: the standby's copy carries a newer content time. Writing would move
+	// a control number back in time, which the B2B connectors refuse too
+	// ("greater timestamp exists"), so it is left alone.
+	StandbyNewer
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Write:
+		return "write"
+	case Same:
+		return "same"
+	default:
+		return "standby-newer"
+	}
+}
+
+// Decide applies the merge rule: the newest content time wins; on equal times the
+// active side wins unless the content is already the same. A generated control number
+// that is lower but newer is an envelope rollover and wins like any newer one.
+// standby is nil when the standby has no such session.
+func Decide(active Session, standby *Session) Verdict {
+	if standby == nil {
+		return Write
+	}
+	if EqualContent(active.Content, standby.Content) {
+		return Same
+	}
+	a, s := ParseContent(active.Content).Stamp(), ParseContent(standby.Content).Stamp()
+	if !a.IsZero() && !s.IsZero() && a.Before(s) {
+		return StandbyNewer
+	}
+	return Write
+}
+
+// EqualContent compares two JSON documents by meaning, not by bytes: the two sides may
+// order keys or space differently.
+func EqualContent(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}

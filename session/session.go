@@ -1,0 +1,171 @@
+// Package session models integration account sessions: the runtime state (control
+// numbers, AS2 MIC records) that Logic Apps B2B keeps per integration account and that
+// disaster recovery copies from the active account to the standby one.
+//
+// It knows nothing of Azure SDKs: adapters turn ARM resources into Session values.
+package session
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Kind says what a session holds. It decides write order and how two copies compare.
+type Kind int
+
+const (
+	// Other is any session we cannot classify; it is replicated verbatim.
+	Other Kind = iota
+	// Generated is a control number this account sends (X12/EDIFACT ICN, GCN, TSCN).
+	// A duplicate of one reaches a partner, so these are written first.
+	Generated
+	// Received is a control number received from a partner (duplicate detection).
+	Received
+	// AS2MIC is an AS2 message integrity check record.
+	AS2MIC
+)
+
+// Kinds lists every kind in the order the engine writes them.
+var Kinds = [...]Kind{Generated, Received, AS2MIC, Other}
+
+func (k Kind) String() string {
+	switch k {
+	case Generated:
+		return "generated"
+	case Received:
+		return "received"
+	case AS2MIC:
+		return "as2mic"
+	default:
+		return "other"
+	}
+}
+
+// ParseKind is the inverse of Kind.String, used by configuration.
+func ParseKind(s string) (Kind, bool) {
+	for _, k := range Kinds {
+		if strings.EqualFold(strings.TrimSpace(s), k.String()) {
+			return k, true
+		}
+	}
+	return Other, false
+}
+
+// Session is one integration account session as both sides see it.
+type Session struct {
+	Name string
+	// ChangedTime is the service's own properties.changedTime on the side it was read
+	// from. It orders changes on one side only: the standby sets its own on write.
+	ChangedTime time.Time
+	// Content is properties.content as raw JSON.
+	Content json.RawMessage
+}
+
+// Content is the part of a session's content that the replication rules look at.
+// Field names are matched case-insensitively: PowerShell writes PascalCase, the REST
+// examples camelCase.
+type Content struct {
+	ControlNumber            string
+	ControlNumberChangedTime time.Time
+	MessageType              string
+	MicValue                 string
+	MicChangedTime           time.Time
+	AgreementName            string
+}
+
+// Stamp is the content's own time of last change: the control number's or the MIC's.
+// It is what "newest wins" compares across the two sides.
+func (c Content) Stamp() time.Time {
+	if !c.ControlNumberChangedTime.IsZero() {
+		return c.ControlNumberChangedTime
+	}
+	return c.MicChangedTime
+}
+
+// ParseContent reads the fields the rules need. Content that is not a JSON object, or
+// whose fields have unexpected types, yields the zero fields it could not read: such a
+// session is still replicated, verbatim.
+func ParseContent(raw []byte) Content {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return Content{}
+	}
+	var c Content
+	for k, v := range fields {
+		switch strings.ToLower(k) {
+		case "controlnumber":
+			c.ControlNumber = scalar(v)
+		case "controlnumberchangedtime":
+			c.ControlNumberChangedTime = parseTime(scalar(v))
+		case "messagetype":
+			c.MessageType = scalar(v)
+		case "micvalue":
+			c.MicValue = scalar(v)
+		case "micchangedtime":
+			c.MicChangedTime = parseTime(scalar(v))
+		case "agreementname":
+			c.AgreementName = scalar(v)
+		}
+	}
+	return c
+}
+
+// scalar renders a JSON string or number as text; anything else as "".
+func scalar(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return ""
+	}
+	if v[0] == '"' {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			return s
+		}
+		return ""
+	}
+	if v[0] == '-' || (v[0] >= '0' && v[0] <= '9') {
+		return string(v)
+	}
+	return ""
+}
+
+// timeLayouts are the shapes seen in session content: RFC 3339 with up to seven
+// fractional digits (.NET ticks), and the same without a zone, which .NET means as UTC.
+var timeLayouts = [...]string{time.RFC3339Nano, "2006-01-02T15:04:05.9999999", "2006-01-02T15:04:05"}
+
+func parseTime(s string) time.Time {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// Classify tells a session's kind from its name and, where the name says nothing, its
+// content. AS2 MIC session names are not documented, so those are known by content.
+func Classify(name string, c Content) Kind {
+	lower := strings.ToLower(name)
+	switch {
+	case strings.HasPrefix(lower, "x12-icn-"), strings.HasPrefix(lower, "edifact-icn-"):
+		return Received
+	case hasGeneratedSuffix(lower):
+		return Generated
+	case c.MicValue != "":
+		return AS2MIC
+	}
+	return Other
+}
+
+var generatedSuffixes = [...]string{"-icn", "-gcn", "-tscn", "-icn-ack", "-gcn-ack", "-tscn-ack", "-ack"}
+
+func hasGeneratedSuffix(lower string) bool {
+	for _, s := range generatedSuffixes {
+		if strings.HasSuffix(lower, s) && len(lower) > len(s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,98 @@
+package session
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestParseContentReadsBothCasings(t *testing.T) {
+	want := time.Date(2026, 11, 20, 9, 0, 0, 123456700, time.UTC)
+	for name, raw := range map[string]string{
+		"PascalCase from PowerShell":   `{"ControlNumber":"000000123","ControlNumberChangedTime":"2026-11-20T09:00:00.1234567Z","MessageType":"X12"}`,
+		"camelCase from the REST spec": `{"controlNumber":"000000123","controlNumberChangedTime":"2026-11-20T09:00:00.1234567+00:00","messageType":1}`,
+		"time without a zone is UTC":   `{"controlNumber":123,"controlNumberChangedTime":"2026-11-20T09:00:00.1234567","MESSAGETYPE":"X12"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := ParseContent([]byte(raw))
+			if c.ControlNumber != "000000123" && c.ControlNumber != "123" {
+				t.Errorf("ControlNumber = %q", c.ControlNumber)
+			}
+			if !c.ControlNumberChangedTime.Equal(want) {
+				t.Errorf("ControlNumberChangedTime = %v, want %v", c.ControlNumberChangedTime, want)
+			}
+			if c.MessageType == "" {
+				t.Errorf("MessageType empty")
+			}
+		})
+	}
+}
+
+func TestParseContentToleratesAnything(t *testing.T) {
+	for _, raw := range []string{``, `null`, `[]`, `"x"`, `{"ControlNumber":{"a":1}}`, `{"ControlNumberChangedTime":"yesterday"}`, `{`} {
+		c := ParseContent([]byte(raw))
+		if c != (Content{}) {
+			t.Errorf("ParseContent(%q) = %+v, want zero", raw, c)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	mic := `{"AgreementName":"a1","MicValue":"q2h3","MicHashAlgorithm":"SHA2256","MessageId":"<m1@x>"}`
+	tests := []struct {
+		name, content string
+		want          Kind
+	}{
+		{"Contoso-Fabrikam-X12-Icn", `{}`, Generated},
+		{"contoso-fabrikam-edifact-gcn", `{}`, Generated},
+		{"Contoso-Fabrikam-X12-Tscn", `{}`, Generated},
+		{"Contoso-Fabrikam-X12-Icn-ACK", `{}`, Generated},
+		{"X12-ICN-Contoso-Fabrikam-X12-000000123", `{}`, Received},
+		{"Edifact-ICN-Contoso-Fabrikam-EDI-42", `{}`, Received},
+		{"as2-0f3a", mic, AS2MIC},
+		{"-Icn", `{}`, Other},
+		{"something-else", `{"foo":1}`, Other},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is "+tt.want.String(), func(t *testing.T) {
+			if got := Classify(tt.name, ParseContent([]byte(tt.content))); got != tt.want {
+				t.Errorf("Classify = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func cn(number, changed string) json.RawMessage {
+	return json.RawMessage(`{"ControlNumber":"` + number + `","ControlNumberChangedTime":"` + changed + `","MessageType":"X12"}`)
+}
+
+func TestDecide(t *testing.T) {
+	const t1, t2 = "2026-11-20T09:00:00Z", "2026-11-20T09:00:05Z"
+	tests := []struct {
+		name    string
+		active  json.RawMessage
+		standby json.RawMessage // nil: missing
+		want    Verdict
+	}{
+		{"a session the standby lacks is written", cn("10", t1), nil, Write},
+		{"a newer number is written", cn("11", t2), cn("10", t1), Write},
+		{"the same content is not written again", cn("10", t1), cn("10", t1), Same},
+		{"the same content spelled differently is not written", json.RawMessage(`{"MessageType":"X12", "ControlNumberChangedTime":"` + t1 + `","ControlNumber":"10"}`), cn("10", t1), Same},
+		{"an older number never overwrites a newer one", cn("10", t1), cn("11", t2), StandbyNewer},
+		{"a lower but newer number is a rollover and is written", cn("1", t2), cn("999999999", t1), Write},
+		{"on equal times the active side wins", cn("12", t1), cn("11", t1), Write},
+		{"an AS2 MIC record with an older MIC time is left alone", json.RawMessage(`{"MicValue":"a","MicChangedTime":"` + t1 + `"}`), json.RawMessage(`{"MicValue":"b","MicChangedTime":"` + t2 + `"}`), StandbyNewer},
+		{"unknown content that differs is written verbatim", json.RawMessage(`{"x":2}`), json.RawMessage(`{"x":1}`), Write},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sb *Session
+			if tt.standby != nil {
+				sb = &Session{Name: "s", Content: tt.standby}
+			}
+			if got := Decide(Session{Name: "s", Content: tt.active}, sb); got != tt.want {
+				t.Errorf("Decide = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
