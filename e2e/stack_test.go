@@ -53,14 +53,7 @@ func newStack(t *testing.T, overlap time.Duration, extraEnv map[string]string) *
 	if buildErr != nil {
 		t.Fatalf("build handler: %v", buildErr)
 	}
-	az, err := localstack.StartAzurite(ctx, t.TempDir())
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("azurite: %v", err)
-		}
-		t.Skipf("azurite unavailable (run npm ci): %v", err)
-	}
-	t.Cleanup(az.Stop)
+	az := localstack.AzuriteForTest(t)
 	arm := armstandin.New()
 	armURL, err := arm.Start(ctx, 0)
 	if err != nil {

@@ -346,13 +346,10 @@ func (ps *pass) replicate(ctx context.Context, it item) error {
 
 // watermark is where the next run starts: past everything listed in this run.
 func (ps *pass) watermark() time.Time {
+	// Only the service's own changedTime may move the watermark: this machine's clock
+	// is not the service's. An empty account stays at zero (a full, empty listing).
 	if ps.maxSeen.After(ps.cp.Watermark) {
 		return ps.maxSeen
-	}
-	if ps.cp.Watermark.IsZero() {
-		// A full sync of an empty account: start the next run from the beginning of
-		// this one, so nothing made meanwhile is missed.
-		return ps.engine.opts.Now().Add(-ps.pair.Overlap)
 	}
 	return ps.cp.Watermark
 }

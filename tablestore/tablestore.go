@@ -39,14 +39,18 @@ var _ replication.Store = (*Store)(nil)
 // Open returns a store on the named table, creating the table if it does not exist.
 func Open(ctx context.Context, svc *aztables.ServiceClient, table string) (*Store, error) {
 	c := svc.NewClient(table)
-	if _, err := c.CreateTable(ctx, nil); err != nil {
-		var re *azcore.ResponseError
-		if !errors.As(err, &re) || re.ErrorCode != string(aztables.TableAlreadyExists) {
-			return nil, azerr.Wrap("create table "+table, err)
-		}
+	if _, err := c.CreateTable(ctx, nil); err != nil && !hasCode(err, aztables.TableAlreadyExists) {
+		return nil, azerr.Wrap("create table "+table, err)
 	}
 	return &Store{table: c}, nil
 }
+
+func hasCode(err error, code aztables.TableErrorCode) bool {
+	var re *azcore.ResponseError
+	return errors.As(err, &re) && re.ErrorCode == string(code)
+}
+
+func tableMissing(err error) bool { return hasCode(err, aztables.TableNotFound) }
 
 // entity is the stored shape of a checkpoint and of an active-region record.
 type entity struct {
@@ -81,6 +85,14 @@ func (s *Store) Load(ctx context.Context, pair string) (replication.Checkpoint, 
 	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
+		if tableMissing(err) {
+			// The table was deleted under us: start the stream afresh (a full sync
+			// is always correct) rather than stop replicating.
+			if _, err := s.table.CreateTable(ctx, nil); err != nil && !hasCode(err, aztables.TableAlreadyExists) {
+				return cp, region, azerr.Wrap("recreate table", err)
+			}
+			return cp, region, nil
+		}
 		if err != nil {
 			return cp, region, azerr.Wrap("load state of "+pair, err)
 		}

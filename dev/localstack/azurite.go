@@ -97,13 +97,21 @@ func (a *Azurite) ConnectionString() string {
 	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;TableEndpoint=http://127.0.0.1:%d/devstoreaccount1;", devAccountKey, a.Port)
 }
 
-// Stop kills Azurite (and its children) and waits for it to exit. Data on disk stays.
+// Stop shuts Azurite down as a service stop would: it is asked to exit, which lets it
+// flush its data to disk, and killed if it has not after 10 s.
 func (a *Azurite) Stop() {
 	if a.cmd == nil || a.cmd.Process == nil {
 		return
 	}
-	_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
-	_ = a.cmd.Wait()
+	done := make(chan struct{})
+	go func() { _ = a.cmd.Wait(); close(done) }()
+	_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGINT)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
 	a.cmd = nil
 }
 

@@ -1,0 +1,90 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"integration-dr/session"
+)
+
+const (
+	weu = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/b2b-westeurope/providers/Microsoft.Logic/integrationAccounts/contoso-ia-weu"
+	neu = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/b2b-northeurope/providers/Microsoft.Logic/integrationAccounts/contoso-ia-neu"
+)
+
+func env(overrides map[string]string) func(string) string {
+	base := map[string]string{
+		EnvPort:     "7071",
+		EnvStorage:  "UseDevelopmentStorage=true",
+		EnvTopology: `{"pairs":[{"name":"contoso-b2b","primary":"` + weu + `","secondary":"` + neu + `","kinds":["generated","received"],"overlap":"2m"}]}`,
+	}
+	for k, v := range overrides {
+		base[k] = v
+	}
+	return func(k string) string { return base[k] }
+}
+
+func TestLoadReadsAValidConfiguration(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Pairs[0]
+	if p.Name != "contoso-b2b" || p.Primary != weu || p.Secondary != neu || p.Overlap != 2*time.Minute || len(p.Kinds) != 2 || p.Kinds[0] != session.Generated {
+		t.Fatalf("pair %+v", p)
+	}
+	if c.Budget.PerSecond != 10 || c.Budget.Burst != 200 || c.Engine.Lease != 2*time.Minute || c.Azure.Credential != CredentialDefault {
+		t.Fatalf("defaults %+v %+v %+v", c.Budget, c.Engine, c.Azure)
+	}
+}
+
+func TestLoadNamesTheBadField(t *testing.T) {
+	pair := func(fields string) string { return `{"pairs":[{` + fields + `}]}` }
+	ok := `"primary":"` + weu + `","secondary":"` + neu + `"`
+	tests := []struct {
+		name      string
+		overrides map[string]string
+		want      string
+	}{
+		{"no port", map[string]string{EnvPort: ""}, EnvPort},
+		{"a port that is not a number", map[string]string{EnvPort: "http"}, EnvPort},
+		{"no storage", map[string]string{EnvStorage: ""}, EnvStorage},
+		{"no topology", map[string]string{EnvTopology: ""}, EnvTopology},
+		{"topology that is not JSON", map[string]string{EnvTopology: "{pairs"}, EnvTopology},
+		{"an unknown topology field", map[string]string{EnvTopology: pair(`"name":"a",` + ok + `,"primry":"x"`)}, "unknown field"},
+		{"no pairs", map[string]string{EnvTopology: `{"pairs":[]}`}, "at least one pair"},
+		{"a bad pair name", map[string]string{EnvTopology: pair(`"name":"a b",` + ok)}, "pairs[0].name"},
+		{"a duplicate pair name", map[string]string{EnvTopology: `{"pairs":[{"name":"a",` + ok + `},{"name":"A",` + ok + `}]}`}, "pairs[1].name"},
+		{"a primary that is not an integration account", map[string]string{EnvTopology: pair(`"name":"a","primary":"/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/x","secondary":"` + neu + `"`)}, "pairs[0].primary"},
+		{"the same account on both sides", map[string]string{EnvTopology: pair(`"name":"a","primary":"` + weu + `","secondary":"` + weu + `"`)}, "pairs[0].secondary"},
+		{"an unknown kind", map[string]string{EnvTopology: pair(`"name":"a",` + ok + `,"kinds":["x12"]`)}, "pairs[0].kinds[0]"},
+		{"an overlap over an hour", map[string]string{EnvTopology: pair(`"name":"a",` + ok + `,"overlap":"2h"`)}, "pairs[0].overlap"},
+		{"a zero write budget", map[string]string{EnvBudgetRate: "0"}, EnvBudgetRate},
+		{"a lease that is not a duration", map[string]string{EnvLease: "forever"}, EnvLease},
+		{"plain http to a remote ARM", map[string]string{EnvARMEndpoint: "http://management.example.com"}, EnvARMEndpoint},
+		{"the static token against real ARM", map[string]string{EnvCredential: CredentialLocal}, EnvCredential},
+		{"an unknown credential mode", map[string]string{EnvCredential: "password"}, EnvCredential},
+		{"a bad table name", map[string]string{EnvTable: "dr-state"}, EnvTable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(env(tt.overrides))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestTheStaticTokenIsAllowedForALoopbackEndpointOnly(t *testing.T) {
+	for endpoint, ok := range map[string]bool{
+		"http://127.0.0.1:8080": true, "http://localhost:1": true, "http://[::1]:9": true,
+		"https://management.azure.com": false, "http://10.0.0.4": false,
+	} {
+		_, err := Load(env(map[string]string{EnvARMEndpoint: endpoint, EnvCredential: CredentialLocal}))
+		if (err == nil) != ok {
+			t.Errorf("%s: err %v, want allowed=%v", endpoint, err, ok)
+		}
+	}
+}

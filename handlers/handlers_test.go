@@ -1,0 +1,100 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"integration-dr/drerr"
+	"integration-dr/replication"
+)
+
+// replicator is a test double that records calls and answers as told.
+type replicator struct {
+	calls int
+	stats []replication.Stats
+	err   error
+	panic bool
+}
+
+var _ Replicator = (*replicator)(nil)
+
+func (r *replicator) ReplicateAll(context.Context) ([]replication.Stats, error) {
+	r.calls++
+	if r.panic {
+		panic("boom")
+	}
+	return r.stats, r.err
+}
+
+const timerInvocation = `{"Data":{"timer":{"Schedule":{"AdjustForDST":true},"ScheduleStatus":null,"IsPastDue":false}},"Metadata":{"sys":{"MethodName":"ReplicateSessions"}}}`
+
+func TestHandlerReplies(t *testing.T) {
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		body       string
+		rep        replicator
+		wantStatus int
+		wantCalls  int
+		wantLog    string
+	}{
+		{"the readiness probe is answered", "GET", "/", "", replicator{}, 200, 0, ""},
+		{"a timer tick runs replication", "POST", "/ReplicateSessions", timerInvocation, replicator{stats: []replication.Stats{{Pair: "p", Writes: 3}}}, 200, 1, "pair p: listed 0, wrote 3"},
+		{"a failed run answers 500 with the reason", "POST", "/ReplicateSessions", timerInvocation, replicator{err: errors.New("standby unreachable")}, 500, 1, "standby unreachable"},
+		{"ARM throttling is not a failure", "POST", "/ReplicateSessions", timerInvocation, replicator{err: drerr.Errorf(drerr.Throttled, "list", "429")}, 200, 1, "next tick resumes"},
+		{"a panic becomes a 500, not a crash", "POST", "/ReplicateSessions", timerInvocation, replicator{panic: true}, 500, 1, "internal error"},
+		{"a body that is not JSON changes nothing", "POST", "/ReplicateSessions", `not json`, replicator{}, 400, 0, "not a JSON object"},
+		{"odd timer data still runs: state comes from checkpoints", "POST", "/ReplicateSessions", `{"Data":{"timer":"??"}}`, replicator{}, 200, 1, ""},
+		{"an oversized invocation is refused", "POST", "/ReplicateSessions", `{"Data":{"timer":"` + strings.Repeat("x", maxBody) + `"}}`, replicator{}, 413, 0, "larger than"},
+		{"an unknown function is a 404", "POST", "/Nope", `{}`, replicator{}, 404, 0, "no function"},
+		{"GET on a function is a 404", "GET", "/ReplicateSessions", ``, replicator{}, 404, 0, "no function"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Handler{Replicator: &tt.rep, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Minute}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body)))
+			if rec.Code != tt.wantStatus {
+				t.Errorf("status %d, want %d", rec.Code, tt.wantStatus)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			var reply struct {
+				Outputs     map[string]any
+				Logs        []string
+				ReturnValue any
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &reply); err != nil || reply.Outputs == nil || reply.Logs == nil {
+				t.Fatalf("reply is not the host's JSON object: %q (%v)", rec.Body.String(), err)
+			}
+			if tt.rep.calls != tt.wantCalls {
+				t.Errorf("replication ran %d times, want %d", tt.rep.calls, tt.wantCalls)
+			}
+			if tt.wantLog != "" && !strings.Contains(strings.Join(reply.Logs, "\n"), tt.wantLog) {
+				t.Errorf("Logs %q lack %q", reply.Logs, tt.wantLog)
+			}
+		})
+	}
+}
+
+// The reply must always be a JSON object the host can read, whatever came in.
+func TestHandlerNeverPanicsOnGarbage(t *testing.T) {
+	h := &Handler{Replicator: &replicator{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Second}
+	for _, body := range []string{``, `{`, `null`, `[]`, `{"Data":null}`, `{"Data":{"timer":null},"Metadata":[]}`, "\x00\xff", `{"Data":{"timer":{"ScheduleStatus":{"Last":123}}}}`} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ReplicateSessions", strings.NewReader(body)))
+		if !json.Valid(rec.Body.Bytes()) {
+			t.Errorf("body %q: reply %q is not JSON", body, rec.Body.String())
+		}
+	}
+}

@@ -1,0 +1,246 @@
+package replication_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"integration-dr/replication"
+	"integration-dr/replication/replicationtest"
+	"integration-dr/session"
+)
+
+var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+
+func cn(n int, changed time.Time) json.RawMessage {
+	return json.RawMessage(fmt.Sprintf(`{"ControlNumber":"%d","ControlNumberChangedTime":%q,"MessageType":"X12"}`, n, changed.Format(time.RFC3339Nano)))
+}
+
+type fixture struct {
+	primary, secondary *replicationtest.Account
+	store              *replicationtest.Store
+	engine             *replication.Engine
+	pair               replication.Pair
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{
+		primary:   replicationtest.NewAccount(t0),
+		secondary: replicationtest.NewAccount(t0.Add(time.Hour)), // its own clock, far from the primary's
+		store:     replicationtest.NewStore(),
+	}
+	f.engine = replication.NewEngine(f.store, rate.NewLimiter(rate.Inf, 1), slog.New(slog.NewTextHandler(io.Discard, nil)), replication.Options{BatchSize: 7, Workers: 3})
+	f.pair = replication.Pair{Name: "p", Primary: f.primary, Secondary: f.secondary, Overlap: time.Minute}
+	return f
+}
+
+func (f *fixture) run(t *testing.T) replication.Stats {
+	t.Helper()
+	st, err := f.engine.Run(context.Background(), f.pair)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return st
+}
+
+func requireEqual(t *testing.T, want, got map[string]json.RawMessage) {
+	t.Helper()
+	for name, c := range want {
+		if !session.EqualContent(c, got[name]) {
+			t.Fatalf("session %s: standby holds %s, active %s", name, got[name], c)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("standby holds %d sessions, active %d", len(got), len(want))
+	}
+}
+
+func TestStandbyEqualsActiveAfterRandomChanges(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			f := newFixture(t)
+			rng := rand.New(rand.NewPCG(seed, 0))
+			next := map[string]int{}
+			for round := range 6 {
+				for range rng.IntN(60) {
+					var name string
+					switch rng.IntN(3) {
+					case 0: // a hot generated number, changed again and again
+						name = fmt.Sprintf("A%d-X12-Icn", rng.IntN(4))
+					case 1:
+						name = fmt.Sprintf("X12-ICN-A1-%d", rng.IntN(1000))
+					default:
+						name = fmt.Sprintf("mic-%d", rng.IntN(50))
+					}
+					next[name]++
+					f.primary.Set(name, cn(next[name], t0.Add(time.Duration(round)*time.Second)))
+				}
+				f.run(t)
+				requireEqual(t, f.primary.Snapshot(), f.secondary.Snapshot())
+			}
+		})
+	}
+}
+
+func TestRepeatedChangesOfOneSessionCostOneWrite(t *testing.T) {
+	f := newFixture(t)
+	f.run(t)
+	for i := range 10 {
+		f.primary.Set("A-X12-Icn", cn(i, t0.Add(time.Duration(i)*time.Second)))
+	}
+	if st := f.run(t); st.Writes != 1 {
+		t.Fatalf("10 changes of one session made %d writes, want 1", st.Writes)
+	}
+	requireEqual(t, f.primary.Snapshot(), f.secondary.Snapshot())
+}
+
+func TestGeneratedNumbersAreWrittenBeforeReceivedOnes(t *testing.T) {
+	f := newFixture(t)
+	for i := range 20 {
+		f.primary.Set(fmt.Sprintf("X12-ICN-A-%03d", i), cn(i, t0))
+		f.primary.Set(fmt.Sprintf("A%02d-X12-Icn", i), cn(i, t0))
+	}
+	f.engine = replication.NewEngine(f.store, rate.NewLimiter(rate.Inf, 1), slog.New(slog.NewTextHandler(io.Discard, nil)), replication.Options{BatchSize: 1000, Workers: 4})
+	f.run(t)
+	seenReceived := false
+	for _, name := range f.secondary.Order {
+		k := session.Classify(name, session.Content{})
+		if k == session.Received {
+			seenReceived = true
+		} else if k == session.Generated && seenReceived {
+			t.Fatalf("generated %s written after a received number; order %v", name, f.secondary.Order)
+		}
+	}
+}
+
+func TestStandbyControlNumbersNeverMoveBack(t *testing.T) {
+	tests := []struct {
+		name            string
+		active, standby json.RawMessage
+		wantStandby     json.RawMessage
+	}{
+		{"an older number does not overwrite a newer one", cn(10, t0), cn(11, t0.Add(time.Second)), cn(11, t0.Add(time.Second))},
+		{"a newer number overwrites an older one", cn(12, t0.Add(2*time.Second)), cn(11, t0.Add(time.Second)), cn(12, t0.Add(2*time.Second))},
+		{"a rollover (lower but newer) is replicated", cn(1, t0.Add(3*time.Second)), cn(99999, t0), cn(1, t0.Add(3*time.Second))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.secondary.Set("A-X12-Icn", tt.standby)
+			f.primary.Set("A-X12-Icn", tt.active)
+			f.run(t)
+			if got := f.secondary.Snapshot()["A-X12-Icn"]; !session.EqualContent(got, tt.wantStandby) {
+				t.Fatalf("standby holds %s, want %s", got, tt.wantStandby)
+			}
+		})
+	}
+}
+
+func TestAFailedRunKeepsItsWatermarkAndTheNextOneFinishes(t *testing.T) {
+	f := newFixture(t)
+	for i := range 30 {
+		f.primary.Set(fmt.Sprintf("A%02d-X12-Icn", i), cn(i, t0))
+	}
+	f.secondary.FailPutAfter = 10
+	if _, err := f.engine.Run(context.Background(), f.pair); err == nil {
+		t.Fatal("run with failing writes reported no error")
+	}
+	cp, _, _ := f.store.Load(context.Background(), "p")
+	if !cp.Watermark.IsZero() {
+		t.Fatalf("watermark moved to %v after a failed run", cp.Watermark)
+	}
+	if cp.LeaseOwner != "" || cp.LastError == "" {
+		t.Fatalf("failed run left lease %q, last error %q", cp.LeaseOwner, cp.LastError)
+	}
+	f.secondary.FailPutAfter = 0
+	st := f.run(t)
+	requireEqual(t, f.primary.Snapshot(), f.secondary.Snapshot())
+	if st.Writes != 20 || st.Same != 10 {
+		t.Fatalf("resumed run wrote %d and found %d already there, want 20 and 10", st.Writes, st.Same)
+	}
+}
+
+func TestAStreamHeldByAnotherRunIsLeftAlone(t *testing.T) {
+	f := newFixture(t)
+	f.primary.Set("A-X12-Icn", cn(1, t0))
+	if _, err := f.store.Save(context.Background(), replication.Checkpoint{Pair: "p", LeaseOwner: "other", LeaseUntil: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	st := f.run(t)
+	if st.Skipped == "" || f.secondary.Puts != 0 {
+		t.Fatalf("run under another's lease: skipped %q, writes %d", st.Skipped, f.secondary.Puts)
+	}
+}
+
+func TestReReadingTheOverlapWindowCostsNothing(t *testing.T) {
+	f := newFixture(t)
+	for i := range 20 {
+		f.primary.Set(fmt.Sprintf("A%02d-X12-Icn", i), cn(i, t0))
+	}
+	f.run(t)
+	gets, puts := f.secondary.Gets, f.secondary.Puts
+	st := f.run(t)
+	if st.RescanSkipped != 20 || f.secondary.Gets != gets || f.secondary.Puts != puts {
+		t.Fatalf("rescan: skipped %d, standby reads %d, writes %d", st.RescanSkipped, f.secondary.Gets-gets, f.secondary.Puts-puts)
+	}
+}
+
+func TestChangesThatAppearLateInsideTheOverlapAreReplicated(t *testing.T) {
+	f := newFixture(t)
+	f.primary.Set("A-X12-Icn", cn(1, t0))
+	f.run(t)
+	cp, _, _ := f.store.Load(context.Background(), "p")
+	// Stamped before the watermark, visible only now: clock skew, a slow commit.
+	f.primary.SetAt("B-X12-Icn", cn(7, t0), cp.Watermark.Add(-30*time.Second))
+	f.run(t)
+	requireEqual(t, f.primary.Snapshot(), f.secondary.Snapshot())
+}
+
+func TestAServiceThatIgnoresTheFilterIsFilteredHere(t *testing.T) {
+	f := newFixture(t)
+	f.primary.IgnoreFilter = true
+	f.pair.Overlap = 0
+	for i := range 10 {
+		f.primary.Set(fmt.Sprintf("A%02d-X12-Icn", i), cn(i, t0))
+	}
+	f.run(t)
+	f.primary.Set("A00-X12-Icn", cn(100, t0.Add(time.Second)))
+	st := f.run(t)
+	// Nine untouched sessions come back from the service; only the changed one costs.
+	if st.Writes != 1 || st.Reads != 1 {
+		t.Fatalf("read %d, wrote %d; want 1 each", st.Reads, st.Writes)
+	}
+}
+
+func TestANewEpochReplicatesTheOtherWay(t *testing.T) {
+	f := newFixture(t)
+	f.primary.Set("A-X12-Icn", cn(1, t0))
+	f.run(t)
+	f.store.SetRegion("p", replication.ActiveRegion{Active: replication.Secondary, Epoch: 1})
+	f.secondary.Set("A-X12-Icn", cn(50, t0.Add(time.Minute)))
+	st := f.run(t)
+	if !st.FullSync || st.Direction != "secondary->primary" {
+		t.Fatalf("after failover: full sync %v, direction %s", st.FullSync, st.Direction)
+	}
+	requireEqual(t, f.secondary.Snapshot(), f.primary.Snapshot())
+}
+
+func TestOnlyConfiguredKindsAreReplicated(t *testing.T) {
+	f := newFixture(t)
+	f.pair.Kinds = map[session.Kind]bool{session.Generated: true}
+	f.primary.Set("A-X12-Icn", cn(1, t0))
+	f.primary.Set("X12-ICN-A-1", cn(1, t0))
+	f.run(t)
+	got := f.secondary.Snapshot()
+	if _, ok := got["A-X12-Icn"]; !ok || len(got) != 1 {
+		t.Fatalf("standby holds %v, want only the generated number", got)
+	}
+}

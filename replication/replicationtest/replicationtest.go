@@ -1,0 +1,168 @@
+// Package replicationtest provides in-memory doubles of the replication ports for
+// tests: an integration account and a checkpoint store. Not for production use.
+package replicationtest
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"integration-dr/drerr"
+	"integration-dr/replication"
+	"integration-dr/session"
+)
+
+// Account is an in-memory integration account. Like the service, it stamps each
+// write with its own changedTime.
+type Account struct {
+	mu       sync.Mutex
+	sessions map[string]session.Session
+	clock    time.Time
+	// PageSize is the list page size (default 50).
+	PageSize int
+	// FailPutAfter, when > 0, makes every Put after that many succeed fail.
+	FailPutAfter int
+	// IgnoreFilter lists everything whatever since says, as a service that ignores
+	// $filter would.
+	IgnoreFilter bool
+
+	Puts, Gets, Lists int
+	// Order records the names written, in order.
+	Order []string
+}
+
+var _ replication.Account = (*Account)(nil)
+
+// NewAccount returns an empty account whose clock starts at start.
+func NewAccount(start time.Time) *Account {
+	return &Account{sessions: map[string]session.Session{}, clock: start, PageSize: 50}
+}
+
+// Set writes a session as the service would, stamping changedTime, and returns it.
+func (a *Account) Set(name string, content json.RawMessage) session.Session {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.clock = a.clock.Add(time.Millisecond)
+	s := session.Session{Name: name, ChangedTime: a.clock, Content: content}
+	a.sessions[name] = s
+	return s
+}
+
+// SetAt writes a session with a given changedTime: a change that becomes visible late.
+func (a *Account) SetAt(name string, content json.RawMessage, changed time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sessions[name] = session.Session{Name: name, ChangedTime: changed, Content: content}
+}
+
+// Snapshot returns name → content.
+func (a *Account) Snapshot() map[string]json.RawMessage {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]json.RawMessage{}
+	for n, s := range a.sessions {
+		out[n] = s.Content
+	}
+	return out
+}
+
+func (a *Account) ListChanged(ctx context.Context, since time.Time, page func([]session.Session) error) error {
+	a.mu.Lock()
+	a.Lists++
+	var all []session.Session
+	for _, s := range a.sessions {
+		if a.IgnoreFilter || !s.ChangedTime.Before(since) {
+			all = append(all, s)
+		}
+	}
+	a.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	for len(all) > 0 {
+		n := min(a.PageSize, len(all))
+		if err := page(all[:n]); err != nil {
+			return err
+		}
+		all = all[n:]
+	}
+	return ctx.Err()
+}
+
+func (a *Account) Get(_ context.Context, name string) (session.Session, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.Gets++
+	s, ok := a.sessions[name]
+	if !ok {
+		return session.Session{}, drerr.Errorf(drerr.NotFound, "get", "session %s not found", name)
+	}
+	return s, nil
+}
+
+func (a *Account) Put(_ context.Context, s session.Session) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.FailPutAfter > 0 && a.Puts >= a.FailPutAfter {
+		return drerr.Errorf(drerr.Unavailable, "put", "injected failure after %d writes", a.FailPutAfter)
+	}
+	a.Puts++
+	a.Order = append(a.Order, s.Name)
+	a.clock = a.clock.Add(time.Millisecond)
+	a.sessions[s.Name] = session.Session{Name: s.Name, ChangedTime: a.clock, Content: s.Content}
+	return nil
+}
+
+// Store is an in-memory replication.Store with ETag semantics.
+type Store struct {
+	mu      sync.Mutex
+	cps     map[string]replication.Checkpoint
+	regions map[string]replication.ActiveRegion
+	version int
+	// Saves counts successful saves.
+	Saves int
+}
+
+var _ replication.Store = (*Store)(nil)
+
+func NewStore() *Store {
+	return &Store{cps: map[string]replication.Checkpoint{}, regions: map[string]replication.ActiveRegion{}}
+}
+
+func (s *Store) Load(_ context.Context, pair string) (replication.Checkpoint, replication.ActiveRegion, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp, ok := s.cps[pair]
+	if !ok {
+		cp = replication.Checkpoint{Pair: pair}
+	}
+	cp.Recent = maps.Clone(cp.Recent)
+	r, ok := s.regions[pair]
+	if !ok {
+		r = replication.ActiveRegion{Active: replication.Primary}
+	}
+	return cp, r, nil
+}
+
+func (s *Store) Save(_ context.Context, cp replication.Checkpoint) (replication.Checkpoint, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.cps[cp.Pair]; (ok && cur.ETag != cp.ETag) || (!ok && cp.ETag != "") {
+		return cp, drerr.Errorf(drerr.Conflict, "save", "etag mismatch")
+	}
+	s.version++
+	cp.ETag = strconv.Itoa(s.version)
+	cp.Recent = maps.Clone(cp.Recent)
+	s.cps[cp.Pair] = cp
+	s.Saves++
+	return cp, nil
+}
+
+// SetRegion sets a pair's active-region record.
+func (s *Store) SetRegion(pair string, r replication.ActiveRegion) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.regions[pair] = r
+}
