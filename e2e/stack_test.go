@@ -4,8 +4,10 @@ package e2e
 
 import (
 	"bytes"
+
 	"context"
 	"encoding/json"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"os"
 	"sync"
 	"testing"
@@ -14,11 +16,13 @@ import (
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
 	"integration-dr/handlers"
+	"integration-dr/replication"
 	"integration-dr/session"
+	"integration-dr/tablestore"
 )
 
 var (
-	buildOnce sync.Once
+	buildOnce  sync.Once
 	handlerBin string
 	buildErr   error
 )
@@ -169,4 +173,42 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// checkpoint reads the pair's checkpoint from Table Storage.
+func (s *stack) checkpoint() replication.Checkpoint {
+	s.t.Helper()
+	svc, err := aztables.NewServiceClientFromConnectionString(s.azurite.ConnectionString(), nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	store, err := tablestore.Open(s.ctx, svc, "drstate")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cp, _, err := store.Load(s.ctx, localstack.PairName)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return cp
+}
+
+// putPrimary writes a session on the primary as the Logic Apps runtime would.
+func (s *stack) putPrimary(name string, c json.RawMessage) error {
+	s.arm.PutSession(localstack.PrimaryGroup, localstack.PrimaryAcct, name, c)
+	return nil
+}
+
+// tickUntilConverged ticks until the secondary equals the primary, at most n times.
+func (s *stack) tickUntilConverged(n int, pause time.Duration) int {
+	s.t.Helper()
+	for i := 1; i <= n; i++ {
+		s.tick()
+		if len(diff(s.primary(), s.secondary())) == 0 {
+			return i
+		}
+		time.Sleep(pause)
+	}
+	s.requireConverged()
+	return n
 }

@@ -87,7 +87,13 @@ func (s *Server) Sessions(group, acct string) map[string]json.RawMessage {
 
 // PutSession writes a session directly, as the Logic Apps runtime would.
 func (s *Server) PutSession(group, acct, name string, content json.RawMessage) {
-	s.store.put(group, acct, name, content)
+	s.store.put(group, acct, name, content, time.Time{})
+}
+
+// PutSessionAt writes a session stamped with a changedTime in the past: a change that
+// the service makes visible late (clock skew between its nodes, a slow commit).
+func (s *Server) PutSessionAt(group, acct, name string, content json.RawMessage, changed time.Time) {
+	s.store.put(group, acct, name, content, changed.UTC())
 }
 
 // Start serves on 127.0.0.1 at port (0: any free one) until ctx ends. It returns the
@@ -204,7 +210,7 @@ func (s *Server) sessionsServer(r *http.Request) *fake.IntegrationAccountSession
 				errResp.SetResponseError(http.StatusBadRequest, "InvalidRequestContent")
 				return
 			}
-			cur := s.store.put(group, acct, name, raw)
+			cur := s.store.put(group, acct, name, raw, time.Time{})
 			resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountSessionsClientCreateOrUpdateResponse{IntegrationAccountSession: toARM(r.URL.Path, cur)}, nil)
 			return
 		},

@@ -65,11 +65,14 @@ func (s *store) tick() time.Time {
 	return t
 }
 
-func (s *store) put(group, acct, name string, content json.RawMessage) stored {
+func (s *store) put(group, acct, name string, content json.RawMessage, at time.Time) stored {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.account(group, acct)
-	now := s.tick()
+	now := at
+	if now.IsZero() {
+		now = s.tick()
+	}
 	cur, ok := a.sessions[strings.ToLower(name)]
 	if !ok {
 		cur = &stored{name: name, created: now}
