@@ -5,6 +5,7 @@ package azureauth
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -20,12 +21,25 @@ import (
 // with backoff and jitter, honouring Retry-After up to MaxRetryDelay. A 429 that
 // outlasts it reaches the engine, which ends the run and resumes next tick.
 func Retry() policy.RetryOptions {
-	return policy.RetryOptions{MaxRetries: 4, RetryDelay: 500 * time.Millisecond, MaxRetryDelay: 20 * time.Second}
+	// TryTimeout: a call that hangs is abandoned and retried rather than holding a
+	// worker until the run's lease runs out.
+	return policy.RetryOptions{MaxRetries: 4, RetryDelay: 500 * time.Millisecond, MaxRetryDelay: 20 * time.Second, TryTimeout: 30 * time.Second}
 }
 
-// ARM returns the credential and ARM client options for cfg.
-func ARM(cfg config.Azure) (azcore.TokenCredential, *arm.ClientOptions, error) {
-	opts := &arm.ClientOptions{ClientOptions: policy.ClientOptions{Retry: Retry()}}
+// Transport keeps up to conns connections per host open for reuse. azcore's default
+// keeps 10, so parallel workers beyond that would open and close a connection (and a
+// TLS handshake) per call.
+func Transport(conns int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 2 * conns
+	t.MaxIdleConnsPerHost = conns
+	return &http.Client{Transport: t}
+}
+
+// ARM returns the credential and ARM client options for cfg, for up to conns calls at
+// once.
+func ARM(cfg config.Azure, conns int) (azcore.TokenCredential, *arm.ClientOptions, error) {
+	opts := &arm.ClientOptions{ClientOptions: policy.ClientOptions{Retry: Retry(), Transport: Transport(conns)}}
 	if cfg.ARMEndpoint != "https://management.azure.com" {
 		opts.Cloud = cloud.Configuration{
 			ActiveDirectoryAuthorityHost: cloud.AzurePublic.ActiveDirectoryAuthorityHost,

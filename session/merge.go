@@ -39,12 +39,19 @@ func Decide(active Session, standby *Session) Verdict {
 	if standby == nil {
 		return Write
 	}
-	if EqualContent(active.Content, standby.Content) {
+	if bytes.Equal(active.Content, standby.Content) {
 		return Same
 	}
+	// Different content times settle it without comparing whole documents.
 	a, s := ParseContent(active.Content).Stamp(), ParseContent(standby.Content).Stamp()
-	if !a.IsZero() && !s.IsZero() && a.Before(s) {
-		return StandbyNewer
+	if !a.IsZero() && !s.IsZero() && !a.Equal(s) {
+		if a.Before(s) {
+			return StandbyNewer
+		}
+		return Write
+	}
+	if EqualContent(active.Content, standby.Content) {
+		return Same
 	}
 	return Write
 }

@@ -84,32 +84,34 @@ func (c Content) Stamp() time.Time {
 	return c.MicChangedTime
 }
 
+// wireContent receives the fields ParseContent reads. encoding/json matches keys to
+// field names case-insensitively, which is what the two spellings need; RawMessage
+// leaves each value's type (string or number) to scalar.
+type wireContent struct {
+	ControlNumber            json.RawMessage
+	ControlNumberChangedTime json.RawMessage
+	MessageType              json.RawMessage
+	MicValue                 json.RawMessage
+	MicChangedTime           json.RawMessage
+	AgreementName            json.RawMessage
+}
+
 // ParseContent reads the fields the rules need. Content that is not a JSON object, or
 // whose fields have unexpected types, yields the zero fields it could not read: such a
 // session is still replicated, verbatim.
 func ParseContent(raw []byte) Content {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
+	var w wireContent
+	if err := json.Unmarshal(raw, &w); err != nil {
 		return Content{}
 	}
-	var c Content
-	for k, v := range fields {
-		switch strings.ToLower(k) {
-		case "controlnumber":
-			c.ControlNumber = scalar(v)
-		case "controlnumberchangedtime":
-			c.ControlNumberChangedTime = parseTime(scalar(v))
-		case "messagetype":
-			c.MessageType = scalar(v)
-		case "micvalue":
-			c.MicValue = scalar(v)
-		case "micchangedtime":
-			c.MicChangedTime = parseTime(scalar(v))
-		case "agreementname":
-			c.AgreementName = scalar(v)
-		}
+	return Content{
+		ControlNumber:            scalar(w.ControlNumber),
+		ControlNumberChangedTime: parseTime(scalar(w.ControlNumberChangedTime)),
+		MessageType:              scalar(w.MessageType),
+		MicValue:                 scalar(w.MicValue),
+		MicChangedTime:           parseTime(scalar(w.MicChangedTime)),
+		AgreementName:            scalar(w.AgreementName),
 	}
-	return c
 }
 
 // scalar renders a JSON string or number as text; anything else as "".

@@ -91,7 +91,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	defer h.Terminate()
 
 	// Partner traffic goes through the real armlogic client, as any ARM caller would.
-	cred, armOpts, err := azureauth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal})
+	cred, armOpts, err := azureauth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, 4)
 	if err != nil {
 		return err
 	}

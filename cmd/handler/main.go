@@ -74,7 +74,7 @@ func run(ctx context.Context, log *slog.Logger, getenv func(string) string) erro
 
 // wire builds the app from its configuration: adapters, engine, handler.
 func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handler, error) {
-	cred, armOpts, err := azureauth.ARM(cfg.Azure)
+	cred, armOpts, err := azureauth.ARM(cfg.Azure, cfg.Engine.Workers)
 	if err != nil {
 		return nil, fmt.Errorf("credential: %w", err)
 	}

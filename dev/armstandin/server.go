@@ -49,11 +49,12 @@ type Server struct {
 	faults Faults
 	rng    *rand.Rand
 	stats  Stats
+	writes map[string][]time.Time
 }
 
 // New returns an empty stand-in.
 func New() *Server {
-	return &Server{store: newStore(), PageSize: 200, rng: rand.New(rand.NewPCG(1, 2)), stats: Stats{}}
+	return &Server{store: newStore(), PageSize: 200, rng: rand.New(rand.NewPCG(1, 2)), stats: Stats{}, writes: map[string][]time.Time{}}
 }
 
 // SetFaults replaces the faults injected from now on.
@@ -82,12 +83,37 @@ func (s *Server) Stats(reset bool) Stats {
 
 // Sessions returns name → content of every session of an account.
 func (s *Server) Sessions(group, acct string) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for name, v := range s.store.snapshot(group, acct) {
+		out[name] = v.Content
+	}
+	return out
+}
+
+// SessionsWithTimes returns every session of an account with its changedTime.
+func (s *Server) SessionsWithTimes(group, acct string) map[string]Session {
 	return s.store.snapshot(group, acct)
 }
 
-// PutSession writes a session directly, as the Logic Apps runtime would.
-func (s *Server) PutSession(group, acct, name string, content json.RawMessage) {
-	s.store.put(group, acct, name, content, time.Time{})
+// Regressions lists the writes that replaced a session's content with content whose
+// own time (ControlNumberChangedTime or MicChangedTime) was older.
+func (s *Server) Regressions() []string {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	return append([]string(nil), s.store.regressions...)
+}
+
+// WriteTimes returns when each session write through the API to an account was served.
+func (s *Server) WriteTimes(group, acct string) []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.writes[strings.ToLower(group+"/"+acct)]...)
+}
+
+// PutSession writes a session directly, as the Logic Apps runtime would, and returns
+// the changedTime the service gave it.
+func (s *Server) PutSession(group, acct, name string, content json.RawMessage) time.Time {
+	return s.store.put(group, acct, name, content, time.Time{}).changed
 }
 
 // PutSessionAt writes a session stamped with a changedTime in the past: a change that
@@ -211,6 +237,7 @@ func (s *Server) sessionsServer(r *http.Request) *fake.IntegrationAccountSession
 				return
 			}
 			cur := s.store.put(group, acct, name, raw, time.Time{})
+			s.recordWrite(group, acct)
 			resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountSessionsClientCreateOrUpdateResponse{IntegrationAccountSession: toARM(r.URL.Path, cur)}, nil)
 			return
 		},
@@ -315,6 +342,13 @@ func (s *Server) count(acct, api string) {
 		s.stats[k] = map[string]int{}
 	}
 	s.stats[k][opName(api)]++
+}
+
+func (s *Server) recordWrite(group, acct string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := strings.ToLower(group + "/" + acct)
+	s.writes[k] = append(s.writes[k], time.Now())
 }
 
 // opName shortens "IntegrationAccountSessionsClient.NewListPager" to "sessions.list".

@@ -7,12 +7,15 @@ package armstandin
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
+
+	"integration-dr/session"
 )
 
 // stored is one session as the service keeps it.
@@ -36,6 +39,8 @@ type store struct {
 	accounts map[string]*account
 	now      func() time.Time
 	last     time.Time
+	// regressions lists every write that moved a session's content time back.
+	regressions []string
 }
 
 func newStore() *store {
@@ -77,6 +82,9 @@ func (s *store) put(group, acct, name string, content json.RawMessage, at time.T
 	if !ok {
 		cur = &stored{name: name, created: now}
 		a.sessions[strings.ToLower(name)] = cur
+	} else if old, nw := session.ParseContent(cur.content).Stamp(), session.ParseContent(content).Stamp(); nw.Before(old) {
+		// The test oracle for "never move a control number back in time".
+		s.regressions = append(s.regressions, fmt.Sprintf("%s/%s: %s overwritten by older %s", acct, name, cur.content, content))
 	}
 	cur.content, cur.changed = content, now
 	return *cur
@@ -116,13 +124,19 @@ func (s *store) page(group, acct string, since time.Time, after string, top int)
 	return names, out, more
 }
 
-// Snapshot returns name → content of every session of an account, for assertions.
-func (s *store) snapshot(group, acct string) map[string]json.RawMessage {
+// snapshot returns every session of an account, for assertions.
+func (s *store) snapshot(group, acct string) map[string]Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]json.RawMessage{}
+	out := map[string]Session{}
 	for _, v := range s.account(group, acct).sessions {
-		out[v.name] = v.content
+		out[v.name] = Session{Content: v.content, Changed: v.changed}
 	}
 	return out
+}
+
+// Session is a session as the stand-in holds it.
+type Session struct {
+	Content json.RawMessage
+	Changed time.Time
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -94,6 +95,21 @@ func (h *Handler) Terminate() error {
 		return fmt.Errorf("handler exited with %v", h.cmd.ProcessState)
 	}
 	return nil
+}
+
+// PeakRSS returns the process's peak resident memory so far, in MiB (Linux only).
+func (h *Handler) PeakRSS() (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", h.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", h.cmd.Process.Pid)
 }
 
 // Exited reports whether the process has ended.
