@@ -1,9 +1,12 @@
 # integration-dr — run `make demo` to see it work, `make test` to check it.
 GO        ?= go
 PKG_DIR   := dist/app
-FUZZTIME  ?= 30s
+# Fuzz targets as package:Target. `make test` runs each briefly; `make fuzz` longer.
+FUZZ_TARGETS := handlers:FuzzDecodeInvocation handlers:FuzzDecodeMessageBody handlers:FuzzHandler session:FuzzSessionContent
+FUZZTIME       ?= 2m
+FUZZTIME_SHORT ?= 5s
 
-.PHONY: all deps build demo test vet fmt-check unit package bench fuzz clean
+.PHONY: all deps build demo test vet fmt-check package bench fuzz fuzz-short clean
 
 all: build
 
@@ -34,6 +37,22 @@ fmt-check:
 # tests, plus a short fuzz run of each fuzz target.
 test: deps vet fmt-check
 	$(GO) test -count=1 -timeout 25m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
+
+# Coverage-guided fuzzing of the decoders and the session-content rules; new failing
+# inputs land in <package>/testdata/fuzz and become regression tests.
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) ./$$pkg; \
+	done
+
+# Replication measured against the stand-in with injected latency; the last line
+# printed is one JSON object. Go benchmarks of the hot paths follow.
+bench: deps
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1s ./session ./handlers
+	$(GO) run ./bench
 
 # A deployable folder and zip: host.json, the linux/amd64 executable and every
 # function folder at the app root.
