@@ -4,14 +4,15 @@ package e2e
 
 import (
 	"bytes"
-
 	"context"
 	"encoding/json"
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
@@ -211,4 +212,51 @@ func (s *stack) tickUntilConverged(n int, pause time.Duration) int {
 	}
 	s.requireConverged()
 	return n
+}
+
+// checkInvariants asserts what must hold at any moment, faults or not: no control
+// number on the standby was ever replaced by an older one, and the checkpoint does not
+// stand past any change the standby lacks. It returns a line saying what it checked.
+func (s *stack) checkInvariants() string {
+	s.t.Helper()
+	if r := s.arm.Regressions(); len(r) > 0 {
+		s.t.Fatalf("standby moved back in time %d times, e.g. %s", len(r), r[0])
+	}
+	cp := s.checkpoint()
+	secondary := s.secondary()
+	covered := 0
+	for name, p := range s.arm.SessionsWithTimes(localstack.PrimaryGroup, localstack.PrimaryAcct) {
+		if cp.Watermark.IsZero() || p.Changed.After(cp.Watermark) {
+			continue
+		}
+		covered++
+		if !session.EqualContent(p.Content, secondary[name]) {
+			s.t.Fatalf("checkpoint at %v is past %s (changed %v), which the standby lacks: %s vs %s", cp.Watermark, name, p.Changed, secondary[name], p.Content)
+		}
+	}
+	return fmt.Sprintf("no regression on the standby; all %d changes behind the checkpoint are on the standby", covered)
+}
+
+// invokeAsync starts a tick and returns its reply channel.
+func (s *stack) invokeAsync(url string) <-chan localstack.Reply {
+	out := make(chan localstack.Reply, 1)
+	go func() {
+		now := time.Now()
+		r, err := localstack.Invoke(s.ctx, url, handlers.FnReplicateSessions, localstack.TimerPayload(handlers.FnReplicateSessions, now, now))
+		if err != nil {
+			r.Logs = append(r.Logs, "invoke: "+err.Error())
+		}
+		out <- r
+	}()
+	return out
+}
+
+// load makes n changes on the primary.
+func (s *stack) load(traffic *localstack.Traffic, n int) {
+	s.t.Helper()
+	for range n {
+		if err := traffic.Step(time.Now()); err != nil {
+			s.t.Fatal(err)
+		}
+	}
 }

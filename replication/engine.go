@@ -147,11 +147,13 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	if runErr == nil {
 		cp.Watermark = pass.watermark()
 		cp.SyncedThrough = started
-		cp.Recent = pass.recent()
 		cp.LastError = ""
 	} else {
 		cp.LastError = runErr.Error()
 	}
+	// Even a failed run keeps what it proved is on the standby, so the next run does
+	// not redo it: under sustained throttling or slowness every run gets further.
+	cp.Recent = pass.recent(cp.Watermark)
 	st.Watermark = cp.Watermark
 	if !cp.SyncedThrough.IsZero() {
 		st.Lag = e.opts.Now().Sub(cp.SyncedThrough)
@@ -212,9 +214,14 @@ func (ps *pass) run(ctx context.Context, active Source) error {
 			if prev, ok := ps.batch[s.Name]; !ok || s.ChangedTime.After(prev.ChangedTime) {
 				ps.batch[s.Name] = s
 			}
-		}
-		if len(ps.batch) >= ps.engine.opts.BatchSize {
-			return ps.flush(ctx)
+			if len(ps.batch) >= ps.engine.opts.BatchSize {
+				if err := ps.flush(ctx); err != nil {
+					return err
+				}
+				if err := ps.saveProgress(ctx); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -321,6 +328,10 @@ func (ps *pass) replicate(ctx context.Context, it item) error {
 	verdict := session.Decide(it.s, standby)
 	if verdict == session.Write {
 		if err := ps.engine.limiter.Wait(ctx); err != nil {
+			if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// The budget allows no more writes before this run's lease ends.
+				return drerr.E(drerr.Throttled, "write budget", fmt.Errorf("no budget left in this run; the next tick resumes: %w", err))
+			}
 			return fmt.Errorf("write budget: %w", err)
 		}
 		if err := ps.standby.Put(ctx, it.s); err != nil {
@@ -354,9 +365,24 @@ func (ps *pass) watermark() time.Time {
 	return ps.cp.Watermark
 }
 
-// recent keeps what this run replicated inside the next run's overlap window.
-func (ps *pass) recent() map[string]time.Time {
-	floor := ps.watermark().Add(-ps.pair.Overlap)
+// saveProgress records, between batches, what this run has put on the standby, so
+// that a run killed later does not redo it. The watermark does not move: the listing
+// is not in changedTime order. Losing the ETag race here means another run took the
+// stream: stop.
+func (ps *pass) saveProgress(ctx context.Context) error {
+	ps.cp.Recent = ps.recent(ps.cp.Watermark)
+	saved, err := ps.engine.store.Save(ctx, *ps.cp)
+	if err != nil {
+		return fmt.Errorf("save progress: %w", err)
+	}
+	*ps.cp = saved
+	return nil
+}
+
+// recent keeps what this run replicated inside the overlap window behind watermark,
+// which is what the next run re-lists.
+func (ps *pass) recent(watermark time.Time) map[string]time.Time {
+	floor := watermark.Add(-ps.pair.Overlap)
 	out := map[string]time.Time{}
 	// This run's entries first: they are newer than what the checkpoint held.
 	for _, src := range []map[string]time.Time{ps.done, ps.cp.Recent} {

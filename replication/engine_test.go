@@ -163,8 +163,29 @@ func TestAFailedRunKeepsItsWatermarkAndTheNextOneFinishes(t *testing.T) {
 	f.secondary.FailPutAfter = 0
 	st := f.run(t)
 	requireEqual(t, f.primary.Snapshot(), f.secondary.Snapshot())
-	if st.Writes != 20 || st.Same != 10 {
-		t.Fatalf("resumed run wrote %d and found %d already there, want 20 and 10", st.Writes, st.Same)
+	// What the failed run wrote is remembered: the resumed run neither rewrites nor
+	// re-reads it.
+	if st.Writes != 20 || st.RescanSkipped != 10 || st.Reads != 20 {
+		t.Fatalf("resumed run wrote %d, read %d and skipped %d, want 20, 20 and 10", st.Writes, st.Reads, st.RescanSkipped)
+	}
+}
+
+func TestAKilledFullSyncKeepsTheBatchesItFinished(t *testing.T) {
+	f := newFixture(t) // batches of 7
+	for i := range 30 {
+		f.primary.Set(fmt.Sprintf("A%02d-X12-Icn", i), cn(i, t0))
+	}
+	// The run dies in its third batch and never commits its end (the save that
+	// releases the lease): only its claim and progress saves reach the store.
+	f.secondary.FailPutAfter = 16
+	f.store.RefuseSave = func(cp replication.Checkpoint) bool { return cp.LeaseOwner == "" }
+	if _, err := f.engine.Run(context.Background(), f.pair); err == nil {
+		t.Fatal("failing run reported success")
+	}
+	f.store.RefuseSave = nil
+	cp, _, _ := f.store.Load(context.Background(), "p")
+	if len(cp.Recent) < 14 {
+		t.Fatalf("checkpoint remembers %d finished sessions, want the two finished batches (14)", len(cp.Recent))
 	}
 }
 

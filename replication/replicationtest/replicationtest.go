@@ -123,6 +123,9 @@ type Store struct {
 	version int
 	// Saves counts successful saves.
 	Saves int
+	// RefuseSave, when set, makes the saves it returns true for fail, as when the
+	// process dies or the store goes away at that point.
+	RefuseSave func(replication.Checkpoint) bool
 }
 
 var _ replication.Store = (*Store)(nil)
@@ -149,6 +152,9 @@ func (s *Store) Load(_ context.Context, pair string) (replication.Checkpoint, re
 func (s *Store) Save(_ context.Context, cp replication.Checkpoint) (replication.Checkpoint, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.RefuseSave != nil && s.RefuseSave(cp) {
+		return cp, drerr.Errorf(drerr.Unavailable, "save", "injected store failure")
+	}
 	if cur, ok := s.cps[cp.Pair]; (ok && cur.ETag != cp.ETag) || (!ok && cp.ETag != "") {
 		return cp, drerr.Errorf(drerr.Conflict, "save", "etag mismatch")
 	}

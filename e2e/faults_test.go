@@ -1,0 +1,229 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"integration-dr/dev/armstandin"
+	"integration-dr/dev/localstack"
+)
+
+// The fault suite: whatever is injected, the standby ends equal to the active side,
+// no standby control number is replaced by an older one, and the checkpoint never
+// stands past a change the standby lacks (checkInvariants, after every tick).
+
+// faultStack is a stack with a few hundred sessions pending and a short lease.
+func faultStack(t *testing.T, seed uint64, changes int) (*stack, *localstack.Traffic) {
+	t.Helper()
+	// A short lease so that killed runs free their stream quickly; the write budget
+	// lifted, as these tests are about faults, not pacing.
+	s := newStack(t, time.Minute, map[string]string{"DR_RUN_LEASE": "5s", "DR_WRITE_BUDGET_PER_SECOND": "1000", "DR_WRITE_BUDGET_BURST": "1000"})
+	agr := localstack.Seed(s.arm, 30, time.Now().Add(-time.Hour))
+	traffic := localstack.NewTraffic(agr, seed, s.putPrimary)
+	s.load(traffic, changes)
+	return s, traffic
+}
+
+// settle ticks (faults still on) until converged, checking the invariants each time.
+func (s *stack) settle(maxTicks int, pause time.Duration) (int, string) {
+	s.t.Helper()
+	var checked string
+	for i := 1; i <= maxTicks; i++ {
+		s.tick()
+		checked = s.checkInvariants()
+		if len(diff(s.primary(), s.secondary())) == 0 {
+			return i, checked
+		}
+		time.Sleep(pause)
+	}
+	s.requireConverged()
+	return maxTicks, checked
+}
+
+func TestThrottlingStormSlowsTheEngineDown(t *testing.T) {
+	s, traffic := faultStack(t, 21, 200)
+	s.arm.SetFaults(armstandin.Faults{Throttle: 1, RetryAfter: 1})
+	s.arm.Stats(true)
+	r := s.tick()
+	calls := 0
+	for _, ops := range s.arm.Stats(true) {
+		for _, n := range ops {
+			calls += n
+		}
+	}
+	// One list call and azcore's four retries, each after Retry-After: then the run
+	// gives up until the next tick instead of hammering.
+	if calls > 5 {
+		t.Fatalf("a tick under a full 429 storm made %d calls, want at most 5", calls)
+	}
+	if r.Status != http.StatusOK || !strings.Contains(strings.Join(r.Logs, " "), "throttled") {
+		t.Fatalf("storm tick answered %d %v, want 200 with a throttling note", r.Status, r.Logs)
+	}
+	checked := s.checkInvariants()
+
+	faults := armstandin.Faults{Latency: 2 * time.Millisecond, Throttle: 0.3, RetryAfter: 1}
+	s.arm.SetFaults(faults)
+	s.load(traffic, 50)
+	ticks, checked2 := s.settle(15, 100*time.Millisecond)
+	t.Logf("injected: 429 on every call, then %+v; checked: %d calls in the full storm; %s; converged after %d ticks under 30%% throttling; %s",
+		faults, calls, checked, ticks, checked2)
+}
+
+func TestServerErrorsDropsAndSlowResponses(t *testing.T) {
+	tests := []struct {
+		name   string
+		faults armstandin.Faults
+	}{
+		{"500 on a fifth of calls", armstandin.Faults{ServerError: 0.2}},
+		{"a tenth of connections dropped", armstandin.Faults{Drop: 0.1}},
+		// Each call outlasts what is left of the 5 s lease: runs end at their
+		// deadline, having written only what they finished.
+		{"responses slower than the run's deadline", armstandin.Faults{Latency: 2 * time.Second}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, traffic := faultStack(t, uint64(30+i), 300)
+			s.arm.SetFaults(tt.faults)
+			var statuses []int
+			for range 2 {
+				statuses = append(statuses, s.tick().Status)
+				s.checkInvariants()
+				s.load(traffic, 30)
+			}
+			if tt.faults.Latency > 0 {
+				s.arm.SetFaults(armstandin.Faults{}) // nothing converges while every call is too slow
+			}
+			ticks, checked := s.settle(10, 100*time.Millisecond)
+			t.Logf("injected: %+v; replies under the fault %v; checked: converged %d tick(s) later; %s", tt.faults, statuses, ticks, checked)
+		})
+	}
+}
+
+func TestHandlerKilledAtRandomPoints(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			s, traffic := faultStack(t, seed, 400)
+			s.arm.SetFaults(armstandin.Faults{Latency: 10 * time.Millisecond})
+			rng := rand.New(rand.NewPCG(seed, 5))
+			var points []string
+			for range 2 {
+				s.invokeAsync(s.handler.URL)
+				wait := time.Duration(50+rng.IntN(1200)) * time.Millisecond
+				time.Sleep(wait)
+				s.handler.Kill()
+				points = append(points, fmt.Sprintf("%s (%d/%d on the standby)", wait, len(s.secondary()), len(s.primary())))
+				s.checkInvariants()
+				s.start()
+				s.load(traffic, 50)
+			}
+			time.Sleep(5 * time.Second) // the last killed run's lease
+			ticks, checked := s.settle(5, time.Second)
+			t.Logf("injected: SIGKILL after %v, restarted each time; checked: converged %d tick(s) later; %s", points, ticks, checked)
+		})
+	}
+}
+
+func TestAzuriteRestartedBetweenAndDuringRuns(t *testing.T) {
+	s, traffic := faultStack(t, 40, 300)
+	s.arm.SetFaults(armstandin.Faults{Latency: 10 * time.Millisecond})
+
+	s.tick()
+	s.checkInvariants()
+	if err := s.azurite.Restart(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.load(traffic, 100)
+	if r := s.tick(); r.Status != http.StatusOK {
+		t.Fatalf("tick after Azurite restarted between runs: %d %v", r.Status, r.Logs)
+	}
+	s.checkInvariants()
+
+	s.load(traffic, 300)
+	reply := s.invokeAsync(s.handler.URL)
+	time.Sleep(300 * time.Millisecond)
+	s.azurite.Stop()
+	r := <-reply // the run cannot commit its checkpoint
+	if err := s.azurite.Restart(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.checkInvariants()
+	time.Sleep(5 * time.Second) // the interrupted run's lease
+	ticks, checked := s.settle(5, time.Second)
+	t.Logf("injected: Azurite restarted between two runs, then stopped 300ms into a run (which answered %d); checked: converged %d tick(s) after it came back; %s", r.Status, ticks, checked)
+}
+
+func TestThreeInvocationsOfOneStreamAtOnce(t *testing.T) {
+	s, traffic := faultStack(t, 50, 100)
+	s.arm.SetFaults(armstandin.Faults{Latency: 5 * time.Millisecond})
+	s.tick()
+	before := s.checkpoint()
+	s.load(traffic, 150)
+	// A second handler process, as on a scaled-out app: three calls across the two.
+	other, err := localstack.StartHandler(s.ctx, handlerBin, s.env, s.logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Kill()
+	var replies []<-chan localstack.Reply
+	for _, url := range []string{s.handler.URL, other.URL, s.handler.URL} {
+		replies = append(replies, s.invokeAsync(url))
+	}
+	writers, skipped := 0, 0
+	for _, ch := range replies {
+		r := <-ch
+		if st := stats(t, r)[0]; st.Skipped != "" {
+			skipped++
+		} else {
+			writers++
+		}
+	}
+	if writers != 1 || skipped != 2 {
+		t.Fatalf("%d runs wrote and %d stood aside, want 1 and 2", writers, skipped)
+	}
+	after := s.checkpoint()
+	if after.Watermark.Before(before.Watermark) {
+		t.Fatalf("checkpoint went back from %v to %v", before.Watermark, after.Watermark)
+	}
+	checked := s.checkInvariants()
+	s.requireConverged()
+	t.Logf("injected: three invocations at once over two processes; checked: one wrote, two stood aside; checkpoint %v -> %v; %s", before.Watermark, after.Watermark, checked)
+}
+
+func TestCheckpointEditedDuringARun(t *testing.T) {
+	s, traffic := faultStack(t, 60, 100)
+	s.tick()
+	s.arm.SetFaults(armstandin.Faults{Latency: 10 * time.Millisecond})
+	s.load(traffic, 300)
+	before := s.checkpoint()
+	reply := s.invokeAsync(s.handler.URL)
+	time.Sleep(300 * time.Millisecond)
+
+	// Someone else writes the checkpoint entity mid-run (an operator's tool, a
+	// second deployment): its ETag changes under the run.
+	svc, err := aztables.NewServiceClientFromConnectionString(s.azurite.ConnectionString(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := fmt.Sprintf(`{"PartitionKey":%q,"RowKey":"checkpoint-sessions","LastError":"edited by an operator"}`, localstack.PairName)
+	if _, err := svc.NewClient("drstate").UpsertEntity(context.Background(), []byte(patch), &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeMerge}); err != nil {
+		t.Fatal(err)
+	}
+	r := <-reply
+	if r.Status == http.StatusOK || !strings.Contains(strings.Join(r.Logs, " "), "commit checkpoint") {
+		t.Fatalf("run whose checkpoint changed under it answered %d %v, want a failed commit", r.Status, r.Logs)
+	}
+	if got := s.checkpoint().Watermark; !got.Equal(before.Watermark) {
+		t.Fatalf("the run that lost its checkpoint moved the watermark from %v to %v", before.Watermark, got)
+	}
+	checked := s.checkInvariants()
+	time.Sleep(5 * time.Second) // the lease the edit left in place
+	ticks, checked2 := s.settle(5, time.Second)
+	t.Logf("injected: checkpoint entity merged by another writer 300ms into a run; checked: the run's commit failed (%d) and the watermark stayed; %s; converged %d tick(s) later; %s", r.Status, checked, ticks, checked2)
+}
