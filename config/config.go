@@ -4,6 +4,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -188,42 +189,30 @@ func (p *parser) str(name, def string) string {
 }
 
 func (p *parser) int(name string, def, lo, hi int) int {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		p.fail(name, fmt.Sprintf("%q is not a whole number from %d to %d", v, lo, hi))
-		return def
-	}
-	return n
+	return bounded(p, name, "a whole number", def, lo, hi, strconv.Atoi)
 }
 
 func (p *parser) float(name string, def, lo, hi float64) float64 {
-	v := strings.TrimSpace(p.getenv(name))
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < lo || f > hi {
-		p.fail(name, fmt.Sprintf("%q is not a number from %g to %g", v, lo, hi))
-		return def
-	}
-	return f
+	return bounded(p, name, "a number", def, lo, hi, func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
 }
 
 func (p *parser) duration(name string, def, lo, hi time.Duration) time.Duration {
+	return bounded(p, name, "a duration", def, lo, hi, time.ParseDuration)
+}
+
+// bounded reads a setting with parse, or def when it is unset, and reports a value
+// outside [lo, hi] as what it should have been.
+func bounded[T cmp.Ordered](p *parser, name, what string, def, lo, hi T, parse func(string) (T, error)) T {
 	v := strings.TrimSpace(p.getenv(name))
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < lo || d > hi {
-		p.fail(name, fmt.Sprintf("%q is not a duration from %s to %s", v, lo, hi))
+	x, err := parse(v)
+	if err != nil || x < lo || x > hi {
+		p.fail(name, fmt.Sprintf("%q is not %s from %v to %v", v, what, lo, hi))
 		return def
 	}
-	return d
+	return x
 }
 
 func (p *parser) topology(raw string) []Pair {

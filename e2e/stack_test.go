@@ -103,23 +103,9 @@ func (s *stack) tick() localstack.Reply {
 }
 
 // stats decodes the per-pair stats a tick returned.
-func stats(t *testing.T, r localstack.Reply) []struct {
-	Pair         string `json:"pair"`
-	Writes       int    `json:"writes"`
-	ListCalls    int    `json:"listCalls"`
-	Listed       int    `json:"listed"`
-	StandbyReads int    `json:"standbyReads"`
-	Skipped      string `json:"skipped"`
-} {
+func stats(t *testing.T, r localstack.Reply) []replication.Stats {
 	t.Helper()
-	var out []struct {
-		Pair         string `json:"pair"`
-		Writes       int    `json:"writes"`
-		ListCalls    int    `json:"listCalls"`
-		Listed       int    `json:"listed"`
-		StandbyReads int    `json:"standbyReads"`
-		Skipped      string `json:"skipped"`
-	}
+	var out []replication.Stats
 	if err := json.Unmarshal(r.ReturnValue, &out); err != nil {
 		t.Fatalf("ReturnValue %s: %v", r.ReturnValue, err)
 	}

@@ -52,25 +52,13 @@ func main() {
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
-	dir, err := os.MkdirTemp("", "integration-dr-demo")
+	fmt.Fprintln(out, "starting Azurite (Table Storage) and the ARM stand-in...")
+	local, err := localstack.Up(ctx, "integration-dr-demo", o.latency)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-
-	fmt.Fprintln(out, "starting Azurite (Table Storage)...")
-	az, err := localstack.StartAzurite(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer az.Stop()
-
-	arm := armstandin.New()
-	armURL, err := arm.Start(ctx, 0)
-	if err != nil {
-		return err
-	}
-	arm.SetFaults(armstandin.Faults{Latency: o.latency})
+	defer local.Close()
+	arm, armURL, az, dir := local.ARM, local.ARMURL, local.Azurite, local.Dir
 	agr := localstack.Seed(arm, o.agreements, time.Now().Add(-24*time.Hour))
 	fmt.Fprintf(out, "ARM stand-in at %s: %d agreements on both accounts, %d sessions on the primary\n", armURL, len(agr), len(arm.Sessions(localstack.PrimaryGroup, localstack.PrimaryAcct)))
 
