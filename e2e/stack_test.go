@@ -22,6 +22,21 @@ import (
 	"integration-dr/tablestore"
 )
 
+// binDir holds the handler binary, built once for all tests.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "drhandler")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 var (
 	buildOnce  sync.Once
 	handlerBin string
@@ -47,14 +62,7 @@ func newStack(t *testing.T, overlap time.Duration, extraEnv map[string]string) *
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "drhandler")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		handlerBin, buildErr = localstack.BuildHandler(ctx, dir)
-	})
+	buildOnce.Do(func() { handlerBin, buildErr = localstack.BuildHandler(ctx, binDir) })
 	if buildErr != nil {
 		t.Fatalf("build handler: %v", buildErr)
 	}
