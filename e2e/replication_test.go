@@ -11,6 +11,7 @@ import (
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
 	"integration-dr/handlers"
+	"integration-dr/replication"
 )
 
 func TestFirstRunCopiesEverythingAndAnIdleTickWritesNothing(t *testing.T) {
@@ -45,6 +46,24 @@ func TestFirstRunCopiesEverythingAndAnIdleTickWritesNothing(t *testing.T) {
 	}
 	if got := calls["b2b-westeurope/contoso-ia-weu"]["sessions.list"]; got != 1 {
 		t.Errorf("idle tick made %d list calls, want 1", got)
+	}
+
+	// What an operator sees through the Status function.
+	r, err := localstack.Invoke(s.ctx, s.handler.URL, handlers.FnStatus, []byte(`{"Data":{"req":{"Method":"GET","Url":"http://localhost/api/status"}},"Metadata":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		StatusCode int    `json:"statusCode"`
+		Body       string `json:"body"`
+	}
+	_ = json.Unmarshal(r.Outputs["res"], &res)
+	var body struct{ Streams []replication.StreamStatus }
+	if err := json.Unmarshal([]byte(res.Body), &body); err != nil || res.StatusCode != http.StatusOK || len(body.Streams) != 1 {
+		t.Fatalf("status: %d %q (%v)", res.StatusCode, res.Body, err)
+	}
+	if st := body.Streams[0]; st.Active != replication.Primary || st.LagSeconds < 0 || st.Runs != 2 || st.Writes == 0 || st.LastError != "" {
+		t.Fatalf("status of the stream: %+v", st)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 // Function names: each is a folder under functions/ and the path the host POSTs to.
 const (
 	FnReplicateSessions = "ReplicateSessions"
+	FnStatus            = "Status"
 )
 
 // maxBody bounds what the handler reads of a request; the host's payloads are small.
@@ -28,9 +29,15 @@ type Replicator interface {
 	ReplicateAll(ctx context.Context) ([]replication.Stats, error)
 }
 
+// StatusReader reports the state of every stream.
+type StatusReader interface {
+	Status(ctx context.Context) ([]replication.StreamStatus, error)
+}
+
 // Handler serves the custom-handler routes.
 type Handler struct {
 	Replicator Replicator
+	Status     StatusReader
 	Log        *slog.Logger
 	// Timeout bounds one invocation; keep it below host.json's functionTimeout.
 	Timeout time.Duration
@@ -51,6 +58,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, http.StatusOK, Reply{ReturnValue: "ready"})
 	case r.URL.Path == "/"+FnReplicateSessions && r.Method == http.MethodPost:
 		h.invoke(w, r, log, h.replicate)
+	case r.URL.Path == "/"+FnStatus && r.Method == http.MethodPost:
+		h.invoke(w, r, log, h.status)
 	default:
 		writeReply(w, http.StatusNotFound, Reply{Logs: []string{fmt.Sprintf("no function at %s %s", r.Method, r.URL.Path)}})
 	}
@@ -119,6 +128,26 @@ func (h *Handler) replicate(ctx context.Context, inv Invocation, log *slog.Logge
 		reply.Logs = append(reply.Logs, "replication failed: "+err.Error())
 		return http.StatusInternalServerError, reply
 	}
+}
+
+// status answers the HTTP-triggered Status function through its "res" output binding:
+// the host wraps the caller's request in the invocation and returns res to the caller.
+func (h *Handler) status(ctx context.Context, _ Invocation, log *slog.Logger) (int, Reply) {
+	streams, err := h.Status.Status(ctx)
+	if err != nil {
+		log.Error("status unavailable", "err", err)
+		return http.StatusOK, Reply{
+			Outputs: map[string]any{"res": httpResponse(http.StatusServiceUnavailable, map[string]string{"error": "state store unavailable: " + err.Error()})},
+			Logs:    []string{"status unavailable: " + err.Error()},
+		}
+	}
+	return http.StatusOK, Reply{Outputs: map[string]any{"res": httpResponse(http.StatusOK, map[string]any{"streams": streams})}}
+}
+
+// httpResponse is an HTTP output binding's value.
+func httpResponse(status int, body any) map[string]any {
+	b, _ := json.Marshal(body)
+	return map[string]any{"statusCode": status, "body": string(b), "headers": map[string]string{"Content-Type": "application/json"}}
 }
 
 func writeReply(w http.ResponseWriter, status int, r Reply) {

@@ -89,12 +89,55 @@ func TestHandlerReplies(t *testing.T) {
 
 // The reply must always be a JSON object the host can read, whatever came in.
 func TestHandlerNeverPanicsOnGarbage(t *testing.T) {
-	h := &Handler{Replicator: &replicator{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Second}
+	h := &Handler{Replicator: &replicator{}, Status: statusReader{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Second}
 	for _, body := range []string{``, `{`, `null`, `[]`, `{"Data":null}`, `{"Data":{"timer":null},"Metadata":[]}`, "\x00\xff", `{"Data":{"timer":{"ScheduleStatus":{"Last":123}}}}`} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ReplicateSessions", strings.NewReader(body)))
 		if !json.Valid(rec.Body.Bytes()) {
 			t.Errorf("body %q: reply %q is not JSON", body, rec.Body.String())
 		}
+	}
+}
+
+type statusReader struct {
+	streams []replication.StreamStatus
+	err     error
+}
+
+func (s statusReader) Status(context.Context) ([]replication.StreamStatus, error) { return s.streams, s.err }
+
+func TestStatusAnswersThroughTheHTTPOutputBinding(t *testing.T) {
+	const httpInvocation = `{"Data":{"req":{"Url":"https://app.example/api/status","Method":"GET","Query":{},"Headers":{"Accept":["application/json"]},"Params":{},"Body":null}},"Metadata":{}}`
+	tests := []struct {
+		name       string
+		status     statusReader
+		wantStatus float64
+		wantBody   string
+	}{
+		{"streams are listed with their lag", statusReader{streams: []replication.StreamStatus{{Pair: "contoso-b2b", LagSeconds: 4.5}}}, 200, `"lagSeconds":4.5`},
+		{"a store outage is a 503 to the caller", statusReader{err: errors.New("table unreachable")}, 503, "table unreachable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Handler{Status: tt.status, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Second}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/Status", strings.NewReader(httpInvocation)))
+			var reply struct {
+				Outputs struct {
+					Res struct {
+						StatusCode float64           `json:"statusCode"`
+						Body       string            `json:"body"`
+						Headers    map[string]string `json:"headers"`
+					} `json:"res"`
+				}
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &reply); err != nil || rec.Code != http.StatusOK {
+				t.Fatalf("invocation reply %d %q", rec.Code, rec.Body.String())
+			}
+			res := reply.Outputs.Res
+			if res.StatusCode != tt.wantStatus || !strings.Contains(res.Body, tt.wantBody) || res.Headers["Content-Type"] != "application/json" {
+				t.Fatalf("res = %+v, want status %v and a body with %q", res, tt.wantStatus, tt.wantBody)
+			}
+		})
 	}
 }

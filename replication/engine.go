@@ -137,7 +137,7 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	pass := &pass{engine: e, pair: p, standby: standby, cp: &cp, st: &st, log: log}
 	runErr := pass.run(runCtx, active)
 
-	// Record the outcome and release the lease. On failure only the counters move.
+	// Record the outcome and release the lease. On failure the watermark stays.
 	cp.Runs++
 	cp.LastRun = started
 	cp.LastDuration = e.opts.Now().Sub(started)

@@ -117,8 +117,10 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handle
 		Workers:   cfg.Engine.Workers,
 		BatchSize: cfg.Engine.BatchSize,
 	})
+	streams := &replication.Service{Engine: engine, Pairs: pairs}
 	return &handlers.Handler{
-		Replicator: &replication.Service{Engine: engine, Pairs: pairs},
+		Replicator: streams,
+		Status:     streams,
 		Log:        log,
 		Timeout:    cfg.Engine.Lease,
 	}, nil
