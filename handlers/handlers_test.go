@@ -104,7 +104,9 @@ type statusReader struct {
 	err     error
 }
 
-func (s statusReader) Status(context.Context) ([]replication.StreamStatus, error) { return s.streams, s.err }
+func (s statusReader) Status(context.Context) ([]replication.StreamStatus, error) {
+	return s.streams, s.err
+}
 
 func TestStatusAnswersThroughTheHTTPOutputBinding(t *testing.T) {
 	const httpInvocation = `{"Data":{"req":{"Url":"https://app.example/api/status","Method":"GET","Query":{},"Headers":{"Accept":["application/json"]},"Params":{},"Body":null}},"Metadata":{}}`
