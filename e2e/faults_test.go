@@ -161,7 +161,7 @@ func TestAzuriteRestartedBetweenAndDuringRuns(t *testing.T) {
 
 func TestThreeInvocationsOfOneStreamAtOnce(t *testing.T) {
 	s, traffic := faultStack(t, 50, 100)
-	s.arm.SetFaults(armstandin.Faults{Latency: 5 * time.Millisecond})
+	s.arm.SetFaults(armstandin.Faults{Latency: 20 * time.Millisecond}) // a run of about a second
 	s.tick()
 	before := s.checkpoint()
 	s.load(traffic, 150)
@@ -175,17 +175,20 @@ func TestThreeInvocationsOfOneStreamAtOnce(t *testing.T) {
 	for _, url := range []string{s.handler.URL, other.URL, s.handler.URL} {
 		replies = append(replies, s.invokeAsync(url))
 	}
+	// One run writes; the others stand aside, or (on a slow machine, arriving after it
+	// finished) find nothing left to write.
 	writers, skipped := 0, 0
 	for _, ch := range replies {
-		r := <-ch
-		if st := stats(t, r)[0]; st.Skipped != "" {
+		st := stats(t, <-ch)[0]
+		switch {
+		case st.Skipped != "":
 			skipped++
-		} else {
+		case st.Writes > 0:
 			writers++
 		}
 	}
-	if writers != 1 || skipped != 2 {
-		t.Fatalf("%d runs wrote and %d stood aside, want 1 and 2", writers, skipped)
+	if writers != 1 || skipped == 0 {
+		t.Fatalf("%d runs wrote and %d stood aside, want 1 writer and the others aside", writers, skipped)
 	}
 	after := s.checkpoint()
 	if after.Watermark.Before(before.Watermark) {
@@ -193,13 +196,13 @@ func TestThreeInvocationsOfOneStreamAtOnce(t *testing.T) {
 	}
 	checked := s.checkInvariants()
 	s.requireConverged()
-	t.Logf("injected: three invocations at once over two processes; checked: one wrote, two stood aside; checkpoint %v -> %v; %s", before.Watermark, after.Watermark, checked)
+	t.Logf("injected: three invocations at once over two processes; checked: one wrote, %d stood aside; checkpoint %v -> %v; %s", skipped, before.Watermark, after.Watermark, checked)
 }
 
 func TestCheckpointEditedDuringARun(t *testing.T) {
 	s, traffic := faultStack(t, 60, 100)
 	s.tick()
-	s.arm.SetFaults(armstandin.Faults{Latency: 10 * time.Millisecond})
+	s.arm.SetFaults(armstandin.Faults{Latency: 20 * time.Millisecond}) // a run of well over a second
 	s.load(traffic, 300)
 	before := s.checkpoint()
 	reply := s.invokeAsync(s.handler.URL)
