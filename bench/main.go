@@ -248,20 +248,13 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 		rng := rand.New(rand.NewPCG(42, 7))
 		zipf := rand.NewZipf(rng, 1.2, 1, uint64(o.hot-1))
 		var log []change
-		t := time.NewTicker(time.Duration(float64(time.Second) / o.changesPS))
-		defer t.Stop()
-		for {
-			select {
-			case <-loadCtx.Done():
-				changes <- log
-				return
-			case <-t.C:
-				i := zipf.Uint64()
-				numbers[i]++
-				at := arm.PutSession(group, primary, names[i], localstack.ControlNumber("X12", numbers[i]+1, time.Now()))
-				log = append(log, change{names[i], at})
-			}
-		}
+		localstack.AtRate(loadCtx, o.changesPS, func() {
+			i := zipf.Uint64()
+			numbers[i]++
+			at := arm.PutSession(group, primary, names[i], localstack.ControlNumber("X12", numbers[i]+1, time.Now()))
+			log = append(log, change{names[i], at})
+		})
+		changes <- log
 	}()
 
 	fmt.Fprintf(out, "hot keys: %d sessions, %.0f changes/s Zipf-skewed for %s, tick %s, budget %.0f writes/s\n", o.hot, o.changesPS, o.load, o.tick, o.budget)

@@ -97,19 +97,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	changes := make(chan int, 1)
 	go func() {
 		n := 0
-		t := time.NewTicker(time.Duration(float64(time.Second) / o.rate))
-		defer t.Stop()
-		for {
-			select {
-			case <-loadCtx.Done():
-				changes <- n
-				return
-			case <-t.C:
-				if traffic.Step(time.Now()) == nil {
-					n++
-				}
+		localstack.AtRate(loadCtx, o.rate, func() {
+			if traffic.Step(time.Now()) == nil {
+				n++
 			}
-		}
+		})
+		changes <- n
 	}()
 
 	fmt.Fprintf(out, "partner traffic: %.0f changes/s for %s; ReplicateSessions every %s\n\n", o.rate, o.load, o.tick)

@@ -1,6 +1,7 @@
 package localstack
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -166,4 +167,18 @@ func (t *Traffic) Step(now time.Time) error {
 	}
 	t.mu.Unlock()
 	return t.put(name, content)
+}
+
+// AtRate calls step perSecond times a second until ctx ends.
+func AtRate(ctx context.Context, perSecond float64, step func()) {
+	t := time.NewTicker(time.Duration(float64(time.Second) / perSecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			step()
+		}
+	}
 }
