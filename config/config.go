@@ -140,7 +140,7 @@ func Load(getenv func(string) string) (Config, error) {
 			ClientID:    getenv(EnvClientID),
 		},
 	}
-	if c.Port == 0 {
+	if strings.TrimSpace(getenv(EnvPort)) == "" {
 		p.fail(EnvPort, "is required (the Functions host sets it)")
 	}
 	if c.State.ConnectionString == "" && c.State.TableServiceURL == "" {
