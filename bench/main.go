@@ -31,7 +31,6 @@ import (
 	"integration-dr/handlers"
 	"integration-dr/integrationaccount"
 	"integration-dr/replication"
-	"integration-dr/session"
 	"integration-dr/tablestore"
 )
 
@@ -142,7 +141,7 @@ func fullSync(ctx context.Context, o options, az *localstack.Azurite, arm *armst
 		return err
 	}
 	p, s := arm.Sessions(group, primary), arm.Sessions(group, secondary)
-	if d := differing(p, s); d > 0 {
+	if d := len(localstack.Differences(p, s)); d > 0 {
 		return fmt.Errorf("%d sessions differ after the full sync", d)
 	}
 	calls := arm.Stats(true)
@@ -296,7 +295,7 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 		tr := tickRecord{writes: st.Writes, lists: st.Pages, table: tableCalls, watermark: cp.Watermark}
 		ticks = append(ticks, tr)
 		fmt.Fprintf(out, "%6.0f %8s %7d %10d %12d %15d\n", time.Since(loadStart).Seconds(), phase, tr.writes, tr.lists, tr.table, base.writes-bw)
-		if !loadStopped.IsZero() && convergedAt.IsZero() && differing(arm.Sessions(group, primary), arm.Sessions(group, secondary)) == 0 {
+		if !loadStopped.IsZero() && convergedAt.IsZero() && len(localstack.Differences(arm.Sessions(group, primary), arm.Sessions(group, secondary))) == 0 {
 			convergedAt = time.Now()
 		}
 	}
@@ -356,16 +355,6 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 	res["writes_ratio_baseline_over_ours"] = round(float64(base.writes)/math.Max(1, float64(writes)), 2)
 	res["table_transactions_per_tick"] = round(float64(tableCalls)/float64(len(ticks)), 2)
 	return nil
-}
-
-func differing(p, s map[string]json.RawMessage) int {
-	n := 0
-	for name, c := range p {
-		if got, ok := s[name]; !ok || !session.EqualContent(c, got) {
-			n++
-		}
-	}
-	return n
 }
 
 // maxPerSecond is the most events in any window of one second.

@@ -38,7 +38,7 @@ func (s *stack) settle(maxTicks int, pause time.Duration) (int, string) {
 	for i := 1; i <= maxTicks; i++ {
 		s.tick()
 		checked = s.checkInvariants()
-		if len(diff(s.primary(), s.secondary())) == 0 {
+		if len(localstack.Differences(s.primary(), s.secondary())) == 0 {
 			return i, checked
 		}
 		time.Sleep(pause)

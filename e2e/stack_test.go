@@ -128,27 +128,9 @@ func (s *stack) secondary() map[string]json.RawMessage {
 	return s.arm.Sessions(localstack.SecondaryGroup, localstack.SecondaryAcct)
 }
 
-// diff lists the sessions on which the secondary does not hold the primary's content.
-func diff(primary, secondary map[string]json.RawMessage) []string {
-	var out []string
-	for name, c := range primary {
-		if got, ok := secondary[name]; !ok {
-			out = append(out, name+": missing")
-		} else if !session.EqualContent(c, got) {
-			out = append(out, name+": "+string(got)+" != "+string(c))
-		}
-	}
-	for name := range secondary {
-		if _, ok := primary[name]; !ok {
-			out = append(out, name+": only on secondary")
-		}
-	}
-	return out
-}
-
 func (s *stack) requireConverged() {
 	s.t.Helper()
-	if d := diff(s.primary(), s.secondary()); len(d) > 0 {
+	if d := localstack.Differences(s.primary(), s.secondary()); len(d) > 0 {
 		s.t.Fatalf("secondary differs from primary in %d sessions, e.g. %v", len(d), d[:min(5, len(d))])
 	}
 }
@@ -192,20 +174,6 @@ func (s *stack) checkpoint() replication.Checkpoint {
 func (s *stack) putPrimary(name string, c json.RawMessage) error {
 	s.arm.PutSession(localstack.PrimaryGroup, localstack.PrimaryAcct, name, c)
 	return nil
-}
-
-// tickUntilConverged ticks until the secondary equals the primary, at most n times.
-func (s *stack) tickUntilConverged(n int, pause time.Duration) int {
-	s.t.Helper()
-	for i := 1; i <= n; i++ {
-		s.tick()
-		if len(diff(s.primary(), s.secondary())) == 0 {
-			return i
-		}
-		time.Sleep(pause)
-	}
-	s.requireConverged()
-	return n
 }
 
 // checkInvariants asserts what must hold at any moment, faults or not: no control

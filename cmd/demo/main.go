@@ -139,9 +139,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		if r.Status != 200 {
 			fmt.Fprintf(out, "  handler said: %v\n", r.Logs)
 		}
-		converged = loadOver && len(diff(p, s)) == 0
+		converged = loadOver && len(localstack.Differences(p, s)) == 0
 		if loadOver && !converged && tickN > int(o.load/o.tick)+8 {
-			return fmt.Errorf("secondary did not converge: %d sessions differ (handler log: %s)", len(diff(p, s)), logFile.Name())
+			return fmt.Errorf("secondary did not converge: %d sessions differ (handler log: %s)", len(localstack.Differences(p, s)), logFile.Name())
 		}
 	}
 	n := <-changes
@@ -168,14 +168,4 @@ func run(ctx context.Context, o options, out io.Writer) error {
 
 func sessions(arm *armstandin.Server) (primary, secondary map[string]json.RawMessage) {
 	return arm.Sessions(localstack.PrimaryGroup, localstack.PrimaryAcct), arm.Sessions(localstack.SecondaryGroup, localstack.SecondaryAcct)
-}
-
-func diff(p, s map[string]json.RawMessage) []string {
-	var out []string
-	for name, c := range p {
-		if got, ok := s[name]; !ok || !session.EqualContent(c, got) {
-			out = append(out, name)
-		}
-	}
-	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
 
 	"integration-dr/dev/armstandin"
+	"integration-dr/session"
 )
 
 // The demo topology: one pair, West Europe primary, North Europe secondary.
@@ -181,4 +182,23 @@ func AtRate(ctx context.Context, perSecond float64, step func()) {
 			step()
 		}
 	}
+}
+
+// Differences lists the sessions on which standby does not hold active's content:
+// missing, different, or present on the standby only.
+func Differences(active, standby map[string]json.RawMessage) []string {
+	var out []string
+	for name, c := range active {
+		if got, ok := standby[name]; !ok {
+			out = append(out, name+": missing")
+		} else if !session.EqualContent(c, got) {
+			out = append(out, name+": "+string(got)+" != "+string(c))
+		}
+	}
+	for name := range standby {
+		if _, ok := active[name]; !ok {
+			out = append(out, name+": only on the standby")
+		}
+	}
+	return out
 }

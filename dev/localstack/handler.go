@@ -37,7 +37,6 @@ type Handler struct {
 	Port int
 	cmd  *exec.Cmd
 	done chan struct{}
-	Log  *bytes.Buffer
 }
 
 // StartHandler starts the handler binary as the Functions host would: with its app

@@ -30,7 +30,7 @@ type Account struct {
 	// $filter would.
 	IgnoreFilter bool
 
-	Puts, Gets, Lists int
+	Puts, Gets int
 	// Order records the names written, in order.
 	Order []string
 }
@@ -72,7 +72,6 @@ func (a *Account) Snapshot() map[string]json.RawMessage {
 
 func (a *Account) ListChanged(ctx context.Context, since time.Time, page func([]session.Session) error) error {
 	a.mu.Lock()
-	a.Lists++
 	var all []session.Session
 	for _, s := range a.sessions {
 		if a.IgnoreFilter || !s.ChangedTime.Before(since) {
@@ -121,8 +120,6 @@ type Store struct {
 	cps     map[string]replication.Checkpoint
 	regions map[string]replication.ActiveRegion
 	version int
-	// Saves counts successful saves.
-	Saves int
 	// RefuseSave, when set, makes the saves it returns true for fail, as when the
 	// process dies or the store goes away at that point.
 	RefuseSave func(replication.Checkpoint) bool
@@ -162,7 +159,6 @@ func (s *Store) Save(_ context.Context, cp replication.Checkpoint) (replication.
 	cp.ETag = strconv.Itoa(s.version)
 	cp.Recent = maps.Clone(cp.Recent)
 	s.cps[cp.Pair] = cp
-	s.Saves++
 	return cp, nil
 }
 
