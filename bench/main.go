@@ -24,14 +24,14 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"golang.org/x/time/rate"
 
-	"integration-dr/azureauth"
+	"integration-dr/azure/auth"
+	"integration-dr/azure/logic"
+	"integration-dr/azure/tables"
 	"integration-dr/config"
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
 	"integration-dr/handlers"
-	"integration-dr/integrationaccount"
 	"integration-dr/replication"
-	"integration-dr/tablestore"
 )
 
 type options struct {
@@ -187,12 +187,12 @@ type tickRecord struct {
 // on a timer, next to the baseline model fed by the same load.
 func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin.Server, armURL string, res result, out io.Writer) error {
 	const group, primary, secondary, baseStandby = "bench-hot", "hot-weu", "hot-neu", "hot-baseline"
-	cred, armOpts, err := azureauth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, 8)
+	cred, armOpts, err := auth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, 8)
 	if err != nil {
 		return err
 	}
-	account := func(name string) (*integrationaccount.Account, error) {
-		return integrationaccount.New(localstack.AccountID(group, name), cred, armOpts, 1000)
+	account := func(name string) (*logic.Account, error) {
+		return logic.New(localstack.AccountID(group, name), cred, armOpts, 1000)
 	}
 	src, err := account(primary)
 	if err != nil {
@@ -206,12 +206,12 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 	if err != nil {
 		return err
 	}
-	tables := &counter{}
-	svc, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), &aztables.ClientOptions{ClientOptions: policy.ClientOptions{PerRetryPolicies: []policy.Policy{tables}}})
+	tableCalls0 := &counter{}
+	svc, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), &aztables.ClientOptions{ClientOptions: policy.ClientOptions{PerRetryPolicies: []policy.Policy{tableCalls0}}})
 	if err != nil {
 		return err
 	}
-	store, err := tablestore.Open(ctx, svc, "drstate")
+	store, err := tables.Open(ctx, svc, "drstate")
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 			}
 		}
 		// Ours and the baseline poll side by side, seeing the same load.
-		before := tables.n.Load()
+		before := tableCalls0.n.Load()
 		bw := base.writes
 		baseErr := make(chan error, 1)
 		go func() { baseErr <- base.poll(ctx, time.Now()) }()
@@ -284,7 +284,7 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 		if err != nil {
 			return err
 		}
-		tableCalls := int(tables.n.Load() - before)
+		tableCalls := int(tableCalls0.n.Load() - before)
 		if err := <-baseErr; err != nil {
 			return err
 		}

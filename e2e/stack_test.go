@@ -14,12 +14,12 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
+	"integration-dr/azure/tables"
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
 	"integration-dr/handlers"
 	"integration-dr/replication"
 	"integration-dr/session"
-	"integration-dr/tablestore"
 )
 
 // binDir holds the handler binary, built once for all tests.
@@ -159,7 +159,7 @@ func (s *stack) checkpoint() replication.Checkpoint {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	store, err := tablestore.Open(s.ctx, svc, "drstate")
+	store, err := tables.Open(s.ctx, svc, "drstate")
 	if err != nil {
 		s.t.Fatal(err)
 	}

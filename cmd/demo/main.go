@@ -18,7 +18,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
 
-	"integration-dr/azureauth"
+	"integration-dr/azure/auth"
 	"integration-dr/config"
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
@@ -79,7 +79,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	defer h.Terminate()
 
 	// Partner traffic goes through the real armlogic client, as any ARM caller would.
-	cred, armOpts, err := azureauth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, 4)
+	cred, armOpts, err := auth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, 4)
 	if err != nil {
 		return err
 	}

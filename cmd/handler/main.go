@@ -20,13 +20,13 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"golang.org/x/time/rate"
 
-	"integration-dr/azureauth"
+	"integration-dr/azure/auth"
+	"integration-dr/azure/logic"
+	"integration-dr/azure/tables"
 	"integration-dr/config"
 	"integration-dr/handlers"
-	"integration-dr/integrationaccount"
 	"integration-dr/replication"
 	"integration-dr/session"
-	"integration-dr/tablestore"
 )
 
 func main() {
@@ -74,11 +74,11 @@ func run(ctx context.Context, log *slog.Logger, getenv func(string) string) erro
 
 // wire builds the app from its configuration: adapters, engine, handler.
 func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handler, error) {
-	cred, armOpts, err := azureauth.ARM(cfg.Azure, cfg.Engine.Workers)
+	cred, armOpts, err := auth.ARM(cfg.Azure, cfg.Engine.Workers)
 	if err != nil {
 		return nil, fmt.Errorf("credential: %w", err)
 	}
-	tableOpts := &aztables.ClientOptions{ClientOptions: policy.ClientOptions{Retry: azureauth.Retry()}}
+	tableOpts := &aztables.ClientOptions{ClientOptions: policy.ClientOptions{Retry: auth.Retry()}}
 	var svc *aztables.ServiceClient
 	if cfg.State.ConnectionString != "" {
 		svc, err = aztables.NewServiceClientFromConnectionString(cfg.State.ConnectionString, tableOpts)
@@ -90,18 +90,18 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handle
 	}
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	store, err := tablestore.Open(openCtx, svc, cfg.State.Table)
+	store, err := tables.Open(openCtx, svc, cfg.State.Table)
 	if err != nil {
 		return nil, err
 	}
 
 	var pairs []replication.Pair
 	for _, p := range cfg.Pairs {
-		primary, err := integrationaccount.New(p.Primary, cred, armOpts, cfg.Engine.PageSize)
+		primary, err := logic.New(p.Primary, cred, armOpts, cfg.Engine.PageSize)
 		if err != nil {
 			return nil, fmt.Errorf("pair %s primary: %w", p.Name, err)
 		}
-		secondary, err := integrationaccount.New(p.Secondary, cred, armOpts, cfg.Engine.PageSize)
+		secondary, err := logic.New(p.Secondary, cred, armOpts, cfg.Engine.PageSize)
 		if err != nil {
 			return nil, fmt.Errorf("pair %s secondary: %w", p.Name, err)
 		}

@@ -1,6 +1,6 @@
-// Package integrationaccount reads and writes integration account sessions through
+// Package logic reads and writes integration account sessions through
 // ARM (armlogic). It is the only package that touches armlogic.
-package integrationaccount
+package logic
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
 
-	"integration-dr/azerr"
+	"integration-dr/azure/azerr"
 	"integration-dr/drerr"
 	"integration-dr/replication"
 	"integration-dr/session"

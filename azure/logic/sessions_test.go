@@ -1,4 +1,4 @@
-package integrationaccount_test
+package logic_test
 
 import (
 	"context"
@@ -15,16 +15,16 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic/fake"
 
+	"integration-dr/azure/logic"
 	"integration-dr/drerr"
-	"integration-dr/integrationaccount"
 	"integration-dr/session"
 )
 
 const accountID = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/b2b-westeurope/providers/Microsoft.Logic/integrationAccounts/contoso-ia-weu"
 
-func newAccount(t *testing.T, srv *fake.IntegrationAccountSessionsServer) *integrationaccount.Account {
+func newAccount(t *testing.T, srv *fake.IntegrationAccountSessionsServer) *logic.Account {
 	t.Helper()
-	a, err := integrationaccount.New(accountID, &azfake.TokenCredential{}, &arm.ClientOptions{ClientOptions: policy.ClientOptions{
+	a, err := logic.New(accountID, &azfake.TokenCredential{}, &arm.ClientOptions{ClientOptions: policy.ClientOptions{
 		Transport: fake.NewIntegrationAccountSessionsServerTransport(srv),
 		Retry:     policy.RetryOptions{MaxRetries: -1},
 	}}, 2)
@@ -125,7 +125,7 @@ func TestPutWritesTheContentAsIs(t *testing.T) {
 
 func TestNewRefusesWhatIsNotAnIntegrationAccount(t *testing.T) {
 	for _, id := range []string{"", "not-an-id", "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/app"} {
-		if _, err := integrationaccount.New(id, &azfake.TokenCredential{}, nil, 10); !drerr.Is(err, drerr.Invalid) {
+		if _, err := logic.New(id, &azfake.TokenCredential{}, nil, 10); !drerr.Is(err, drerr.Invalid) {
 			t.Errorf("New(%q): %v, want an invalid-input error", id, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package tablestore_test
+package tables_test
 
 import (
 	"context"
@@ -12,27 +12,27 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"golang.org/x/time/rate"
 
+	"integration-dr/azure/tables"
 	"integration-dr/dev/localstack"
 	"integration-dr/drerr"
 	"integration-dr/replication"
 	"integration-dr/replication/replicationtest"
 	"integration-dr/session"
-	"integration-dr/tablestore"
 )
 
-func openStore(t *testing.T) (*tablestore.Store, *localstack.Azurite) {
+func openStore(t *testing.T) (*tables.Store, *localstack.Azurite) {
 	t.Helper()
 	az := localstack.AzuriteForTest(t)
 	svc, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := tablestore.Open(context.Background(), svc, "drstate")
+	s, err := tables.Open(context.Background(), svc, "drstate")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Opening again finds the table already there.
-	if _, err := tablestore.Open(context.Background(), svc, "drstate"); err != nil {
+	if _, err := tables.Open(context.Background(), svc, "drstate"); err != nil {
 		t.Fatalf("second open: %v", err)
 	}
 	return s, az

@@ -1,7 +1,7 @@
-// Package tablestore keeps replication checkpoints and active-region records in Azure
+// Package tables keeps replication checkpoints and active-region records in Azure
 // Table Storage. Both live in one partition per pair, so a run reads its whole state
 // with one query, and checkpoint writes are conditional on the ETag read.
-package tablestore
+package tables
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
-	"integration-dr/azerr"
+	"integration-dr/azure/azerr"
 	"integration-dr/drerr"
 	"integration-dr/replication"
 )

@@ -1,6 +1,6 @@
-// Package azureauth builds the credential and client options every Azure SDK client
+// Package auth builds the credential and client options every Azure SDK client
 // of the app shares: which cloud endpoint, which identity, and how to retry.
-package azureauth
+package auth
 
 import (
 	"context"
