@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"integration-dr/replication"
-	"integration-dr/session"
 )
 
 // baseline is a MODEL OF THE DOCUMENTED APPROACH, kept beside the benchmark for
@@ -32,8 +31,8 @@ func (b *baseline) poll(ctx context.Context, now time.Time) error {
 	for _, w := range windows {
 		from, to := w[0], w[1]
 		b.lists++
-		err := b.src.ListChanged(ctx, from, func(page []session.Session) error {
-			for _, s := range page {
+		err := b.src.List(ctx, from, "", func(page replication.Page) error {
+			for _, s := range page.Sessions {
 				if s.ChangedTime.Before(from) || !s.ChangedTime.Before(to) {
 					continue
 				}

@@ -215,7 +215,7 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 	if err != nil {
 		return err
 	}
-	engine := replication.NewEngine(store, rate.NewLimiter(rate.Limit(o.budget), 1), slog.New(slog.NewTextHandler(io.Discard, nil)), replication.Options{})
+	engine := replication.NewEngine(store, replication.Limits{Writes: rate.NewLimiter(rate.Limit(o.budget), 1)}, slog.New(slog.NewTextHandler(io.Discard, nil)), replication.Options{})
 	pair := replication.Pair{Name: "bench-hot", Primary: src, Secondary: dst, Overlap: 5 * time.Minute}
 	base := &baseline{src: src, dst: bdst, replay: 5 * o.tick}
 

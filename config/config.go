@@ -36,19 +36,23 @@ type Pair struct {
 	Overlap   time.Duration
 }
 
-// Budget is the ARM write budget shared by all pairs: ARM refills a principal's write
-// bucket at 10 a second (burst 200), so that is the default.
+// Budget is ARM's per-principal token buckets as the app budgets them, shared by all
+// pairs: reads 250 refilling 25 a second, writes 200 refilling 10 a second.
 type Budget struct {
-	PerSecond float64
-	Burst     int
+	PerSecond      float64
+	Burst          int
+	ReadsPerSecond float64
+	ReadBurst      int
 }
 
 // Engine tunes replication runs.
 type Engine struct {
-	Lease     time.Duration
-	Workers   int
-	PageSize  int32
-	BatchSize int
+	Lease          time.Duration
+	Workers        int
+	PageSize       int32
+	BatchSize      int
+	ClockSkew      time.Duration
+	ReconcileEvery time.Duration
 }
 
 // State says where checkpoints live.
@@ -90,6 +94,10 @@ const (
 	EnvTopology    = "DR_TOPOLOGY"
 	EnvBudgetRate  = "DR_WRITE_BUDGET_PER_SECOND"
 	EnvBudgetBurst = "DR_WRITE_BUDGET_BURST"
+	EnvReadRate    = "DR_READ_BUDGET_PER_SECOND"
+	EnvReadBurst   = "DR_READ_BUDGET_BURST"
+	EnvClockSkew   = "DR_CLOCK_SKEW"
+	EnvReconcile   = "DR_RECONCILE_EVERY"
 	EnvLease       = "DR_RUN_LEASE"
 	EnvWorkers     = "DR_WRITE_WORKERS"
 	EnvPageSize    = "DR_LIST_PAGE_SIZE"
@@ -120,14 +128,18 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Port: p.int(EnvPort, 0, 1, 65535),
 		Budget: Budget{
-			PerSecond: p.float(EnvBudgetRate, 10, 0.1, 100000),
-			Burst:     p.int(EnvBudgetBurst, 200, 1, 100000),
+			PerSecond:      p.float(EnvBudgetRate, 10, 0.1, 100000),
+			Burst:          p.int(EnvBudgetBurst, 200, 1, 100000),
+			ReadsPerSecond: p.float(EnvReadRate, 25, 0.1, 100000),
+			ReadBurst:      p.int(EnvReadBurst, 250, 1, 100000),
 		},
 		Engine: Engine{
-			Lease:     p.duration(EnvLease, 2*time.Minute, 5*time.Second, time.Hour),
-			Workers:   p.int(EnvWorkers, 8, 1, 256),
-			PageSize:  int32(p.int(EnvPageSize, 200, 1, 5000)),
-			BatchSize: p.int(EnvBatchSize, 500, 1, 100000),
+			Lease:          p.duration(EnvLease, 2*time.Minute, time.Second, time.Hour),
+			Workers:        p.int(EnvWorkers, 8, 1, 256),
+			PageSize:       int32(p.int(EnvPageSize, 200, 1, 5000)),
+			BatchSize:      p.int(EnvBatchSize, 500, 1, 100000),
+			ClockSkew:      p.duration(EnvClockSkew, 5*time.Second, time.Millisecond, 10*time.Minute),
+			ReconcileEvery: p.duration(EnvReconcile, 24*time.Hour, 0, 30*24*time.Hour),
 		},
 		State: State{
 			ConnectionString: getenv(EnvStorage),
@@ -139,6 +151,11 @@ func Load(getenv func(string) string) (Config, error) {
 			Credential:  p.str(EnvCredential, CredentialDefault),
 			ClientID:    getenv(EnvClientID),
 		},
+	}
+	if c.Engine.ClockSkew*4 > c.Engine.Lease {
+		// A run stops a tenth of its lease plus the skew before the lease ends: the
+		// skew must leave most of the lease to work in.
+		p.fail(EnvClockSkew, fmt.Sprintf("%s is more than a quarter of %s (%s)", c.Engine.ClockSkew, EnvLease, c.Engine.Lease))
 	}
 	if strings.TrimSpace(getenv(EnvPort)) == "" {
 		p.fail(EnvPort, "is required (the Functions host sets it)")
@@ -164,6 +181,13 @@ func Load(getenv func(string) string) (Config, error) {
 		p.fail(EnvCredential, fmt.Sprintf("%q is not one of %s, %s, %s", c.Azure.Credential, CredentialDefault, CredentialManagedIdentity, CredentialLocal))
 	}
 	c.Pairs = p.topology(getenv(EnvTopology))
+	for i, pair := range c.Pairs {
+		if pair.Overlap < c.Engine.ClockSkew {
+			// Changes stamped by a node whose clock lags the front end's by up to the
+			// skew must still fall inside the next listing.
+			p.fail(fmt.Sprintf("%s: pairs[%d].overlap", EnvTopology, i), fmt.Sprintf("%s is less than %s (%s)", pair.Overlap, EnvClockSkew, c.Engine.ClockSkew))
+		}
+	}
 	return c, p.err()
 }
 

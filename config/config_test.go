@@ -34,7 +34,8 @@ func TestLoadReadsAValidConfiguration(t *testing.T) {
 	if p.Name != "contoso-b2b" || p.Primary != weu || p.Secondary != neu || p.Overlap != 2*time.Minute || len(p.Kinds) != 2 || p.Kinds[0] != session.Generated {
 		t.Fatalf("pair %+v", p)
 	}
-	if c.Budget.PerSecond != 10 || c.Budget.Burst != 200 || c.Engine.Lease != 2*time.Minute || c.Azure.Credential != CredentialDefault {
+	if c.Budget.PerSecond != 10 || c.Budget.Burst != 200 || c.Budget.ReadsPerSecond != 25 || c.Budget.ReadBurst != 250 ||
+		c.Engine.Lease != 2*time.Minute || c.Engine.ClockSkew != 5*time.Second || c.Engine.ReconcileEvery != 24*time.Hour || c.Azure.Credential != CredentialDefault {
 		t.Fatalf("defaults %+v %+v %+v", c.Budget, c.Engine, c.Azure)
 	}
 }
@@ -66,6 +67,9 @@ func TestLoadNamesTheBadField(t *testing.T) {
 		{"the static token against real ARM", map[string]string{EnvCredential: CredentialLocal}, EnvCredential},
 		{"an unknown credential mode", map[string]string{EnvCredential: "password"}, EnvCredential},
 		{"a bad table name", map[string]string{EnvTable: "dr-state"}, EnvTable},
+		{"an overlap shorter than the clock skew", map[string]string{EnvClockSkew: "3m"}, "pairs[0].overlap"},
+		{"a clock skew eating the lease", map[string]string{EnvClockSkew: "40s", EnvLease: "2m"}, EnvClockSkew},
+		{"a zero read budget", map[string]string{EnvReadRate: "0"}, EnvReadRate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

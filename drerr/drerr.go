@@ -16,6 +16,7 @@ const (
 	Throttled   Code = "throttled"   // come back later (429 after azcore's retries)
 	Invalid     Code = "invalid"     // bad input: retrying cannot help
 	Unavailable Code = "unavailable" // a dependency did not answer
+	Interrupted Code = "interrupted" // our own deadline or cancellation cut a call short
 	Internal    Code = "internal"    // anything else
 )
 

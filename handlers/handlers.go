@@ -105,29 +105,53 @@ func (h *Handler) replicate(ctx context.Context, inv Invocation, log *slog.Logge
 	stats, err := h.Replicator.ReplicateAll(ctx)
 	reply := Reply{ReturnValue: stats}
 	for _, s := range stats {
-		line := fmt.Sprintf("pair %s: listed %d, wrote %d, same %d, standby newer %d, rescan skipped %d, list calls %d, lag %s",
-			s.Pair, s.Listed, s.Writes, s.Same, s.StandbyNewer, s.RescanSkipped, s.Pages, s.Lag.Round(time.Millisecond))
-		if s.Skipped != "" {
+		line := fmt.Sprintf("pair %s: %s scan, listed %d, wrote %d, same %d, standby newer %d, rescan skipped %d, list calls %d, lag %s",
+			s.Pair, s.Scan, s.Listed, s.Writes, s.Same, s.StandbyNewer, s.RescanSkipped, s.Pages, s.Lag.Round(time.Millisecond))
+		switch {
+		case s.Skipped != "":
 			line = fmt.Sprintf("pair %s: skipped: %s", s.Pair, s.Skipped)
+		case s.Scan != "" && !s.ScanDone:
+			line += fmt.Sprintf("; scan continues next run (%d listed so far)", s.ScanListed)
+		}
+		if s.FutureStamped > 0 {
+			line += fmt.Sprintf("; %d sessions stamped ahead of the service's clock", s.FutureStamped)
 		}
 		reply.Logs = append(reply.Logs, line)
-		log.Info("replication pass", "pair", s.Pair, "listed", s.Listed, "writes", s.Writes, "same", s.Same,
-			"standbyNewer", s.StandbyNewer, "rescanSkipped", s.RescanSkipped, "listCalls", s.Pages, "skipped", s.Skipped)
+		log.Info("replication pass", "pair", s.Pair, "scan", s.Scan, "scanDone", s.ScanDone, "listed", s.Listed, "writes", s.Writes, "same", s.Same,
+			"standbyNewer", s.StandbyNewer, "rescanSkipped", s.RescanSkipped, "listCalls", s.Pages, "futureStamped", s.FutureStamped, "skipped", s.Skipped)
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return http.StatusOK, reply
-	case drerr.Is(err, drerr.Throttled):
-		// ARM said slow down even after azcore's retries: not a failure. The
-		// checkpoint did not move; the next tick resumes.
-		log.Warn("throttled by ARM; the next tick resumes", "err", err)
-		reply.Logs = append(reply.Logs, "throttled by ARM; the next tick resumes: "+err.Error())
-		return http.StatusOK, reply
-	default:
-		log.Error("replication failed", "err", err)
-		reply.Logs = append(reply.Logs, "replication failed: "+err.Error())
+	}
+	// Each pair's error is judged on its own: one throttled pair must not hide
+	// another's failure.
+	failed := false
+	for _, e := range splitJoined(err) {
+		if drerr.Is(e, drerr.Throttled) {
+			log.Warn("throttled by ARM; the next tick resumes", "err", e)
+			reply.Logs = append(reply.Logs, "throttled by ARM; the next tick resumes: "+e.Error())
+			continue
+		}
+		failed = true
+		log.Error("replication failed", "err", e)
+		reply.Logs = append(reply.Logs, "replication failed: "+e.Error())
+	}
+	if failed {
 		return http.StatusInternalServerError, reply
 	}
+	return http.StatusOK, reply
+}
+
+// splitJoined returns the errors errors.Join put together, or err alone.
+func splitJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, splitJoined(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 // status answers the HTTP-triggered Status function through its "res" output binding:

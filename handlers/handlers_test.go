@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -48,7 +49,14 @@ func TestHandlerReplies(t *testing.T) {
 		wantLog    string
 	}{
 		{"the readiness probe is answered", "GET", "/", "", replicator{}, 200, 0, ""},
-		{"a timer tick runs replication", "POST", "/ReplicateSessions", timerInvocation, replicator{stats: []replication.Stats{{Pair: "p", Writes: 3}}}, 200, 1, "pair p: listed 0, wrote 3"},
+		{"a timer tick runs replication", "POST", "/ReplicateSessions", timerInvocation, replicator{stats: []replication.Stats{{Pair: "p", Scan: replication.ScanIncremental, ScanDone: true, Writes: 3}}}, 200, 1, "pair p: incremental scan, listed 0, wrote 3"},
+		{"a scan that outlasts the lease is progress, not failure", "POST", "/ReplicateSessions", timerInvocation, replicator{stats: []replication.Stats{{Pair: "p", Scan: replication.ScanFull, ScanListed: 4000}}}, 200, 1, "scan continues next run (4000 listed so far)"},
+		{"one throttled pair does not hide another's failure", "POST", "/ReplicateSessions", timerInvocation,
+			replicator{err: errors.Join(fmt.Errorf("pair a: %w", drerr.Errorf(drerr.Throttled, "list", "429")), fmt.Errorf("pair b: %w", drerr.Errorf(drerr.Unavailable, "get", "the endpoint refused connections (5 tries)")))},
+			500, 1, "pair b: get: the endpoint refused connections (5 tries)"},
+		{"every pair throttled is still not a failure", "POST", "/ReplicateSessions", timerInvocation,
+			replicator{err: errors.Join(fmt.Errorf("pair a: %w", drerr.Errorf(drerr.Throttled, "list", "429")), fmt.Errorf("pair b: %w", drerr.Errorf(drerr.Throttled, "put", "429")))},
+			200, 1, "pair b: put: 429"},
 		{"a failed run answers 500 with the reason", "POST", "/ReplicateSessions", timerInvocation, replicator{err: errors.New("standby unreachable")}, 500, 1, "standby unreachable"},
 		{"ARM throttling is not a failure", "POST", "/ReplicateSessions", timerInvocation, replicator{err: drerr.Errorf(drerr.Throttled, "list", "429")}, 200, 1, "next tick resumes"},
 		{"a panic becomes a 500, not a crash", "POST", "/ReplicateSessions", timerInvocation, replicator{panic: true}, 500, 1, "internal error"},

@@ -10,13 +10,25 @@ import (
 	"integration-dr/session"
 )
 
-// Source lists the sessions of the active integration account.
+// Page is one page of a session listing.
+type Page struct {
+	Sessions []session.Session
+	// Date is the service's clock when it answered (the response's Date header, whole
+	// seconds); zero when the service did not say.
+	Date time.Time
+	// Next resumes the same listing after this page; empty after the last page.
+	Next string
+}
+
+// Source lists the sessions of an integration account.
 type Source interface {
-	// ListChanged calls page for each page of sessions whose changedTime is at or
-	// after since (the zero time lists everything). It stops at the first error page
-	// returns. Implementations may return sessions outside the window: the engine
-	// filters again.
-	ListChanged(ctx context.Context, since time.Time, page func([]session.Session) error) error
+	// List calls page for each page of sessions whose changedTime is at or after
+	// since (the zero time lists everything), starting at cursor: empty for the first
+	// page, else a Page.Next of an earlier listing with the same since. A cursor the
+	// service no longer accepts is an error with code drerr.Invalid or drerr.NotFound.
+	// It stops at the first error page returns. Implementations may return sessions
+	// outside the window: the engine filters again.
+	List(ctx context.Context, since time.Time, cursor string, page func(Page) error) error
 }
 
 // Sink reads and writes sessions of the standby integration account.
@@ -53,34 +65,79 @@ func (r Region) Other() Region {
 type ActiveRegion struct {
 	Active Region
 	Epoch  int64
+	// ETag is the store's version of the record; empty when none is stored yet. The
+	// record changes only by compare-and-swap on it.
+	ETag string
+}
+
+// ScanKind says why a scan lists what it lists.
+type ScanKind string
+
+const (
+	// ScanFull lists every session: the first sync, or after the direction changed.
+	ScanFull ScanKind = "full"
+	// ScanIncremental lists what changed since the watermark, less the overlap.
+	ScanIncremental ScanKind = "incremental"
+	// ScanReconcile lists every session and compares it with a listing of the standby,
+	// to heal what slipped past the watermark (a change visible later than the overlap).
+	ScanReconcile ScanKind = "reconcile"
+)
+
+// Scan is a listing of the active side that may span many runs: its cursor survives
+// runs and kills, so a sync of any size completes at ARM's limits.
+type Scan struct {
+	Kind  ScanKind
+	Since time.Time
+	// Cursor resumes the listing after the last page fully handled; empty: from the start.
+	Cursor string
+	// StartedAt is the service's clock (Date header) at the scan's first page: when
+	// the scan completes, every change stamped before it is on the standby.
+	StartedAt time.Time
+	Listed    int64
+	Writes    int64
+}
+
+// Seen is what the overlap memory keeps of one session: the digest of the content the
+// standby is known to hold, and the active side's changedTime for it.
+type Seen struct {
+	Digest  uint64
+	Changed time.Time
 }
 
 // Checkpoint is the durable state of one stream.
 type Checkpoint struct {
 	Pair string
 	// Epoch of the active-region record this checkpoint was built under. A different
-	// epoch means the direction changed: the stream starts over with a full sync.
+	// epoch means the direction changed: the stream starts over.
 	Epoch int64
-	// Watermark is the highest active-side changedTime of which every change up to it
-	// is on the standby. Zero: no full sync has completed yet.
+	// Watermark is a moment of the active side's service clock before which every
+	// change is on the standby. Zero: no full sync has completed yet. It comes from the
+	// service's Date header less the clock-skew margin, never from a session's own
+	// changedTime, so one stamp from a node with a fast clock cannot move it ahead.
 	Watermark time.Time
-	// SyncedThrough is when the last successful run started listing: every change
-	// made before it is on the standby. Lag is measured from it.
-	SyncedThrough time.Time
-	// Recent holds sessions replicated within the overlap window (name → active-side
-	// changedTime), so re-reading the window costs no standby reads and no writes.
-	Recent map[string]time.Time
+	// Scan is the listing under way; Kind is empty between scans.
+	Scan Scan
+	// Recent is the overlap memory: sessions whose content the standby is known to
+	// hold, so re-listing the overlap window costs no standby reads and no writes.
+	Recent map[string]Seen
+	// ClockOffset is the active side's service clock minus this machine's, as last
+	// measured (Date header, rounded up): lag is measured on the service's clock.
+	ClockOffset time.Duration
+	// LastReconciled is when (service clock) the last reconciliation scan started.
+	LastReconciled time.Time
+	LastHealed     int64
 
 	LeaseOwner string
 	LeaseUntil time.Time
 
-	Runs         int64
-	Writes       int64
-	LastRun      time.Time
-	LastWrites   int64
-	LastListed   int64
-	LastError    string
-	LastDuration time.Duration
+	Runs          int64
+	Writes        int64
+	LastRun       time.Time
+	LastWrites    int64
+	LastListed    int64
+	LastError     string
+	LastDuration  time.Duration
+	FutureStamped int64
 
 	// ETag is the store's version of this checkpoint; empty for a new one.
 	ETag string
@@ -89,17 +146,22 @@ type Checkpoint struct {
 // Store keeps checkpoints and active-region records.
 type Store interface {
 	// Load returns the stream's checkpoint (a new one, with no ETag, if none exists)
-	// and the pair's active-region record (primary at epoch 0 if none exists).
+	// and the pair's active-region record (primary at epoch 0, no ETag, if none exists).
 	Load(ctx context.Context, pair string) (Checkpoint, ActiveRegion, error)
 	// Save writes cp if its ETag still matches (or it is new) and returns it with the
 	// new ETag. A lost race is an error with code drerr.Conflict.
 	Save(ctx context.Context, cp Checkpoint) (Checkpoint, error)
+	// SetActiveRegion replaces the pair's active-region record if its stored ETag is
+	// r.ETag (empty: only if none exists) and returns it with the new ETag. A lost race
+	// is an error with code drerr.Conflict.
+	SetActiveRegion(ctx context.Context, pair string, r ActiveRegion) (ActiveRegion, error)
 }
 
 // Stats are what one run did, for logs, the demo and benchmarks.
 type Stats struct {
 	Pair          string         `json:"pair"`
 	Direction     string         `json:"direction"`
+	Scan          ScanKind       `json:"scan"`
 	FullSync      bool           `json:"fullSync"`
 	Pages         int            `json:"listCalls"`
 	Listed        int            `json:"listed"`
@@ -109,8 +171,14 @@ type Stats struct {
 	Writes        int            `json:"writes"`
 	Same          int            `json:"same"`
 	StandbyNewer  int            `json:"standbyNewer"`
+	FutureStamped int            `json:"futureStamped"`
+	Healed        int            `json:"healed"`
 	WritesByKind  map[string]int `json:"writesByKind"`
 	Watermark     time.Time      `json:"watermark"`
-	Lag           time.Duration  `json:"lag"`
-	Skipped       string         `json:"skipped,omitempty"`
+	// ScanDone says the scan completed in this run; false with no error means it
+	// ran out of lease and the next run resumes at its cursor.
+	ScanDone   bool          `json:"scanDone"`
+	ScanListed int64         `json:"scanListed"`
+	Lag        time.Duration `json:"lag"`
+	Skipped    string        `json:"skipped,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -13,39 +14,56 @@ type Service struct {
 	Pairs  []Pair
 }
 
-// ReplicateAll runs one pass per pair, in order. A failing pair does not stop the
-// others; all failures come back joined.
+// ReplicateAll runs one pass per pair, all pairs at once: each has its own lease and
+// deadline, and they share the engine's ARM budgets, so no pair can starve another of
+// time. A failing pair does not stop the others; all failures come back joined, each
+// naming its pair.
 func (s *Service) ReplicateAll(ctx context.Context) ([]Stats, error) {
-	var out []Stats
-	var errs []error
-	for _, p := range s.Pairs {
-		st, err := s.Engine.Run(ctx, p)
-		out = append(out, st)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("pair %s: %w", p.Name, err))
-		}
+	out := make([]Stats, len(s.Pairs))
+	errs := make([]error, len(s.Pairs))
+	var wg sync.WaitGroup
+	for i, p := range s.Pairs {
+		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					errs[i] = fmt.Errorf("pair %s: panic: %v", p.Name, v)
+				}
+			}()
+			st, err := s.Engine.Run(ctx, p)
+			out[i] = st
+			if err != nil {
+				errs[i] = fmt.Errorf("pair %s: %w", p.Name, err)
+			}
+		})
 	}
+	wg.Wait()
 	return out, errors.Join(errs...)
 }
 
 // StreamStatus is what an operator sees of one stream.
 type StreamStatus struct {
-	Pair          string    `json:"pair"`
-	Active        Region    `json:"activeRegion"`
-	Epoch         int64     `json:"epoch"`
-	Direction     string    `json:"direction"`
-	Watermark     time.Time `json:"watermark"`
-	SyncedThrough time.Time `json:"syncedThrough"`
-	// LagSeconds is how old the standby's view is: every change made before
-	// SyncedThrough is on the standby. -1 until the first full sync completes.
-	LagSeconds    float64   `json:"lagSeconds"`
-	LastRun       time.Time `json:"lastRun"`
-	LastWrites    int64     `json:"lastWrites"`
-	LastListed    int64     `json:"lastListed"`
-	LastError     string    `json:"lastError,omitempty"`
-	Runs          int64     `json:"runs"`
-	Writes        int64     `json:"writes"`
-	RunInProgress bool      `json:"runInProgress"`
+	Pair      string    `json:"pair"`
+	Active    Region    `json:"activeRegion"`
+	Epoch     int64     `json:"epoch"`
+	Direction string    `json:"direction"`
+	Watermark time.Time `json:"watermark"`
+	// LagSeconds is how far the standby is behind, on the active side's service
+	// clock: every change stamped before now − lag is on the standby. -1 until the
+	// first full sync completes.
+	LagSeconds float64 `json:"lagSeconds"`
+	// Scan is the listing under way across runs, if any, and how far it got.
+	Scan           ScanKind  `json:"scan,omitempty"`
+	ScanListed     int64     `json:"scanListed"`
+	LastReconciled time.Time `json:"lastReconciled"`
+	LastHealed     int64     `json:"lastHealed"`
+	FutureStamped  int64     `json:"futureStamped"`
+	LastRun        time.Time `json:"lastRun"`
+	LastWrites     int64     `json:"lastWrites"`
+	LastListed     int64     `json:"lastListed"`
+	LastError      string    `json:"lastError,omitempty"`
+	Runs           int64     `json:"runs"`
+	Writes         int64     `json:"writes"`
+	RunInProgress  bool      `json:"runInProgress"`
 }
 
 // Status reads every pair's checkpoint and active-region record.
@@ -60,12 +78,16 @@ func (s *Service) Status(ctx context.Context) ([]StreamStatus, error) {
 		st := StreamStatus{
 			Pair: p.Name, Active: region.Active, Epoch: region.Epoch,
 			Direction: fmt.Sprintf("%s->%s", region.Active, region.Active.Other()),
-			Watermark: cp.Watermark, SyncedThrough: cp.SyncedThrough, LagSeconds: -1,
-			LastRun: cp.LastRun, LastWrites: cp.LastWrites, LastListed: cp.LastListed, LastError: cp.LastError,
+			Watermark: cp.Watermark, LagSeconds: -1,
+			Scan: cp.Scan.Kind, ScanListed: cp.Scan.Listed, LastReconciled: cp.LastReconciled, LastHealed: cp.LastHealed,
+			FutureStamped: cp.FutureStamped,
+			LastRun:       cp.LastRun, LastWrites: cp.LastWrites, LastListed: cp.LastListed, LastError: cp.LastError,
 			Runs: cp.Runs, Writes: cp.Writes, RunInProgress: cp.LeaseOwner != "" && now.Before(cp.LeaseUntil),
 		}
-		if !cp.SyncedThrough.IsZero() && cp.Epoch == region.Epoch {
-			st.LagSeconds = now.Sub(cp.SyncedThrough).Seconds()
+		if cp.Epoch == region.Epoch {
+			if lag := Lag(cp, now); lag >= 0 {
+				st.LagSeconds = lag.Seconds()
+			}
 		}
 		out = append(out, st)
 	}

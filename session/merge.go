@@ -35,6 +35,12 @@ func (v Verdict) String() string {
 // active side wins unless the content is already the same. A generated control number
 // that is lower but newer is an envelope rollover and wins like any newer one.
 // standby is nil when the standby has no such session.
+//
+// When the two content times cannot be compared (one is missing or unreadable) and the
+// standby's content carries a time of its own, the service's changedTime decides: the
+// active side is written only if it changed after the standby did. Writing blindly
+// there could move a number back in time; content with no time to protect is
+// replicated verbatim.
 func Decide(active Session, standby *Session) Verdict {
 	if standby == nil {
 		return Write
@@ -42,8 +48,8 @@ func Decide(active Session, standby *Session) Verdict {
 	if bytes.Equal(active.Content, standby.Content) {
 		return Same
 	}
-	// Different content times settle it without comparing whole documents.
-	a, s := ParseContent(active.Content).Stamp(), ParseContent(standby.Content).Stamp()
+	ac, sc := ParseContent(active.Content), ParseContent(standby.Content)
+	a, s := ac.Stamp(), sc.Stamp()
 	if !a.IsZero() && !s.IsZero() && !a.Equal(s) {
 		if a.Before(s) {
 			return StandbyNewer
@@ -52,6 +58,9 @@ func Decide(active Session, standby *Session) Verdict {
 	}
 	if EqualContent(active.Content, standby.Content) {
 		return Same
+	}
+	if (a.IsZero() || s.IsZero()) && sc.StampPresent && !active.ChangedTime.After(standby.ChangedTime) {
+		return StandbyNewer
 	}
 	return Write
 }

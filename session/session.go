@@ -8,6 +8,7 @@ package session
 import (
 	"bytes"
 	"encoding/json"
+	"hash/fnv"
 	"strings"
 	"time"
 )
@@ -73,6 +74,9 @@ type Content struct {
 	MicValue                 string
 	MicChangedTime           time.Time
 	AgreementName            string
+	// StampPresent says the content carries a ControlNumberChangedTime or
+	// MicChangedTime field, readable or not: such content has a time to protect.
+	StampPresent bool
 }
 
 // Stamp is the content's own time of last change: the control number's or the MIC's.
@@ -111,7 +115,22 @@ func ParseContent(raw []byte) Content {
 		MicValue:                 scalar(w.MicValue),
 		MicChangedTime:           parseTime(scalar(w.MicChangedTime)),
 		AgreementName:            scalar(w.AgreementName),
+		StampPresent:             present(w.ControlNumberChangedTime) || present(w.MicChangedTime),
 	}
+}
+
+func present(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) > 0 && !bytes.Equal(v, []byte("null"))
+}
+
+// Digest is a 64-bit FNV-1a hash of the content's bytes: what the overlap memory and
+// the reconciliation pass compare, so that a session is skipped only when the standby
+// is known to hold exactly this content, whatever its changedTime says.
+func Digest(content []byte) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write(content)
+	return h.Sum64()
 }
 
 // scalar renders a JSON string or number as text; anything else as "".

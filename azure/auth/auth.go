@@ -40,6 +40,7 @@ func Transport(conns int) *http.Client {
 // once.
 func ARM(cfg config.Azure, conns int) (azcore.TokenCredential, *arm.ClientOptions, error) {
 	opts := &arm.ClientOptions{ClientOptions: policy.ClientOptions{Retry: Retry(), Transport: Transport(conns)}}
+	Policies(&opts.ClientOptions)
 	if cfg.ARMEndpoint != "https://management.azure.com" {
 		opts.Cloud = cloud.Configuration{
 			ActiveDirectoryAuthorityHost: cloud.AzurePublic.ActiveDirectoryAuthorityHost,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"integration-dr/azure/auth"
 	"integration-dr/drerr"
 )
 
@@ -39,8 +40,14 @@ func codeOf(err error) drerr.Code {
 		}
 		return drerr.Internal
 	}
+	var ce *auth.CallError
 	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.As(err, &ce) && ce.Last != nil:
+		return drerr.Unavailable // the endpoint failed, whatever ended the call
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return drerr.Interrupted // our own deadline cut the call short
+	case errors.As(err, &ne):
 		return drerr.Unavailable
 	}
 	return drerr.Internal

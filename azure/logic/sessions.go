@@ -6,11 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
 
 	"integration-dr/azure/azerr"
@@ -22,6 +25,10 @@ import (
 // Account is one integration account's sessions.
 type Account struct {
 	sessions *armlogic.IntegrationAccountSessionsClient
+	// pipeline sends the requests the generated client cannot: resuming a listing
+	// at a saved nextLink, exactly as its pager does for the next page.
+	pipeline runtime.Pipeline
+	endpoint *url.URL
 	group    string
 	name     string
 	pageSize int32
@@ -39,7 +46,15 @@ func New(resourceID string, cred azcore.TokenCredential, opts *arm.ClientOptions
 	if err != nil {
 		return nil, drerr.E(drerr.Invalid, "integration account client", err)
 	}
-	return &Account{sessions: c, group: id.ResourceGroupName, name: id.Name, pageSize: pageSize}, nil
+	raw, err := arm.NewClient("armlogic", "v1.2.0", cred, opts)
+	if err != nil {
+		return nil, drerr.E(drerr.Invalid, "integration account client", err)
+	}
+	endpoint, err := url.Parse(raw.Endpoint())
+	if err != nil {
+		return nil, drerr.E(drerr.Invalid, "integration account client", err)
+	}
+	return &Account{sessions: c, pipeline: raw.Pipeline(), endpoint: endpoint, group: id.ResourceGroupName, name: id.Name, pageSize: pageSize}, nil
 }
 
 // ParseID checks that resourceID names an integration account.
@@ -60,33 +75,76 @@ func FilterSince(t time.Time) string {
 	return "ChangedTime ge " + t.UTC().Format(time.RFC3339Nano)
 }
 
-// ListChanged pages through sessions changed at or after since.
-func (a *Account) ListChanged(ctx context.Context, since time.Time, page func([]session.Session) error) error {
-	opts := &armlogic.IntegrationAccountSessionsClientListOptions{}
-	if a.pageSize > 0 {
-		opts.Top = &a.pageSize
-	}
-	if !since.IsZero() {
-		f := FilterSince(since)
-		opts.Filter = &f
-	}
-	pager := a.sessions.NewListPager(a.group, a.name, opts)
-	for pager.More() {
-		resp, err := pager.NextPage(ctx)
+// List pages through sessions changed at or after since, from the first page or from
+// a nextLink an earlier listing returned. Each page carries the response's Date.
+func (a *Account) List(ctx context.Context, since time.Time, cursor string, page func(replication.Page) error) error {
+	next := cursor
+	if next == "" {
+		opts := &armlogic.IntegrationAccountSessionsClientListOptions{}
+		if a.pageSize > 0 {
+			opts.Top = &a.pageSize
+		}
+		if !since.IsZero() {
+			f := FilterSince(since)
+			opts.Filter = &f
+		}
+		var raw *http.Response
+		resp, err := a.sessions.NewListPager(a.group, a.name, opts).NextPage(runtime.WithCaptureResponse(ctx, &raw))
 		if err != nil {
 			return azerr.Wrap("list sessions of "+a.name, err)
 		}
-		out := make([]session.Session, 0, len(resp.Value))
-		for _, s := range resp.Value {
-			if conv, ok := fromARM(s); ok {
-				out = append(out, conv)
-			}
+		if next, err = a.deliver(resp.IntegrationAccountSessionListResult, raw, page); err != nil || next == "" {
+			return err
 		}
-		if err := page(out); err != nil {
+	}
+	for next != "" {
+		result, raw, err := a.fetch(ctx, next)
+		if err != nil {
+			return err
+		}
+		if next, err = a.deliver(result, raw, page); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// fetch GETs a nextLink through the client's pipeline (credential, retries), as the
+// generated pager does. The link must point at the configured ARM endpoint: a cursor
+// read back from storage must not send our token anywhere else.
+func (a *Account) fetch(ctx context.Context, link string) (armlogic.IntegrationAccountSessionListResult, *http.Response, error) {
+	var out armlogic.IntegrationAccountSessionListResult
+	u, err := url.Parse(link)
+	if err != nil || !strings.EqualFold(u.Scheme, a.endpoint.Scheme) || !strings.EqualFold(u.Host, a.endpoint.Host) {
+		return out, nil, drerr.Errorf(drerr.Invalid, "resume listing of "+a.name, "cursor %q is not a link on %s", link, a.endpoint.Host)
+	}
+	ctx = context.WithValue(ctx, runtime.CtxAPINameKey{}, "IntegrationAccountSessionsClient.NewListPager")
+	resp, err := runtime.FetcherForNextLink(ctx, a.pipeline, link, nil, nil)
+	if err != nil {
+		return out, nil, azerr.Wrap("list sessions of "+a.name, err)
+	}
+	if err := runtime.UnmarshalAsJSON(resp, &out); err != nil {
+		return out, nil, drerr.E(drerr.Internal, "list sessions of "+a.name, err)
+	}
+	return out, resp, nil
+}
+
+func (a *Account) deliver(result armlogic.IntegrationAccountSessionListResult, raw *http.Response, page func(replication.Page) error) (string, error) {
+	pg := replication.Page{Sessions: make([]session.Session, 0, len(result.Value))}
+	for _, s := range result.Value {
+		if conv, ok := fromARM(s); ok {
+			pg.Sessions = append(pg.Sessions, conv)
+		}
+	}
+	if raw != nil {
+		if d, err := http.ParseTime(raw.Header.Get("Date")); err == nil {
+			pg.Date = d.UTC()
+		}
+	}
+	if result.NextLink != nil {
+		pg.Next = *result.NextLink
+	}
+	return pg.Next, page(pg)
 }
 
 // Get reads one session; drerr.NotFound if it does not exist.

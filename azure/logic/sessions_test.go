@@ -17,6 +17,7 @@ import (
 
 	"integration-dr/azure/logic"
 	"integration-dr/drerr"
+	"integration-dr/replication"
 	"integration-dr/session"
 )
 
@@ -56,8 +57,8 @@ func TestListSendsTheFilterAndFollowsEveryPage(t *testing.T) {
 		},
 	}
 	var names []string
-	err := newAccount(t, srv).ListChanged(context.Background(), since, func(page []session.Session) error {
-		for _, s := range page {
+	err := newAccount(t, srv).List(context.Background(), since, "", func(page replication.Page) error {
+		for _, s := range page.Sessions {
 			names = append(names, s.Name)
 			if !json.Valid(s.Content) || !s.ChangedTime.Equal(since) {
 				t.Errorf("session %s: content %s, changed %v", s.Name, s.Content, s.ChangedTime)
@@ -128,5 +129,19 @@ func TestNewRefusesWhatIsNotAnIntegrationAccount(t *testing.T) {
 		if _, err := logic.New(id, &azfake.TokenCredential{}, nil, 10); !drerr.Is(err, drerr.Invalid) {
 			t.Errorf("New(%q): %v, want an invalid-input error", id, err)
 		}
+	}
+}
+
+func TestACursorForAnotherHostIsRefusedBeforeAnyRequest(t *testing.T) {
+	called := false
+	srv := &fake.IntegrationAccountSessionsServer{
+		NewListPager: func(string, string, *armlogic.IntegrationAccountSessionsClientListOptions) (resp azfake.PagerResponder[armlogic.IntegrationAccountSessionsClientListResponse]) {
+			called = true
+			return
+		},
+	}
+	err := newAccount(t, srv).List(context.Background(), time.Time{}, "https://attacker.example/steal?token=1", func(replication.Page) error { return nil })
+	if !drerr.Is(err, drerr.Invalid) || called {
+		t.Fatalf("foreign cursor: err %v (code %s), request sent %v; want an invalid-cursor error and no request", err, drerr.CodeOf(err), called)
 	}
 }

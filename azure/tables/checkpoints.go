@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -35,6 +36,37 @@ type Store struct {
 }
 
 var _ replication.Store = (*Store)(nil)
+
+// DevelopmentStorage is the connection string the Functions tools accept for the local
+// emulator; aztables does not parse it, so it is expanded to Azurite's well-known
+// account and table endpoint.
+const (
+	DevelopmentStorage  = "UseDevelopmentStorage=true"
+	azuriteWellKnownKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+	azuriteTables       = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + azuriteWellKnownKey + ";TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+
+// NewServiceClient builds the Table Storage client from the app's settings: a
+// connection string (UseDevelopmentStorage=true included), or else the table service
+// URL reached with cred.
+func NewServiceClient(connectionString, serviceURL string, cred azcore.TokenCredential, opts *aztables.ClientOptions) (*aztables.ServiceClient, error) {
+	if strings.EqualFold(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(connectionString), ";")), DevelopmentStorage) {
+		connectionString = azuriteTables
+	}
+	if connectionString != "" {
+		svc, err := aztables.NewServiceClientFromConnectionString(connectionString, opts)
+		if err != nil {
+			// The error may quote the string, and the string holds a key: say only what is wrong.
+			return nil, drerr.Errorf(drerr.Invalid, "table storage", "the storage connection string is not valid")
+		}
+		return svc, nil
+	}
+	svc, err := aztables.NewServiceClient(serviceURL, cred, opts)
+	if err != nil {
+		return nil, drerr.E(drerr.Invalid, "table storage", err)
+	}
+	return svc, nil
+}
 
 // Open returns a store on the named table, creating the table if it does not exist.
 func Open(ctx context.Context, svc *aztables.ServiceClient, table string) (*Store, error) {
@@ -64,7 +96,16 @@ type entity struct {
 
 	// checkpoint
 	Watermark      string `json:"Watermark,omitempty"`
-	SyncedThrough  string `json:"SyncedThrough,omitempty"`
+	ScanKind       string `json:"ScanKind"`
+	ScanSince      string `json:"ScanSince"`
+	ScanCursor     string `json:"ScanCursor"`
+	ScanStartedAt  string `json:"ScanStartedAt"`
+	ScanListed     int64  `json:"ScanListed"`
+	ScanWrites     int64  `json:"ScanWrites"`
+	ClockOffsetMs  int64  `json:"ClockOffsetMs"`
+	LastReconciled string `json:"LastReconciled"`
+	LastHealed     int64  `json:"LastHealed"`
+	FutureStamped  int64  `json:"FutureStamped"`
 	LeaseOwner     string `json:"LeaseOwner"`
 	LeaseUntil     string `json:"LeaseUntil"`
 	Runs           int64  `json:"Runs"`
@@ -103,7 +144,7 @@ func (s *Store) Load(ctx context.Context, pair string) (replication.Checkpoint, 
 			}
 			switch e.RowKey {
 			case rowActiveRegion:
-				region.Epoch = e.Epoch
+				region.Epoch, region.ETag = e.Epoch, e.ETag
 				if e.Active == string(replication.Secondary) {
 					region.Active = replication.Secondary
 				}
@@ -143,12 +184,28 @@ func (s *Store) Save(ctx context.Context, cp replication.Checkpoint) (replicatio
 	return cp, nil
 }
 
-// SetActiveRegion writes the pair's active-region record unconditionally. Failover
-// owns this record; tests and operators use this to set it.
-func (s *Store) SetActiveRegion(ctx context.Context, pair string, r replication.ActiveRegion) error {
+// SetActiveRegion replaces the pair's active-region record if it still has r.ETag
+// (an empty ETag: only if there is none yet), so that a failover and anything else
+// changing the direction cannot both win.
+func (s *Store) SetActiveRegion(ctx context.Context, pair string, r replication.ActiveRegion) (replication.ActiveRegion, error) {
 	raw, _ := json.Marshal(entity{PartitionKey: pair, RowKey: rowActiveRegion, Active: string(r.Active), Epoch: r.Epoch})
-	_, err := s.table.UpsertEntity(ctx, raw, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace})
-	return azerr.Wrap("set active region of "+pair, err)
+	var etag azcore.ETag
+	if r.ETag == "" {
+		resp, err := s.table.AddEntity(ctx, raw, nil)
+		if err != nil {
+			return r, azerr.Wrap("create active region of "+pair, err)
+		}
+		etag = resp.ETag
+	} else {
+		match := azcore.ETag(r.ETag)
+		resp, err := s.table.UpdateEntity(ctx, raw, &aztables.UpdateEntityOptions{IfMatch: &match, UpdateMode: aztables.UpdateModeReplace})
+		if err != nil {
+			return r, azerr.Wrap("update active region of "+pair, err)
+		}
+		etag = resp.ETag
+	}
+	r.ETag = string(etag)
+	return r, nil
 }
 
 func toEntity(cp replication.Checkpoint) ([]byte, error) {
@@ -157,7 +214,16 @@ func toEntity(cp replication.Checkpoint) ([]byte, error) {
 		RowKey:         rowCheckpoint,
 		Epoch:          cp.Epoch,
 		Watermark:      formatTime(cp.Watermark),
-		SyncedThrough:  formatTime(cp.SyncedThrough),
+		ScanKind:       string(cp.Scan.Kind),
+		ScanSince:      formatTime(cp.Scan.Since),
+		ScanCursor:     cp.Scan.Cursor,
+		ScanStartedAt:  formatTime(cp.Scan.StartedAt),
+		ScanListed:     cp.Scan.Listed,
+		ScanWrites:     cp.Scan.Writes,
+		ClockOffsetMs:  cp.ClockOffset.Milliseconds(),
+		LastReconciled: formatTime(cp.LastReconciled),
+		LastHealed:     cp.LastHealed,
+		FutureStamped:  cp.FutureStamped,
 		LeaseOwner:     cp.LeaseOwner,
 		LeaseUntil:     formatTime(cp.LeaseUntil),
 		Runs:           cp.Runs,
@@ -168,9 +234,11 @@ func toEntity(cp replication.Checkpoint) ([]byte, error) {
 		LastError:      truncate(cp.LastError, 4000),
 		LastDurationMs: cp.LastDuration.Milliseconds(),
 	}
-	recent := make(map[string]string, len(cp.Recent))
-	for name, t := range cp.Recent {
-		recent[name] = formatTime(t)
+	// Compact: name → [content digest, changedTime in Unix milliseconds]. Milliseconds
+	// round down, which only keeps an entry a little longer.
+	recent := make(map[string][2]any, len(cp.Recent))
+	for name, seen := range cp.Recent {
+		recent[name] = [2]any{strconv.FormatUint(seen.Digest, 36), seen.Changed.UnixMilli()}
 	}
 	blob, err := json.Marshal(recent)
 	if err != nil {
@@ -198,31 +266,46 @@ func toEntity(cp replication.Checkpoint) ([]byte, error) {
 
 func fromEntity(pair string, e entity, fields map[string]any) replication.Checkpoint {
 	cp := replication.Checkpoint{
-		Pair:          pair,
-		Epoch:         e.Epoch,
-		Watermark:     parseTime(e.Watermark),
-		SyncedThrough: parseTime(e.SyncedThrough),
-		LeaseOwner:    e.LeaseOwner,
-		LeaseUntil:    parseTime(e.LeaseUntil),
-		Runs:          e.Runs,
-		Writes:        e.Writes,
-		LastRun:       parseTime(e.LastRun),
-		LastWrites:    e.LastWrites,
-		LastListed:    e.LastListed,
-		LastError:     e.LastError,
-		LastDuration:  time.Duration(e.LastDurationMs) * time.Millisecond,
-		ETag:          e.ETag,
-		Recent:        map[string]time.Time{},
+		Pair:      pair,
+		Epoch:     e.Epoch,
+		Watermark: parseTime(e.Watermark),
+		Scan: replication.Scan{
+			Kind: replication.ScanKind(e.ScanKind), Since: parseTime(e.ScanSince), Cursor: e.ScanCursor,
+			StartedAt: parseTime(e.ScanStartedAt), Listed: e.ScanListed, Writes: e.ScanWrites,
+		},
+		ClockOffset:    time.Duration(e.ClockOffsetMs) * time.Millisecond,
+		LastReconciled: parseTime(e.LastReconciled),
+		LastHealed:     e.LastHealed,
+		FutureStamped:  e.FutureStamped,
+		LeaseOwner:     e.LeaseOwner,
+		LeaseUntil:     parseTime(e.LeaseUntil),
+		Runs:           e.Runs,
+		Writes:         e.Writes,
+		LastRun:        parseTime(e.LastRun),
+		LastWrites:     e.LastWrites,
+		LastListed:     e.LastListed,
+		LastError:      e.LastError,
+		LastDuration:   time.Duration(e.LastDurationMs) * time.Millisecond,
+		ETag:           e.ETag,
+		Recent:         map[string]replication.Seen{},
 	}
 	var blob strings.Builder
 	for i := range e.RecentChunks {
 		s, _ := fields[fmt.Sprintf("Recent%d", i)].(string)
 		blob.WriteString(s)
 	}
-	var recent map[string]string
-	if json.Unmarshal([]byte(blob.String()), &recent) == nil {
-		for name, t := range recent {
-			cp.Recent[name] = parseTime(t)
+	// An entry of another shape (an older version's) is dropped: forgetting costs a
+	// standby read, never correctness.
+	var recent map[string][2]json.RawMessage
+	_ = json.Unmarshal([]byte(blob.String()), &recent)
+	for name, v := range recent {
+		var digest string
+		var ms int64
+		if json.Unmarshal(v[0], &digest) != nil || json.Unmarshal(v[1], &ms) != nil {
+			continue
+		}
+		if d, err := strconv.ParseUint(digest, 36, 64); err == nil {
+			cp.Recent[name] = replication.Seen{Digest: d, Changed: time.UnixMilli(ms).UTC()}
 		}
 	}
 	return cp

@@ -1,16 +1,19 @@
 package tables_test
 
 import (
+	"errors"
+	"net/http"
+
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-	"golang.org/x/time/rate"
 
 	"integration-dr/azure/tables"
 	"integration-dr/dev/localstack"
@@ -23,7 +26,7 @@ import (
 func openStore(t *testing.T) (*tables.Store, *localstack.Azurite) {
 	t.Helper()
 	az := localstack.AzuriteForTest(t)
-	svc, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), nil)
+	svc, err := tables.NewServiceClient(az.ConnectionString(), "", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,12 +48,14 @@ func TestCheckpointRoundTripsAndWritesAreConditional(t *testing.T) {
 	if err != nil || cp.ETag != "" || region.Active != replication.Primary {
 		t.Fatalf("new pair: cp %+v, region %+v, err %v", cp, region, err)
 	}
-	recent := map[string]time.Time{}
-	for i := range 1500 { // more than one table property can hold
-		recent[fmt.Sprintf("Contoso-Partner-%04d-X12-Icn", i)] = time.Date(2026, 11, 20, 9, 0, i, 1234567*100, time.UTC)
+	recent := map[string]replication.Seen{}
+	for i := range 2000 { // more than one table property can hold
+		recent[fmt.Sprintf("Contoso-Partner-%04d-X12-Icn", i)] = replication.Seen{Digest: uint64(i) * 0x9E3779B97F4A7C15, Changed: time.Date(2026, 11, 20, 9, 0, i, 123*1000*1000, time.UTC)}
 	}
 	cp.Watermark = time.Date(2026, 11, 20, 9, 0, 0, 123456700, time.UTC)
 	cp.Recent = recent
+	cp.Scan = replication.Scan{Kind: replication.ScanFull, Cursor: "https://management.azure.com/next?$skiptoken=abc", StartedAt: cp.Watermark, Listed: 1000, Writes: 900}
+	cp.ClockOffset = -1500 * time.Millisecond
 	cp.Runs = 3
 	saved, err := s.Save(ctx, cp)
 	if err != nil {
@@ -60,12 +65,14 @@ func TestCheckpointRoundTripsAndWritesAreConditional(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.Watermark.Equal(cp.Watermark) || got.Runs != 3 || len(got.Recent) != len(recent) || got.ETag != saved.ETag {
-		t.Fatalf("loaded %v runs %d recent %d etag %q; saved %v runs 3 recent %d etag %q", got.Watermark, got.Runs, len(got.Recent), got.ETag, cp.Watermark, len(recent), saved.ETag)
+	if !got.Watermark.Equal(cp.Watermark) || got.Runs != 3 || len(got.Recent) != len(recent) || got.ETag != saved.ETag ||
+		got.Scan != cp.Scan || got.ClockOffset != cp.ClockOffset {
+		t.Fatalf("loaded %v runs %d recent %d etag %q scan %+v offset %v; saved %v runs 3 recent %d etag %q scan %+v offset %v",
+			got.Watermark, got.Runs, len(got.Recent), got.ETag, got.Scan, got.ClockOffset, cp.Watermark, len(recent), saved.ETag, cp.Scan, cp.ClockOffset)
 	}
-	for name, ts := range recent {
-		if !got.Recent[name].Equal(ts) {
-			t.Fatalf("recent %s = %v, want %v", name, got.Recent[name], ts)
+	for name, seen := range recent {
+		if got.Recent[name] != seen {
+			t.Fatalf("recent %s = %+v, want %+v", name, got.Recent[name], seen)
 		}
 	}
 
@@ -86,17 +93,52 @@ func TestCheckpointRoundTripsAndWritesAreConditional(t *testing.T) {
 	}
 }
 
-func TestActiveRegionIsReadWithTheCheckpoint(t *testing.T) {
+func TestActiveRegionChangesOnlyByCompareAndSwap(t *testing.T) {
 	s, _ := openStore(t)
 	ctx := context.Background()
-	if err := s.SetActiveRegion(ctx, "p'1", replication.ActiveRegion{Active: replication.Secondary, Epoch: 7}); err != nil {
+	first, err := s.SetActiveRegion(ctx, "p'1", replication.ActiveRegion{Active: replication.Secondary, Epoch: 7})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.SetActiveRegion(ctx, "p'1", replication.ActiveRegion{Active: replication.Primary, Epoch: 7}); !drerr.Is(err, drerr.Conflict) {
+		t.Fatalf("a second creator: %v, want conflict", err)
+	}
+	second, err := s.SetActiveRegion(ctx, "p'1", replication.ActiveRegion{Active: replication.Primary, Epoch: 8, ETag: first.ETag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A failover holding the record as it was before the last change loses.
+	if _, err := s.SetActiveRegion(ctx, "p'1", replication.ActiveRegion{Active: replication.Secondary, Epoch: 8, ETag: first.ETag}); !drerr.Is(err, drerr.Conflict) {
+		t.Fatalf("a stale compare-and-swap: %v, want conflict", err)
+	}
 	_, region, err := s.Load(ctx, "p'1")
-	if err != nil || region.Active != replication.Secondary || region.Epoch != 7 {
-		t.Fatalf("region %+v, err %v", region, err)
+	if err != nil || region.Active != replication.Primary || region.Epoch != 8 || region.ETag != second.ETag {
+		t.Fatalf("region %+v, err %v; want primary at epoch 8 with the winner's etag", region, err)
 	}
 }
+
+func TestDevelopmentStorageMeansAzuritesWellKnownEndpoint(t *testing.T) {
+	var got string
+	capture := doerFunc(func(r *http.Request) (*http.Response, error) {
+		got = r.URL.Scheme + "://" + r.URL.Host + r.URL.Path
+		return nil, errors.New("captured")
+	})
+	svc, err := tables.NewServiceClient("UseDevelopmentStorage=true", "", nil, &aztables.ClientOptions{ClientOptions: policy.ClientOptions{Transport: capture, Retry: policy.RetryOptions{MaxRetries: -1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = svc.NewClient("drstate").CreateTable(context.Background(), nil)
+	if !strings.HasPrefix(got, "http://127.0.0.1:10002/devstoreaccount1/") {
+		t.Fatalf("request went to %q, want Azurite's well-known table endpoint", got)
+	}
+	if _, err := tables.NewServiceClient("AccountName=x;AccountKey=secret-key", "", nil, nil); err == nil || strings.Contains(err.Error(), "secret-key") {
+		t.Fatalf("bad connection string: %v; want an error that does not quote the key", err)
+	}
+}
+
+type doerFunc func(*http.Request) (*http.Response, error)
+
+func (f doerFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
 
 func cn(n int) json.RawMessage {
 	return json.RawMessage(fmt.Sprintf(`{"ControlNumber":"%d","ControlNumberChangedTime":"2026-11-20T09:00:%02dZ"}`, n, n%60))
@@ -112,7 +154,7 @@ func TestResumeAfterAFailedRunOnTableStorage(t *testing.T) {
 	for i := range 40 {
 		primary.Set(fmt.Sprintf("A%02d-X12-Icn", i), cn(i))
 	}
-	engine := replication.NewEngine(s, rate.NewLimiter(rate.Inf, 1), slog.New(slog.NewTextHandler(io.Discard, nil)), replication.Options{BatchSize: 10})
+	engine := replication.NewEngine(s, replication.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil)), replication.Options{BatchSize: 10})
 	pair := replication.Pair{Name: "contoso-b2b", Primary: primary, Secondary: secondary, Overlap: time.Minute}
 
 	secondary.FailPutAfter = 15

@@ -79,12 +79,8 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handle
 		return nil, fmt.Errorf("credential: %w", err)
 	}
 	tableOpts := &aztables.ClientOptions{ClientOptions: policy.ClientOptions{Retry: auth.Retry()}}
-	var svc *aztables.ServiceClient
-	if cfg.State.ConnectionString != "" {
-		svc, err = aztables.NewServiceClientFromConnectionString(cfg.State.ConnectionString, tableOpts)
-	} else {
-		svc, err = aztables.NewServiceClient(cfg.State.TableServiceURL, cred, tableOpts)
-	}
+	auth.Policies(&tableOpts.ClientOptions)
+	svc, err := tables.NewServiceClient(cfg.State.ConnectionString, cfg.State.TableServiceURL, cred, tableOpts)
 	if err != nil {
 		return nil, fmt.Errorf("table storage: %w", err)
 	}
@@ -111,17 +107,32 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handle
 		}
 		pairs = append(pairs, replication.Pair{Name: p.Name, Primary: primary, Secondary: secondary, Kinds: kinds, Overlap: p.Overlap})
 	}
-	limiter := rate.NewLimiter(rate.Limit(cfg.Budget.PerSecond), cfg.Budget.Burst)
-	engine := replication.NewEngine(store, limiter, log, replication.Options{
-		Lease:     cfg.Engine.Lease,
-		Workers:   cfg.Engine.Workers,
-		BatchSize: cfg.Engine.BatchSize,
+	limits := replication.Limits{
+		Reads:  rate.NewLimiter(rate.Limit(cfg.Budget.ReadsPerSecond), cfg.Budget.ReadBurst),
+		Writes: rate.NewLimiter(rate.Limit(cfg.Budget.PerSecond), cfg.Budget.Burst),
+	}
+	engine := replication.NewEngine(store, limits, log, replication.Options{
+		Lease:          cfg.Engine.Lease,
+		Workers:        cfg.Engine.Workers,
+		BatchSize:      cfg.Engine.BatchSize,
+		ClockSkew:      cfg.Engine.ClockSkew,
+		ReconcileEvery: reconcileEvery(cfg.Engine.ReconcileEvery),
 	})
 	streams := &replication.Service{Engine: engine, Pairs: pairs}
 	return &handlers.Handler{
 		Replicator: streams,
 		Status:     streams,
 		Log:        log,
-		Timeout:    cfg.Engine.Lease,
+		// The lease bounds the work; the checkpoint commit after it has its own
+		// short limit.
+		Timeout: cfg.Engine.Lease + time.Minute,
 	}, nil
+}
+
+// reconcileEvery maps the setting's 0 ("never") to the engine's negative.
+func reconcileEvery(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

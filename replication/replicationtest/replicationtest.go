@@ -29,8 +29,10 @@ type Account struct {
 	// IgnoreFilter lists everything whatever since says, as a service that ignores
 	// $filter would.
 	IgnoreFilter bool
+	// RefuseCursors makes every saved cursor expired, as a service might after a while.
+	RefuseCursors bool
 
-	Puts, Gets int
+	Puts, Gets, Lists int
 	// Order records the names written, in order.
 	Order []string
 }
@@ -70,24 +72,54 @@ func (a *Account) Snapshot() map[string]json.RawMessage {
 	return out
 }
 
-func (a *Account) ListChanged(ctx context.Context, since time.Time, page func([]session.Session) error) error {
+// Now is the account's service clock.
+func (a *Account) Now() time.Time {
 	a.mu.Lock()
-	var all []session.Session
-	for _, s := range a.sessions {
-		if a.IgnoreFilter || !s.ChangedTime.Before(since) {
-			all = append(all, s)
-		}
+	defer a.mu.Unlock()
+	return a.clock
+}
+
+// Advance moves the account's service clock forward, as time passing would.
+func (a *Account) Advance(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.clock = a.clock.Add(d)
+}
+
+// List pages through sessions in name order, as the service's skiptoken paging does;
+// the cursor is the last name of the previous page. Each page carries the service's
+// clock as an HTTP Date header would: whole seconds.
+func (a *Account) List(ctx context.Context, since time.Time, cursor string, page func(replication.Page) error) error {
+	if cursor != "" && a.RefuseCursors {
+		return drerr.Errorf(drerr.Invalid, "list", "cursor %q expired", cursor)
 	}
-	a.mu.Unlock()
-	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
-	for len(all) > 0 {
-		n := min(a.PageSize, len(all))
-		if err := page(all[:n]); err != nil {
+	for {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		all = all[n:]
+		a.mu.Lock()
+		a.Lists++
+		var all []session.Session
+		for _, s := range a.sessions {
+			if (a.IgnoreFilter || !s.ChangedTime.Before(since)) && s.Name > cursor {
+				all = append(all, s)
+			}
+		}
+		date := a.clock.Truncate(time.Second)
+		a.mu.Unlock()
+		sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+		pg := replication.Page{Sessions: all[:min(a.PageSize, len(all))], Date: date}
+		if len(all) > a.PageSize {
+			pg.Next = all[a.PageSize-1].Name
+		}
+		if err := page(pg); err != nil {
+			return err
+		}
+		if pg.Next == "" {
+			return nil
+		}
+		cursor = pg.Next
 	}
-	return ctx.Err()
 }
 
 func (a *Account) Get(_ context.Context, name string) (session.Session, error) {
@@ -146,6 +178,19 @@ func (s *Store) Load(_ context.Context, pair string) (replication.Checkpoint, re
 	return cp, r, nil
 }
 
+// SetActiveRegion is a compare-and-swap on the record's ETag, as the table store's.
+func (s *Store) SetActiveRegion(_ context.Context, pair string, r replication.ActiveRegion) (replication.ActiveRegion, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.regions[pair]; (ok && cur.ETag != r.ETag) || (!ok && r.ETag != "") {
+		return r, drerr.Errorf(drerr.Conflict, "set active region", "etag mismatch")
+	}
+	s.version++
+	r.ETag = strconv.Itoa(s.version)
+	s.regions[pair] = r
+	return r, nil
+}
+
 func (s *Store) Save(_ context.Context, cp replication.Checkpoint) (replication.Checkpoint, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -162,9 +207,12 @@ func (s *Store) Save(_ context.Context, cp replication.Checkpoint) (replication.
 	return cp, nil
 }
 
-// SetRegion sets a pair's active-region record.
+// SetRegion sets a pair's active-region record unconditionally, as a failover landing
+// from outside would.
 func (s *Store) SetRegion(pair string, r replication.ActiveRegion) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.version++
+	r.ETag = strconv.Itoa(s.version)
 	s.regions[pair] = r
 }

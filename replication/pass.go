@@ -1,0 +1,420 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"runtime/debug"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"integration-dr/drerr"
+	"integration-dr/session"
+)
+
+// pass is the state of one run over one stream.
+type pass struct {
+	engine  *Engine
+	pair    Pair
+	active  Source
+	standby Account
+	cp      *Checkpoint
+	st      *Stats
+	log     *slog.Logger
+	epoch   int64
+
+	scanDone bool
+	checked  bool // the stream was verified ours since the last batch
+	logged   int64
+	// done holds, per session handled in this run, the active changedTime of the state
+	// the standby now holds and its digest: a later page listing an older state of the
+	// same session does not write it, and the next run skips it.
+	done map[string]Seen
+	// digest is the standby's listing, for a reconciliation scan: name hash → content
+	// digest. Compact, so memory stays small for large accounts.
+	digest map[uint64]uint64
+	mu     sync.Mutex
+}
+
+type item struct {
+	s      session.Session
+	kind   session.Kind
+	digest uint64
+}
+
+func (ps *pass) run(ctx context.Context) error {
+	ps.done = map[string]Seen{}
+	ps.checked = true // the claim just proved it
+	scan := &ps.cp.Scan
+	if scan.Kind == ScanReconcile {
+		if err := ps.loadDigest(ctx); err != nil {
+			return fmt.Errorf("list standby sessions: %w", err)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		err := ps.active.List(ctx, scan.Since, scan.Cursor, func(pg Page) error { return ps.page(ctx, pg) })
+		if err != nil && scan.Cursor != "" && attempt == 0 && (drerr.Is(err, drerr.Invalid) || drerr.Is(err, drerr.NotFound)) {
+			// The service no longer accepts the saved cursor: list again from the
+			// start. What is on the standby already is skipped by content.
+			ps.log.Warn("scan cursor refused; restarting the scan", "err", err)
+			scan.Cursor, scan.StartedAt, scan.Listed = "", time.Time{}, 0
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, errOutOfTime) || ctx.Err() != nil {
+				return err
+			}
+			var stale *errStale
+			if errors.As(err, &stale) {
+				return err
+			}
+			return fmt.Errorf("list active sessions: %w", err)
+		}
+		ps.scanDone = true
+		return nil
+	}
+}
+
+// page handles one listed page: everything on it reaches the standby before the
+// scan's cursor moves past it.
+func (ps *pass) page(ctx context.Context, pg Page) error {
+	scan := &ps.cp.Scan
+	ps.st.Pages++
+	local := ps.engine.opts.Now()
+	if !pg.Date.IsZero() {
+		// Date has whole seconds: rounding up keeps lag from being understated.
+		ps.cp.ClockOffset = pg.Date.Add(time.Second).Sub(local)
+	}
+	if scan.Cursor == "" && scan.StartedAt.IsZero() {
+		scan.StartedAt = pg.Date
+		if scan.StartedAt.IsZero() {
+			scan.StartedAt = ps.engine.serviceNow(*ps.cp, local).Add(-time.Second)
+		}
+	}
+	items := ps.collect(pg)
+	for start := 0; start < len(items); start += ps.engine.opts.BatchSize {
+		if ctx.Err() != nil {
+			return errOutOfTime
+		}
+		if !ps.checked {
+			if err := ps.recheck(ctx); err != nil {
+				return err
+			}
+		}
+		ps.checked = false
+		if err := ps.writeBatch(ctx, items[start:min(start+ps.engine.opts.BatchSize, len(items))]); err != nil {
+			return err
+		}
+	}
+	scan.Listed += int64(len(pg.Sessions))
+	if scan.Listed-ps.logged >= int64(ps.engine.opts.ProgressEvery) {
+		ps.logged = scan.Listed
+		ps.log.Info("scan progress", "scan", scan.Kind, "listed", scan.Listed, "writes", scan.Writes)
+	}
+	if pg.Next == "" {
+		return nil
+	}
+	scan.Cursor = pg.Next
+	if err := ps.saveProgress(ctx); err != nil {
+		return err
+	}
+	// The next page is a read from the same bucket.
+	return wait(ctx, ps.engine.limits.Reads, "read")
+}
+
+// collect filters a page down to what may need writing, newest state per session,
+// generated control numbers first.
+func (ps *pass) collect(pg Page) []item {
+	since := ps.cp.Scan.Since
+	futureAfter := time.Time{}
+	if !pg.Date.IsZero() {
+		futureAfter = pg.Date.Add(time.Second + ps.engine.opts.ClockSkew)
+	}
+	byName := map[string]item{}
+	for _, s := range pg.Sessions {
+		if !since.IsZero() && s.ChangedTime.Before(since) {
+			continue // the service ignored or widened the filter
+		}
+		ps.st.Listed++
+		if !futureAfter.IsZero() && s.ChangedTime.After(futureAfter) {
+			ps.st.FutureStamped++
+			ps.log.Warn("session stamped ahead of the service's clock", "session", s.Name, "changedTime", s.ChangedTime, "serviceDate", pg.Date)
+		}
+		d := session.Digest(s.Content)
+		if prev, ok := ps.done[s.Name]; ok && !s.ChangedTime.After(prev.Changed) {
+			continue // a newer state of it was handled earlier in this run
+		}
+		if seen, ok := ps.cp.Recent[s.Name]; ok && seen.Digest == d && ps.digest == nil {
+			// The standby holds exactly this content: no read, no write.
+			ps.st.RescanSkipped++
+			ps.remember(s.Name, Seen{Digest: d, Changed: s.ChangedTime})
+			continue
+		}
+		if prev, ok := byName[s.Name]; ok && !s.ChangedTime.After(prev.s.ChangedTime) {
+			continue
+		}
+		byName[s.Name] = item{s: s, digest: d}
+	}
+	items := make([]item, 0, len(byName))
+	for _, it := range byName {
+		it.kind = session.Classify(it.s.Name, session.ParseContent(it.s.Content))
+		if len(ps.pair.Kinds) > 0 && !ps.pair.Kinds[it.kind] {
+			continue
+		}
+		items = append(items, it)
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if ri, rj := writeRank(items[i].kind), writeRank(items[j].kind); ri != rj {
+			return ri < rj
+		}
+		return items[i].s.Name < items[j].s.Name
+	})
+	ps.st.Candidates += len(items)
+	return items
+}
+
+// writeRank orders kinds as session.Kinds lists them.
+func writeRank(k session.Kind) int {
+	for i, kk := range session.Kinds {
+		if kk == k {
+			return i
+		}
+	}
+	return len(session.Kinds)
+}
+
+// writeBatch brings a batch to the standby, one kind at a time in write order, so no
+// received number is written while a generated one is pending: if the run is cut
+// short, the numbers that protect partners from duplicates are already there.
+func (ps *pass) writeBatch(ctx context.Context, items []item) error {
+	for start := 0; start < len(items); {
+		end := start
+		for end < len(items) && items[end].kind == items[start].kind {
+			end++
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(ps.engine.opts.Workers)
+		for _, it := range items[start:end] {
+			g.Go(func() (err error) {
+				defer func() {
+					if v := recover(); v != nil {
+						err = drerr.Errorf(drerr.Internal, "replicate "+it.s.Name, "panic: %v\n%s", v, debug.Stack())
+					}
+				}()
+				return ps.replicate(gctx, it)
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// replicate brings one session to the standby if the merge rule says so.
+func (ps *pass) replicate(ctx context.Context, it item) error {
+	standby, read, err := ps.standbyCopy(ctx, it)
+	if err != nil {
+		return err
+	}
+	verdict := session.Decide(it.s, standby)
+	if verdict == session.Write {
+		if err := wait(ctx, ps.engine.limits.Writes, "write"); err != nil {
+			return err
+		}
+		if err := ps.standby.Put(ctx, it.s); err != nil {
+			return fmt.Errorf("write standby session %q: %w", it.s.Name, err)
+		}
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if read {
+		ps.st.Reads++
+	}
+	switch verdict {
+	case session.Write:
+		ps.st.Writes++
+		ps.cp.Scan.Writes++
+		ps.st.WritesByKind[it.kind.String()]++
+		if ps.cp.Scan.Kind == ScanReconcile {
+			ps.st.Healed++
+			ps.log.Warn("reconciliation healed a session", "session", it.s.Name)
+		}
+	case session.Same:
+		ps.st.Same++
+	case session.StandbyNewer:
+		ps.st.StandbyNewer++
+		ps.log.Warn("standby holds a newer state; not moving it back", "session", it.s.Name)
+	}
+	if verdict != session.StandbyNewer {
+		ps.done[it.s.Name] = Seen{Digest: it.digest, Changed: it.s.ChangedTime}
+	} else {
+		// Nothing to remember as held; but a later page must not write an older state.
+		ps.done[it.s.Name] = Seen{Changed: it.s.ChangedTime}
+	}
+	return nil
+}
+
+// standbyCopy returns the standby's copy of the session (nil: it has none) and
+// whether it took a read. A reconciliation scan answers from the standby's listing
+// where it can.
+func (ps *pass) standbyCopy(ctx context.Context, it item) (*session.Session, bool, error) {
+	if ps.digest != nil {
+		d, ok := ps.digest[nameKey(it.s.Name)]
+		switch {
+		case !ok:
+			return nil, false, nil
+		case d == it.digest:
+			return &it.s, false, nil
+		}
+	}
+	if err := wait(ctx, ps.engine.limits.Reads, "read"); err != nil {
+		return nil, false, err
+	}
+	current, err := ps.standby.Get(ctx, it.s.Name)
+	switch {
+	case err == nil:
+		return &current, true, nil
+	case drerr.Is(err, drerr.NotFound):
+		return nil, true, nil
+	default:
+		return nil, true, fmt.Errorf("read standby session %q: %w", it.s.Name, err)
+	}
+}
+
+// wait takes a token from an ARM budget, or says the run is out of time.
+func wait(ctx context.Context, l interface{ Wait(context.Context) error }, what string) error {
+	if err := l.Wait(ctx); err != nil {
+		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("%s budget: %w", what, errOutOfTime)
+		}
+		return fmt.Errorf("%s budget: %w", what, err)
+	}
+	return nil
+}
+
+// recheck proves, between batches, that the stream is still this run's and the
+// direction has not changed: a run that outlived its lease, or a failover that landed
+// mid-run, must not write another number.
+func (ps *pass) recheck(ctx context.Context) error {
+	cp, region, err := ps.engine.store.Load(ctx, ps.pair.Name)
+	if err != nil {
+		return fmt.Errorf("recheck stream: %w", err)
+	}
+	switch {
+	case cp.ETag != ps.cp.ETag || cp.LeaseOwner != ps.cp.LeaseOwner:
+		return drerr.E(drerr.Conflict, "recheck stream", &errStale{"another run took the stream (this run outlived its lease)"})
+	case region.Epoch != ps.epoch:
+		return &errStale{fmt.Sprintf("the active-region epoch changed from %d to %d mid-run (failover or fallback)", ps.epoch, region.Epoch)}
+	}
+	ps.checked = true
+	return nil
+}
+
+// saveProgress records the scan's cursor and the overlap memory between pages, so
+// that a run killed later does not redo them. Losing the ETag race here means another
+// run took the stream: stop.
+func (ps *pass) saveProgress(ctx context.Context) error {
+	ps.cp.Recent = ps.recent()
+	saved, err := ps.engine.store.Save(ctx, *ps.cp)
+	if drerr.Is(err, drerr.Conflict) {
+		return drerr.E(drerr.Conflict, "save progress", &errStale{"another run took the stream (this run outlived its lease)"})
+	}
+	if err != nil {
+		return fmt.Errorf("save progress: %w", err)
+	}
+	*ps.cp = saved
+	ps.checked = true
+	return nil
+}
+
+func (ps *pass) remember(name string, s Seen) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.done[name] = s
+}
+
+// completeScan moves the watermark to the scan's start on the service clock, less the
+// skew margin: every change stamped before it was listed by this scan or an earlier one.
+func (ps *pass) completeScan() {
+	scan := ps.cp.Scan
+	if wm := scan.StartedAt.Add(-ps.engine.opts.ClockSkew); wm.After(ps.cp.Watermark) {
+		ps.cp.Watermark = wm
+	}
+	if scan.Kind != ScanIncremental {
+		// A full sync compares every session too: it counts as a reconciliation.
+		ps.cp.LastReconciled = scan.StartedAt
+		ps.cp.LastHealed = int64(ps.st.Healed)
+	}
+	ps.cp.Scan = Scan{}
+}
+
+// recent is the overlap memory to keep: what this run handled first, then what the
+// checkpoint held, dropping what the next listing will not reach and the oldest past
+// the limit.
+func (ps *pass) recent() map[string]Seen {
+	// The lowest changedTime the next listing reaches: the scan under way's, or the
+	// next incremental scan's.
+	floor := ps.cp.Watermark.Add(-ps.pair.Overlap)
+	if ps.cp.Scan.Kind != "" {
+		floor = ps.cp.Scan.Since
+	}
+	type entry struct {
+		name string
+		Seen
+	}
+	pick := func(m map[string]Seen, skip map[string]Seen) []entry {
+		var out []entry
+		for name, s := range m {
+			if _, dup := skip[name]; dup || s.Digest == 0 || s.Changed.Before(floor) {
+				continue
+			}
+			out = append(out, entry{name, s})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Changed.After(out[j].Changed) })
+		return out
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	out := make(map[string]Seen, min(ps.engine.opts.RecentLimit, len(ps.done)+len(ps.cp.Recent)))
+	for _, e := range append(pick(ps.done, nil), pick(ps.cp.Recent, ps.done)...) {
+		if len(out) >= ps.engine.opts.RecentLimit {
+			break
+		}
+		out[e.name] = e.Seen
+	}
+	return out
+}
+
+// loadDigest lists the whole standby once (one read per page, not one per session)
+// for a reconciliation scan.
+func (ps *pass) loadDigest(ctx context.Context) error {
+	ps.digest = map[uint64]uint64{}
+	return ps.standby.List(ctx, time.Time{}, "", func(pg Page) error {
+		if err := wait(ctx, ps.engine.limits.Reads, "read"); err != nil {
+			return err
+		}
+		for _, s := range pg.Sessions {
+			ps.digest[nameKey(s.Name)] = session.Digest(s.Content)
+		}
+		return nil
+	})
+}
+
+// nameKey hashes a session name as ARM compares names: case-insensitively.
+func nameKey(name string) uint64 {
+	h := fnv.New64a()
+	for _, r := range name {
+		if 'A' <= r && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		_, _ = h.Write([]byte(string(r)))
+	}
+	return h.Sum64()
+}
