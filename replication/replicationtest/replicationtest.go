@@ -163,7 +163,10 @@ func NewStore() *Store {
 	return &Store{cps: map[string]replication.Checkpoint{}, regions: map[string]replication.ActiveRegion{}}
 }
 
-func (s *Store) Load(_ context.Context, pair string) (replication.Checkpoint, replication.ActiveRegion, error) {
+func (s *Store) Load(ctx context.Context, pair string) (replication.Checkpoint, replication.ActiveRegion, error) {
+	if err := ctx.Err(); err != nil {
+		return replication.Checkpoint{}, replication.ActiveRegion{}, drerr.E(drerr.Interrupted, "load", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cp, ok := s.cps[pair]
@@ -191,7 +194,11 @@ func (s *Store) SetActiveRegion(_ context.Context, pair string, r replication.Ac
 	return r, nil
 }
 
-func (s *Store) Save(_ context.Context, cp replication.Checkpoint) (replication.Checkpoint, error) {
+// Save, like a real store, fails on a context that has ended.
+func (s *Store) Save(ctx context.Context, cp replication.Checkpoint) (replication.Checkpoint, error) {
+	if err := ctx.Err(); err != nil {
+		return cp, drerr.E(drerr.Interrupted, "save", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.RefuseSave != nil && s.RefuseSave(cp) {
