@@ -254,7 +254,9 @@ func (e *Engine) nextScan(cp Checkpoint, p Pair) Scan {
 	}
 }
 
-func (e *Engine) serviceNow(cp Checkpoint, local time.Time) time.Time { return local.Add(cp.ClockOffset) }
+func (e *Engine) serviceNow(cp Checkpoint, local time.Time) time.Time {
+	return local.Add(cp.ClockOffset)
+}
 
 // Lag is how far the standby is behind on the active side's service clock: the
 // service's now (this machine's clock corrected by the measured offset) less the

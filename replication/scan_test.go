@@ -317,5 +317,3 @@ func TestAFailedRunNamesItsCauseAndKeepsTheWatermark(t *testing.T) {
 		t.Fatalf("watermark %v, last error %q", cp.Watermark, cp.LastError)
 	}
 }
-
-
