@@ -52,6 +52,11 @@ func (e *CallError) Unwrap() []error {
 	return []error{e.Err, e.Last}
 }
 
+// StatusError is a try answered with a status azcore retries (429, 5xx).
+type StatusError struct{ Code int }
+
+func (e *StatusError) Error() string { return fmt.Sprintf("HTTP %d", e.Code) }
+
 type triesKey struct{}
 
 type tries struct {
@@ -89,7 +94,7 @@ func (countTries) Do(req *policy.Request) (*http.Response, error) {
 		case err != nil:
 			t.last = err
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			t.last = fmt.Errorf("HTTP %d", resp.StatusCode)
+			t.last = &StatusError{Code: resp.StatusCode}
 		}
 	}
 	return resp, err

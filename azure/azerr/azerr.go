@@ -41,8 +41,11 @@ func codeOf(err error) drerr.Code {
 		return drerr.Internal
 	}
 	var ce *auth.CallError
+	var se *auth.StatusError
 	var ne net.Error
 	switch {
+	case errors.As(err, &ce) && errors.As(ce.Last, &se) && se.Code == http.StatusTooManyRequests:
+		return drerr.Throttled // still throttled when the deadline came
 	case errors.As(err, &ce) && ce.Last != nil:
 		return drerr.Unavailable // the endpoint failed, whatever ended the call
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
