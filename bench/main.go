@@ -64,7 +64,7 @@ func main() {
 type result map[string]any
 
 func run(ctx context.Context, o options, out io.Writer) error {
-	local, err := localstack.Up(ctx, "integration-dr-bench", o.latency)
+	local, err := localstack.Up(ctx, "integration-dr-bench", o.latency, o.scale)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,9 @@ type Pair struct {
 }
 
 // Budget is ARM's per-principal token buckets as the app budgets them, shared by all
-// pairs: reads 250 refilling 25 a second, writes 200 refilling 10 a second.
+// pairs: ARM's reads bucket holds 250 refilling 25 a second, its writes bucket 200
+// refilling 10 a second. The defaults refill 5% slower, so that requests admitted on
+// time but delayed unevenly on the way do not empty ARM's bucket before ours.
 type Budget struct {
 	PerSecond      float64
 	Burst          int
@@ -128,9 +130,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Port: p.int(EnvPort, 0, 1, 65535),
 		Budget: Budget{
-			PerSecond:      p.float(EnvBudgetRate, 10, 0.1, 100000),
+			PerSecond:      p.float(EnvBudgetRate, 9.5, 0.1, 100000),
 			Burst:          p.int(EnvBudgetBurst, 200, 1, 100000),
-			ReadsPerSecond: p.float(EnvReadRate, 25, 0.1, 100000),
+			ReadsPerSecond: p.float(EnvReadRate, 23.75, 0.1, 100000),
 			ReadBurst:      p.int(EnvReadBurst, 250, 1, 100000),
 		},
 		Engine: Engine{

@@ -34,7 +34,7 @@ func TestLoadReadsAValidConfiguration(t *testing.T) {
 	if p.Name != "contoso-b2b" || p.Primary != weu || p.Secondary != neu || p.Overlap != 2*time.Minute || len(p.Kinds) != 2 || p.Kinds[0] != session.Generated {
 		t.Fatalf("pair %+v", p)
 	}
-	if c.Budget.PerSecond != 10 || c.Budget.Burst != 200 || c.Budget.ReadsPerSecond != 25 || c.Budget.ReadBurst != 250 ||
+	if c.Budget.PerSecond != 9.5 || c.Budget.Burst != 200 || c.Budget.ReadsPerSecond != 23.75 || c.Budget.ReadBurst != 250 ||
 		c.Engine.Lease != 2*time.Minute || c.Engine.ClockSkew != 5*time.Second || c.Engine.ReconcileEvery != 24*time.Hour || c.Azure.Credential != CredentialDefault {
 		t.Fatalf("defaults %+v %+v %+v", c.Budget, c.Engine, c.Azure)
 	}

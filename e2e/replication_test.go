@@ -108,15 +108,9 @@ func TestSIGTERMLetsTheRunInFlightFinish(t *testing.T) {
 	for range 100 {
 		_ = traffic.Step(time.Now())
 	}
-	done := make(chan localstack.Reply, 1)
-	go func() {
-		r, err := localstack.Invoke(s.ctx, s.handler.URL, handlers.FnReplicateSessions, localstack.TimerPayload(handlers.FnReplicateSessions, time.Now(), time.Now()))
-		if err != nil {
-			t.Error(err)
-		}
-		done <- r
-	}()
-	time.Sleep(200 * time.Millisecond)
+	before := s.standbyWrites()
+	done := s.invokeAsync(s.handler.URL)
+	s.waitFor("the run's first standby writes", time.Minute, func() bool { return s.standbyWrites() > before })
 	if err := s.handler.Terminate(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"integration-dr/azure/tables"
 	"integration-dr/dev/armstandin"
@@ -68,12 +67,18 @@ func newStack(t *testing.T, overlap time.Duration, extraEnv map[string]string) *
 	}
 	az := localstack.AzuriteForTest(t)
 	arm := armstandin.New()
+	// ARM's buckets stay on, time-compressed like the leases.
+	arm.SetLimits(armstandin.ARMLimits(localstack.TestTimeScale))
+	// Each region's service has its own clock, neither of them this machine's.
+	arm.SetClockOffset(localstack.PrimaryGroup, localstack.PrimaryAcct, 3*time.Second)
+	arm.SetClockOffset(localstack.SecondaryGroup, localstack.SecondaryAcct, -2*time.Second)
 	armURL, err := arm.Start(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	env := localstack.HandlerEnv(az.ConnectionString(), armURL, overlap)
 	env["DR_RUN_LEASE"] = "10s"
+	maps.Copy(env, localstack.BudgetEnv(localstack.TestTimeScale))
 	for k, v := range extraEnv {
 		env[k] = v
 	}
@@ -152,10 +157,38 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
+// waitFor polls cond until it holds, failing the test after timeout: tests wait on
+// what they need to see, never on a fixed sleep.
+func (s *stack) waitFor(what string, timeout time.Duration, cond func() bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitLeaseFree waits until no run holds the stream: the lease a killed or
+// interrupted run left behind has run out.
+func (s *stack) waitLeaseFree() {
+	s.t.Helper()
+	s.waitFor("the stream's lease to run out", time.Minute, func() bool {
+		cp := s.checkpoint()
+		return cp.LeaseOwner == "" || time.Now().After(cp.LeaseUntil)
+	})
+}
+
+// standbyWrites counts the writes served to the secondary so far.
+func (s *stack) standbyWrites() int {
+	return len(s.arm.Writes(localstack.SecondaryGroup, localstack.SecondaryAcct))
+}
+
 // checkpoint reads the pair's checkpoint from Table Storage.
 func (s *stack) checkpoint() replication.Checkpoint {
 	s.t.Helper()
-	svc, err := aztables.NewServiceClientFromConnectionString(s.azurite.ConnectionString(), nil)
+	svc, err := tables.NewServiceClient(s.azurite.ConnectionString(), "", nil, nil)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"text/tabwriter"
@@ -33,6 +34,7 @@ type options struct {
 	tick       time.Duration
 	rate       float64
 	latency    time.Duration
+	scale      float64
 }
 
 func main() {
@@ -42,6 +44,7 @@ func main() {
 	flag.DurationVar(&o.tick, "tick", 3*time.Second, "timer period of the replication function")
 	flag.Float64Var(&o.rate, "rate", 8, "control number changes per second on the primary")
 	flag.DurationVar(&o.latency, "latency", 10*time.Millisecond, "latency the ARM stand-in adds to every call")
+	flag.Float64Var(&o.scale, "scale", 20, "ARM time scale: the stand-in refills ARM's buckets this many times faster, and the lease shrinks alike")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -53,7 +56,7 @@ func main() {
 
 func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintln(out, "starting Azurite (Table Storage) and the ARM stand-in...")
-	local, err := localstack.Up(ctx, "integration-dr-demo", o.latency)
+	local, err := localstack.Up(ctx, "integration-dr-demo", o.latency, o.scale)
 	if err != nil {
 		return err
 	}
@@ -72,7 +75,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer logFile.Close()
-	h, err := localstack.StartHandler(ctx, bin, localstack.HandlerEnv(az.ConnectionString(), armURL, time.Minute), logFile)
+	env := localstack.HandlerEnv(az.ConnectionString(), armURL, time.Minute)
+	maps.Copy(env, localstack.BudgetEnv(o.scale))
+	env["DR_RUN_LEASE"] = (2 * time.Minute / time.Duration(o.scale)).String()
+	h, err := localstack.StartHandler(ctx, bin, env, logFile)
 	if err != nil {
 		return err
 	}

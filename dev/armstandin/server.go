@@ -36,8 +36,20 @@ type Faults struct {
 	IgnoreFilter bool `json:"ignoreFilter"`
 }
 
-// Stats count the ARM requests served, per account ("group/account") and operation.
+// Stats count the ARM requests served, per account ("group/account"; "group/" for
+// workflows) and operation ("sessions.list", "workflows.enable", ...). Requests that
+// ARM's limits refused count as "throttled" instead, and those for an unreachable
+// account as "unreachable".
 type Stats map[string]map[string]int
+
+// Write is one write served through the API: for measuring how long a change takes
+// to reach the standby, and what reached it.
+type Write struct {
+	Op      string          // "sessions.put", "workflows.enable", "workflows.disable"
+	Name    string          // the session or workflow written
+	At      time.Time       // the machine's clock when it was served
+	Content json.RawMessage // the session's content; {"state": ...} for a workflow
+}
 
 // Server is the stand-in. Use New, then Start or ServeHTTP.
 type Server struct {
@@ -45,16 +57,62 @@ type Server struct {
 	// PageSize caps a list page when the client sends no $top.
 	PageSize int
 
-	mu     sync.Mutex
-	faults Faults
-	rng    *rand.Rand
-	stats  Stats
-	writes map[string][]time.Time
+	limits *limiter
+
+	mu          sync.Mutex
+	faults      Faults
+	rng         *rand.Rand
+	stats       Stats
+	writes      map[string][]Write
+	unreachable map[string]bool
 }
 
-// New returns an empty stand-in.
+// New returns an empty stand-in that throttles like ARM, in real time.
 func New() *Server {
-	return &Server{store: newStore(), PageSize: 200, rng: rand.New(rand.NewPCG(1, 2)), stats: Stats{}, writes: map[string][]time.Time{}}
+	return &Server{
+		store: newStore(), PageSize: 200, limits: newLimiter(ARMLimits(1)),
+		rng: rand.New(rand.NewPCG(1, 2)), stats: Stats{}, writes: map[string][]Write{}, unreachable: map[string]bool{},
+	}
+}
+
+// SetLimits replaces the request limits and refills every bucket.
+func (s *Server) SetLimits(l Limits) { s.limits.set(l) }
+
+// SetClockOffset sets how far the clock of the service holding an account runs ahead
+// of this machine's (behind, if d < 0): the changedTime of its sessions and the Date
+// of its responses. acct "" sets it for the whole resource group (a region), workflows
+// included; an account's own offset wins over its group's.
+func (s *Server) SetClockOffset(group, acct string, d time.Duration) {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	s.store.offsets[key(group, acct)] = d
+}
+
+// ServiceNow returns the clock of the service holding an account (acct "": its
+// resource group's workflows).
+func (s *Server) ServiceNow(group, acct string) time.Time {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	return s.store.serviceNow(group, acct)
+}
+
+// SetUnreachable cuts an account off, or reconnects it: its requests have their
+// connection closed without an answer, as when its region is down or partitioned.
+// acct "" cuts off the whole resource group: every account in it and its workflows.
+func (s *Server) SetUnreachable(group, acct string, unreachable bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if unreachable {
+		s.unreachable[key(group, acct)] = true
+	} else {
+		delete(s.unreachable, key(group, acct))
+	}
+}
+
+func (s *Server) isUnreachable(group, acct string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unreachable[key(group, acct)] || s.unreachable[key(group, "")]
 }
 
 // SetFaults replaces the faults injected from now on.
@@ -103,11 +161,22 @@ func (s *Server) Regressions() []string {
 	return append([]string(nil), s.store.regressions...)
 }
 
-// WriteTimes returns when each session write through the API to an account was served.
-func (s *Server) WriteTimes(group, acct string) []time.Time {
+// Writes returns the writes served through the API to an account (acct "": the
+// workflows of the resource group), oldest first. Direct writes (PutSession, ...) are
+// not in it.
+func (s *Server) Writes(group, acct string) []Write {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]time.Time(nil), s.writes[strings.ToLower(group+"/"+acct)]...)
+	return append([]Write(nil), s.writes[key(group, acct)]...)
+}
+
+// WriteTimes returns when each session write through the API to an account was served.
+func (s *Server) WriteTimes(group, acct string) []time.Time {
+	var out []time.Time
+	for _, w := range s.Writes(group, acct) {
+		out = append(out, w.At)
+	}
+	return out
 }
 
 // PutSession writes a session directly, as the Logic Apps runtime would, and returns
@@ -141,6 +210,7 @@ func (s *Server) Start(ctx context.Context, port int) (string, error) {
 var (
 	sessionsPath   = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/Microsoft\.Logic/integrationAccounts/([^/]+)/sessions(?:/([^/]+))?$`)
 	agreementsPath = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/Microsoft\.Logic/integrationAccounts/([^/]+)/agreements(?:/([^/]+))?$`)
+	workflowsPath  = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/Microsoft\.Logic/workflows/([^/]+)(?:/(enable|disable))?$`)
 	filterExpr     = regexp.MustCompile(`(?i)^\s*ChangedTime\s+ge\s+(\S+)\s*$`)
 )
 
@@ -149,10 +219,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.admin(w, r)
 		return
 	}
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+	// Go's server adds a Date only to a response that has none; ARM's come from the
+	// service's clock, so every answer gets one here, skewed once the account is known.
+	w.Header().Set("Date", s.store.now().UTC().Format(http.TimeFormat))
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
 		armError(w, http.StatusUnauthorized, "AuthenticationFailed", "missing bearer token")
 		return
 	}
+	// Every route served (sessions, agreements, workflows) is Microsoft.Logic at 2019-05-01.
 	if r.URL.Query().Get("api-version") != "2019-05-01" {
 		armError(w, http.StatusBadRequest, "InvalidApiVersionParameter", "api-version must be 2019-05-01")
 		return
@@ -162,7 +237,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		armError(w, http.StatusNotFound, "NotFound", "no such route in the stand-in: "+r.Method+" "+r.URL.Path)
 		return
 	}
-	s.count(group+"/"+acct, api)
+	stamp := func() { w.Header().Set("Date", s.ServiceNow(group, acct).Format(http.TimeFormat)) }
+	stamp()
+	if s.isUnreachable(group, acct) {
+		s.count(group+"/"+acct, "unreachable")
+		hangUp(w)
+		return
+	}
+	k := kind(r.Method)
+	remaining, wait, ok := s.limits.take(principal(r, token), k, s.store.now())
+	if !ok {
+		s.count(group+"/"+acct, "throttled")
+		retryHeaders(w.Header(), wait)
+		armError(w, http.StatusTooManyRequests, "TooManyRequests", "the stand-in's "+k+" bucket for this principal is empty, as ARM's would be")
+		return
+	}
+	if remaining >= 0 {
+		w.Header().Set("x-ms-ratelimit-remaining-subscription-"+k, strconv.Itoa(remaining))
+	}
+	s.count(group+"/"+acct, opName(api))
 	if s.inject(w, r) {
 		return
 	}
@@ -176,6 +269,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
+	stamp() // the service's clock as it answers, whatever the fake put there
 	w.WriteHeader(resp.StatusCode)
 	_, _ = io.Copy(w, resp.Body)
 }
@@ -209,6 +303,22 @@ func (s *Server) route(r *http.Request) (api, group, acct string, tr interface {
 		}
 		return api, group, acct, fake.NewIntegrationAccountAgreementsServerTransport(s.agreementsServer()), true
 	}
+	if m := workflowsPath.FindStringSubmatch(r.URL.Path); m != nil {
+		// A workflow belongs to its resource group, not to an account: it is filed under
+		// the account "", so that the group's clock and reachability apply to it.
+		group = m[1]
+		switch {
+		case m[3] == "" && r.Method == http.MethodGet:
+			api = "WorkflowsClient.Get"
+		case strings.EqualFold(m[3], "enable") && r.Method == http.MethodPost:
+			api = "WorkflowsClient.Enable"
+		case strings.EqualFold(m[3], "disable") && r.Method == http.MethodPost:
+			api = "WorkflowsClient.Disable"
+		default:
+			return "", "", "", nil, false
+		}
+		return api, group, "", fake.NewWorkflowsServerTransport(s.workflowsServer(r)), true
+	}
 	return "", "", "", nil, false
 }
 
@@ -237,7 +347,7 @@ func (s *Server) sessionsServer(r *http.Request) *fake.IntegrationAccountSession
 				return
 			}
 			cur := s.store.put(group, acct, name, raw, time.Time{})
-			s.recordWrite(group, acct)
+			s.recordWrite(group, acct, "sessions.put", cur.name, raw)
 			resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountSessionsClientCreateOrUpdateResponse{IntegrationAccountSession: toARM(r.URL.Path, cur)}, nil)
 			return
 		},
@@ -334,21 +444,22 @@ func (s *Server) currentFaults() Faults {
 	return s.faults
 }
 
-func (s *Server) count(acct, api string) {
+func (s *Server) count(acct, op string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := strings.ToLower(acct)
 	if s.stats[k] == nil {
 		s.stats[k] = map[string]int{}
 	}
-	s.stats[k][opName(api)]++
+	s.stats[k][op]++
 }
 
-func (s *Server) recordWrite(group, acct string) {
+func (s *Server) recordWrite(group, acct, op, name string, content json.RawMessage) {
+	at := s.store.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := strings.ToLower(group + "/" + acct)
-	s.writes[k] = append(s.writes[k], time.Now())
+	k := key(group, acct)
+	s.writes[k] = append(s.writes[k], Write{Op: op, Name: name, At: at, Content: content})
 }
 
 // opName shortens "IntegrationAccountSessionsClient.NewListPager" to "sessions.list".
@@ -381,13 +492,8 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request) bool {
 	}
 	switch {
 	case roll < f.Drop:
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return true
-			}
-		}
-		panic(http.ErrAbortHandler)
+		hangUp(w)
+		return true
 	case roll < f.Drop+f.Throttle:
 		w.Header().Set("Retry-After", strconv.Itoa(max(f.RetryAfter, 0)))
 		armError(w, http.StatusTooManyRequests, "TooManyRequests", "the stand-in is throttling this request")
@@ -397,6 +503,18 @@ func (s *Server) inject(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	return false
+}
+
+// hangUp closes the request's connection without an answer: the client sees a
+// transport error, as from a service it cannot reach.
+func hangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 func armError(w http.ResponseWriter, status int, code, msg string) {

@@ -1,13 +1,16 @@
 // Package armstandin is a development and test tool, never part of the product: a
 // local stand-in for the slice of Azure Resource Manager that integration-dr calls
-// (integration account sessions and agreements), built on the armlogic SDK's own fake
-// servers for routing and marshalling, served over HTTP on 127.0.0.1 so that the real
-// binaries and SDK clients run against it. It can inject latency and faults.
+// (integration account sessions and agreements, Logic Apps workflows), built on the
+// armlogic SDK's own fake servers for routing and marshalling, served over HTTP on
+// 127.0.0.1 so that the real binaries and SDK clients run against it. It throttles
+// like ARM (on by default), and can skew a region's clock, cut a region off, and
+// inject latency and faults.
 package armstandin
 
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,23 +31,40 @@ type stored struct {
 
 // account is one integration account's state.
 type account struct {
-	sessions   map[string]*stored
-	agreements map[string]armlogic.IntegrationAccountAgreement
+	sessions map[string]*stored
+	// names indexes sessions' keys in sorted order, so that a list page is a binary
+	// search and a slice rather than a sort of the whole account. New keys wait in
+	// pending until the next page merges them in: inserting each one into names would
+	// move half the index per insert, which seeding 50,000 sessions cannot afford.
+	names, pending []string
+	agreements     map[string]armlogic.IntegrationAccountAgreement
+	// last is the latest changedTime this account's service handed out.
+	last time.Time
+}
+
+// workflow is one Logic Apps workflow: only what the stand-in serves.
+type workflow struct {
+	name  string
+	state armlogic.WorkflowState
 }
 
 // store holds every account the stand-in has seen, keyed by "group/account" in lower
-// case (ARM names are case-insensitive).
+// case (ARM names are case-insensitive), and workflows keyed by "group/workflow".
 type store struct {
-	mu       sync.Mutex
-	accounts map[string]*account
-	now      func() time.Time
-	last     time.Time
+	mu        sync.Mutex
+	accounts  map[string]*account
+	workflows map[string]*workflow
+	// now is the machine's clock; tests may freeze it before serving.
+	now func() time.Time
+	// offsets skew a service's clock from the machine's, keyed like accounts; the key
+	// "group/" (no account) covers everything in the resource group.
+	offsets map[string]time.Duration
 	// regressions lists every write that moved a session's content time back.
 	regressions []string
 }
 
 func newStore() *store {
-	return &store{accounts: map[string]*account{}, now: time.Now}
+	return &store{accounts: map[string]*account{}, workflows: map[string]*workflow{}, offsets: map[string]time.Duration{}, now: time.Now}
 }
 
 func key(group, name string) string { return strings.ToLower(group + "/" + name) }
@@ -59,14 +79,27 @@ func (s *store) account(group, name string) *account {
 	return a
 }
 
-// tick returns the service clock, strictly increasing so that every write has its own
-// changedTime, as a single service instance would give.
-func (s *store) tick() time.Time {
-	t := s.now().UTC()
-	if !t.After(s.last) {
-		t = s.last.Add(time.Microsecond)
+// serviceNow is the clock of the service holding group/acct: the machine's, moved by
+// the account's offset, or else its resource group's. Callers hold s.mu.
+func (s *store) serviceNow(group, acct string) time.Time {
+	d, ok := s.offsets[key(group, acct)]
+	if !ok {
+		d = s.offsets[key(group, "")]
 	}
-	s.last = t
+	return s.now().Add(d).UTC()
+}
+
+// tick returns the account's service clock, strictly increasing so that every write
+// has its own changedTime, as a single service instance would give. Each account keeps
+// its own: accounts in different regions are different services with different clocks,
+// and one account's skew must not drag another's times along.
+func (s *store) tick(group, acct string) time.Time {
+	a := s.account(group, acct)
+	t := s.serviceNow(group, acct)
+	if !t.After(a.last) {
+		t = a.last.Add(time.Microsecond)
+	}
+	a.last = t
 	return t
 }
 
@@ -76,12 +109,14 @@ func (s *store) put(group, acct, name string, content json.RawMessage, at time.T
 	a := s.account(group, acct)
 	now := at
 	if now.IsZero() {
-		now = s.tick()
+		now = s.tick(group, acct)
 	}
-	cur, ok := a.sessions[strings.ToLower(name)]
+	k := strings.ToLower(name)
+	cur, ok := a.sessions[k]
 	if !ok {
 		cur = &stored{name: name, created: now}
-		a.sessions[strings.ToLower(name)] = cur
+		a.sessions[k] = cur
+		a.pending = append(a.pending, k)
 	} else if old, nw := session.ParseContent(cur.content).Stamp(), session.ParseContent(content).Stamp(); nw.Before(old) {
 		// The test oracle for "never move a control number back in time".
 		s.regressions = append(s.regressions, fmt.Sprintf("%s/%s: %s overwritten by older %s", acct, name, cur.content, content))
@@ -100,28 +135,54 @@ func (s *store) get(group, acct, name string) (stored, bool) {
 	return *cur, true
 }
 
+// sorted returns the account's session keys in order, first merging the keys added
+// since the last call: a sort of the few new ones and one linear merge.
+func (a *account) sorted() []string {
+	if len(a.pending) == 0 {
+		return a.names
+	}
+	sort.Strings(a.pending)
+	merged := make([]string, 0, len(a.names)+len(a.pending))
+	i, j := 0, 0
+	for i < len(a.names) && j < len(a.pending) {
+		if a.names[i] < a.pending[j] {
+			merged = append(merged, a.names[i])
+			i++
+		} else {
+			merged = append(merged, a.pending[j])
+			j++
+		}
+	}
+	merged = append(append(merged, a.names[i:]...), a.pending[j:]...)
+	a.names, a.pending = merged, nil
+	return a.names
+}
+
 // page returns up to top sessions whose name sorts after `after`, changed at or after
 // since, in name order, and whether more follow.
 func (s *store) page(group, acct string, since time.Time, after string, top int) ([]string, []stored, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.account(group, acct)
-	var names []string
-	for n, v := range a.sessions {
-		if n > after && !v.changed.Before(since) {
-			names = append(names, n)
+	all := a.sorted()
+	i, found := slices.BinarySearch(all, after)
+	if found {
+		i++
+	}
+	n := min(top, len(all)-i)
+	names, out := make([]string, 0, n), make([]stored, 0, n)
+	for ; i < len(all); i++ {
+		v := a.sessions[all[i]]
+		if v.changed.Before(since) {
+			continue
 		}
+		if len(names) == top {
+			return names, out, true
+		}
+		names = append(names, all[i])
+		out = append(out, *v)
 	}
-	sort.Strings(names)
-	more := len(names) > top
-	if more {
-		names = names[:top]
-	}
-	out := make([]stored, len(names))
-	for i, n := range names {
-		out[i] = *a.sessions[n]
-	}
-	return names, out, more
+	return names, out, false
 }
 
 // snapshot returns every session of an account, for assertions.

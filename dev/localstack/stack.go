@@ -17,8 +17,9 @@ type Stack struct {
 	ARMURL  string
 }
 
-// Up starts a Stack; Close stops it. The stand-in stops with ctx.
-func Up(ctx context.Context, name string, latency time.Duration) (*Stack, error) {
+// Up starts a Stack whose stand-in enforces ARM's buckets at time scale; Close stops
+// it. The stand-in stops with ctx.
+func Up(ctx context.Context, name string, latency time.Duration, scale float64) (*Stack, error) {
 	dir, err := os.MkdirTemp("", name)
 	if err != nil {
 		return nil, err
@@ -34,6 +35,7 @@ func Up(ctx context.Context, name string, latency time.Duration) (*Stack, error)
 		return nil, err
 	}
 	s.ARM.SetFaults(armstandin.Faults{Latency: latency})
+	s.ARM.SetLimits(armstandin.ARMLimits(scale))
 	return s, nil
 }
 
