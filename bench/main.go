@@ -35,14 +35,18 @@ import (
 )
 
 type options struct {
-	latency    time.Duration
-	sessions   int
-	hot        int
-	changesPS  float64
-	load       time.Duration
-	tick       time.Duration
-	budget     float64
-	fullBudget bool
+	latency   time.Duration
+	scale     float64
+	sessions  int
+	catchUp   int
+	hot       int
+	changesPS float64
+	load      time.Duration
+	tick      time.Duration
+	budget    float64
+	rpoTick   time.Duration
+	rpoRate   float64
+	rpoLoad   time.Duration
 }
 
 func main() {
@@ -54,6 +58,11 @@ func main() {
 	flag.DurationVar(&o.load, "load", 60*time.Second, "length of the hot-key load")
 	flag.DurationVar(&o.tick, "tick", 5*time.Second, "timer period in the hot-key scenario")
 	flag.Float64Var(&o.budget, "budget", 20, "write budget in the hot-key scenario, in writes per second, spread evenly (burst 1)")
+	flag.Float64Var(&o.scale, "scale", 20, "ARM time scale: the stand-in refills ARM's buckets this many times faster; leases and ticks of the ARM-bound scenarios shrink alike")
+	flag.IntVar(&o.catchUp, "catch-up", 20000, "sessions changed while the standby is unreachable, in the catch-up scenario")
+	flag.DurationVar(&o.rpoTick, "rpo-tick", 10*time.Second, "timer period in the RPO scenario")
+	flag.Float64Var(&o.rpoRate, "rpo-changes", 20, "changes per second in the RPO scenario (below the write budget)")
+	flag.DurationVar(&o.rpoLoad, "rpo-load", time.Minute, "length of the RPO scenario's load")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench failed:", err)
@@ -70,14 +79,24 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	defer local.Close()
 	az, arm, armURL, dir := local.Azurite, local.ARM, local.ARMURL, local.Dir
-	res := result{"latency_ms": o.latency.Milliseconds()}
+	res := result{"latency_ms": o.latency.Milliseconds(), "arm_time_scale": o.scale}
 
-	fmt.Fprintf(out, "ARM stand-in latency %s per call; Azurite for Table Storage\n\n", o.latency)
-	if err := fullSync(ctx, o, az, arm, armURL, dir, res, out); err != nil {
+	fmt.Fprintf(out, "ARM stand-in latency %s per call, ARM's buckets at %gx time; Azurite for Table Storage\n\n", o.latency, o.scale)
+	bin, err := localstack.BuildHandler(ctx, dir)
+	if err != nil {
+		return err
+	}
+	if err := fullSync(ctx, o, bin, az, arm, armURL, dir, res, out); err != nil {
 		return fmt.Errorf("full sync: %w", err)
+	}
+	if err := armBound(ctx, o, bin, az, arm, armURL, dir, res, out); err != nil {
+		return fmt.Errorf("sync at ARM's limits: %w", err)
 	}
 	if err := hotKeys(ctx, o, az, arm, armURL, res, out); err != nil {
 		return fmt.Errorf("hot keys: %w", err)
+	}
+	if err := rpo(ctx, o, az, arm, armURL, res, out); err != nil {
+		return fmt.Errorf("rpo: %w", err)
 	}
 
 	fmt.Fprintln(out, "\nmetric                                  value")
@@ -95,19 +114,15 @@ func run(ctx context.Context, o options, out io.Writer) error {
 }
 
 // fullSync replicates a large primary into an empty secondary with the real handler
-// binary, the write budget lifted, and reads the handler's peak resident memory.
-func fullSync(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin.Server, armURL, dir string, res result, out io.Writer) error {
+// binary and reads the handler's peak resident memory. It measures the engine's own
+// ceiling, so ARM's buckets are lifted here, and only here: with them on, the write
+// bucket decides the time (armBound measures that).
+func fullSync(ctx context.Context, o options, bin string, az *localstack.Azurite, arm *armstandin.Server, armURL, dir string, res result, out io.Writer) error {
 	const group, primary, secondary = "bench-full", "full-weu", "full-neu"
-	fmt.Fprintf(out, "full sync: seeding %d sessions...\n", o.sessions)
-	start := time.Now().Add(-time.Hour)
-	for i := range o.sessions {
-		name, content := benchSession(i, start)
-		arm.PutSession(group, primary, name, content)
-	}
-	bin, err := localstack.BuildHandler(ctx, dir)
-	if err != nil {
-		return err
-	}
+	fmt.Fprintf(out, "engine ceiling (ARM's buckets lifted): seeding %d sessions...\n", o.sessions)
+	seed(arm, group, primary, o.sessions)
+	arm.SetLimits(armstandin.Limits{Off: true})
+	defer arm.SetLimits(armstandin.ARMLimits(o.scale))
 	topo, _ := json.Marshal(map[string]any{"pairs": []map[string]any{{"name": "bench-full",
 		"primary": localstack.AccountID(group, primary), "secondary": localstack.AccountID(group, secondary)}}})
 	env := map[string]string{
@@ -115,6 +130,7 @@ func fullSync(ctx context.Context, o options, az *localstack.Azurite, arm *armst
 		"DR_ARM_ENDPOINT": armURL, "DR_CREDENTIAL": config.CredentialLocal,
 		"DR_WRITE_BUDGET_PER_SECOND": "100000", "DR_WRITE_BUDGET_BURST": "100000",
 		"DR_WRITE_WORKERS": "128", "DR_LIST_PAGE_SIZE": "1000", "DR_BATCH_SIZE": "2000", "DR_RUN_LEASE": "30m",
+		"DR_READ_BUDGET_PER_SECOND": "100000", "DR_READ_BUDGET_BURST": "100000",
 	}
 	logf, err := os.Create(dir + "/handler.log")
 	if err != nil {
@@ -153,6 +169,15 @@ func fullSync(ctx context.Context, o options, az *localstack.Azurite, arm *armst
 	res["initial_sync_sessions_per_s"] = round(rate, 0)
 	res["peak_rss_mb"] = round(rss, 1)
 	return nil
+}
+
+// seed puts n sessions of every record kind on an account, stamped an hour ago.
+func seed(arm *armstandin.Server, group, acct string, n int) {
+	start := time.Now().Add(-time.Hour)
+	for i := range n {
+		name, content := benchSession(i, start)
+		arm.PutSession(group, acct, name, content)
+	}
 }
 
 // benchSession is the i-th session of the full-sync account: all record kinds.

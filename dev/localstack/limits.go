@@ -4,7 +4,10 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"integration-dr/dev/armstandin"
+	"integration-dr/replication"
 )
 
 // TestTimeScale is the time scale the end-to-end tests run the stand-in at: it keeps
@@ -18,13 +21,22 @@ const TestTimeScale = 20
 // below ARM's, so that requests admitted on time but delayed unevenly on the way do
 // not empty ARM's bucket before ours.
 func BudgetEnv(scale float64) map[string]string {
-	arm := armstandin.ARMLimits(scale)
-	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	l := BudgetLimits(scale)
+	f := func(v rate.Limit) string { return strconv.FormatFloat(float64(v), 'f', -1, 64) }
 	return map[string]string{
-		"DR_WRITE_BUDGET_PER_SECOND": f(0.95 * arm.WriteRefillPerSecond * scale),
-		"DR_WRITE_BUDGET_BURST":      strconv.Itoa(arm.WriteBucket),
-		"DR_READ_BUDGET_PER_SECOND":  f(0.95 * arm.ReadRefillPerSecond * scale),
-		"DR_READ_BUDGET_BURST":       strconv.Itoa(arm.ReadBucket),
+		"DR_WRITE_BUDGET_PER_SECOND": f(l.Writes.Limit()),
+		"DR_WRITE_BUDGET_BURST":      strconv.Itoa(l.Writes.Burst()),
+		"DR_READ_BUDGET_PER_SECOND":  f(l.Reads.Limit()),
+		"DR_READ_BUDGET_BURST":       strconv.Itoa(l.Reads.Burst()),
+	}
+}
+
+// BudgetLimits is BudgetEnv for an engine run in-process.
+func BudgetLimits(scale float64) replication.Limits {
+	arm := armstandin.ARMLimits(scale)
+	return replication.Limits{
+		Reads:  rate.NewLimiter(rate.Limit(0.95*arm.ReadRefillPerSecond*scale), arm.ReadBucket),
+		Writes: rate.NewLimiter(rate.Limit(0.95*arm.WriteRefillPerSecond*scale), arm.WriteBucket),
 	}
 }
 

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"integration-dr/azure/auth"
+	"integration-dr/azure/logic"
+	"integration-dr/azure/tables"
+	"integration-dr/config"
+	"integration-dr/dev/armstandin"
+	"integration-dr/dev/localstack"
+	"integration-dr/replication"
+	"integration-dr/session"
+)
+
+// rpo measures how long a change on the primary takes to be on the standby, under a
+// steady load below the write budget, ticking every o.rpoTick; the model of the
+// documented approach polls beside it at the same tick, fed by the same load.
+func rpo(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin.Server, armURL string, res result, out io.Writer) error {
+	const group, primary, secondary, baseStandby, sessions = "bench-rpo", "rpo-weu", "rpo-neu", "rpo-baseline", 2000
+	cred, armOpts, err := auth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, 16)
+	if err != nil {
+		return err
+	}
+	account := func(name string) (*logic.Account, error) {
+		return logic.New(localstack.AccountID(group, name), cred, armOpts, 1000)
+	}
+	src, err := account(primary)
+	if err != nil {
+		return err
+	}
+	dst, err := account(secondary)
+	if err != nil {
+		return err
+	}
+	bdst, err := account(baseStandby)
+	if err != nil {
+		return err
+	}
+	svc, err := tables.NewServiceClient(az.ConnectionString(), "", nil, nil)
+	if err != nil {
+		return err
+	}
+	store, err := tables.Open(ctx, svc, "drstate")
+	if err != nil {
+		return err
+	}
+	limits := localstack.BudgetLimits(o.scale)
+	engine := replication.NewEngine(store, limits, slog.New(slog.NewTextHandler(io.Discard, nil)), replication.Options{Workers: 16})
+	pair := replication.Pair{Name: "bench-rpo", Primary: src, Secondary: dst, Overlap: 5 * time.Minute}
+	base := &baseline{src: src, dst: bdst, replay: 5 * o.rpoTick}
+
+	names := make([]string, sessions)
+	for i := range names {
+		names[i] = fmt.Sprintf("Rpo%04d-X12-Icn", i)
+		arm.PutSession(group, primary, names[i], localstack.ControlNumber("X12", 1, time.Now()))
+	}
+	if _, err := engine.Run(ctx, pair); err != nil {
+		return err
+	}
+	if err := base.poll(ctx, time.Now()); err != nil {
+		return err
+	}
+
+	type change struct {
+		name  string
+		stamp time.Time // the content's own time, which the standby's copy must reach
+	}
+	var changes []change
+	done := make(chan struct{})
+	loadCtx, stop := context.WithTimeout(ctx, o.rpoLoad)
+	defer stop()
+	go func() {
+		defer close(done)
+		rng := rand.New(rand.NewPCG(3, 9))
+		n := int64(1)
+		localstack.AtRate(loadCtx, o.rpoRate, func() {
+			n++
+			name, at := names[rng.IntN(sessions)], time.Now()
+			arm.PutSession(group, primary, name, localstack.ControlNumber("X12", n, at))
+			changes = append(changes, change{name, at})
+		})
+	}()
+	fmt.Fprintf(out, "RPO: %.0f changes/s over %d sessions for %s, tick %s, write budget %.0f/s\n", o.rpoRate, sessions, o.rpoLoad, o.rpoTick, float64(limits.Writes.Limit()))
+	converged := func() bool {
+		p := arm.Sessions(group, primary)
+		return len(localstack.Differences(p, arm.Sessions(group, secondary))) == 0 && len(localstack.Differences(p, arm.Sessions(group, baseStandby))) == 0
+	}
+	for next := time.Now().Add(o.rpoTick); ; next = next.Add(o.rpoTick) {
+		time.Sleep(time.Until(next))
+		baseErr := make(chan error, 1)
+		go func() { baseErr <- base.poll(ctx, time.Now()) }()
+		if _, err := engine.Run(ctx, pair); err != nil {
+			return err
+		}
+		if err := <-baseErr; err != nil {
+			return err
+		}
+		if loadCtx.Err() != nil && converged() {
+			break
+		}
+	}
+	<-done
+
+	delays := func(acct string) []float64 {
+		writes := map[string][]armstandin.Write{}
+		for _, w := range arm.Writes(group, acct) {
+			writes[w.Name] = append(writes[w.Name], w)
+		}
+		var out []float64
+		for _, c := range changes {
+			for _, w := range writes[c.name] {
+				if !session.ParseContent(w.Content).Stamp().Before(c.stamp) {
+					out = append(out, w.At.Sub(c.stamp).Seconds())
+					break
+				}
+			}
+		}
+		sort.Float64s(out)
+		return out
+	}
+	ours, theirs := delays(secondary), delays(baseStandby)
+	if len(ours) != len(changes) || len(theirs) != len(changes) {
+		return fmt.Errorf("of %d changes, %d reached our standby and %d the baseline's", len(changes), len(ours), len(theirs))
+	}
+	fmt.Fprintf(out, "change to standby: p50 %.2fs, p99 %.2fs (baseline p50 %.2fs, p99 %.2fs)\n\n", pct(ours, 50), pct(ours, 99), pct(theirs, 50), pct(theirs, 99))
+	res["rpo_changes"] = len(changes)
+	res["rpo_tick_s"] = o.rpoTick.Seconds()
+	res["change_to_standby_p50_s"] = round(pct(ours, 50), 2)
+	res["change_to_standby_p99_s"] = round(pct(ours, 99), 2)
+	res["baseline_change_to_standby_p50_s"] = round(pct(theirs, 50), 2)
+	res["baseline_change_to_standby_p99_s"] = round(pct(theirs, 99), 2)
+	return nil
+}
+
+// pct is the p-th percentile of sorted values (nearest rank).
+func pct(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p/100+0.5) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
