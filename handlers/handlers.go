@@ -112,6 +112,10 @@ func (h *Handler) replicate(ctx context.Context, inv Invocation, log *slog.Logge
 			line = fmt.Sprintf("pair %s: skipped: %s", s.Pair, s.Skipped)
 		case s.Scan != "" && !s.ScanDone:
 			line += fmt.Sprintf("; scan continues next run (%d listed so far)", s.ScanListed)
+		case s.ReconcileDone:
+			line += fmt.Sprintf("; reconciliation done, healed %d", s.Healed)
+		case s.Reconcile:
+			line += fmt.Sprintf("; reconciliation continues next run (%d listed so far, healed %d)", s.ReconcileListed, s.Healed)
 		}
 		if s.FutureStamped > 0 {
 			line += fmt.Sprintf("; %d sessions stamped ahead of the service's clock", s.FutureStamped)

@@ -147,7 +147,7 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	cp.LeaseOwner, cp.LeaseUntil = runID, now.Add(e.opts.Lease)
 	if cp.Epoch != region.Epoch {
 		// The direction changed: what the checkpoint knows is about the other side.
-		cp.Watermark, cp.Scan, cp.Recent, cp.LastReconciled = time.Time{}, Scan{}, nil, time.Time{}
+		cp.Watermark, cp.Scan, cp.Reconcile, cp.Recent, cp.LastReconciled = time.Time{}, Scan{}, Scan{}, nil, time.Time{}
 	}
 	if cp.Recent == nil {
 		cp.Recent = map[string]Seen{}
@@ -165,7 +165,9 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 		return st, fmt.Errorf("claim stream: %w", err)
 	}
 
-	runCtx, cancel := context.WithDeadline(ctx, cp.LeaseUntil.Add(-e.stopMargin()))
+	// Measured from now on this machine's monotonic clock, not from LeaseUntil: the
+	// same span, immune to a wall clock that jumps or is injected.
+	runCtx, cancel := context.WithTimeout(ctx, e.opts.Lease-e.stopMargin())
 	defer cancel()
 
 	active, standby := p.Primary, p.Secondary
@@ -180,8 +182,26 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	}
 
 	started := e.opts.Now()
-	ps := &pass{engine: e, pair: p, active: active, standby: standby, cp: &cp, st: &st, log: log, epoch: region.Epoch}
-	runErr := ps.run(runCtx)
+	ps := &pass{engine: e, pair: p, active: active, standby: standby, cp: &cp, st: &st, log: log, epoch: region.Epoch, checked: true}
+	done, runErr := ps.runScan(runCtx, &cp.Scan)
+	if runErr == nil && done {
+		st.ScanDone = true
+		ps.completeScan(&cp.Scan)
+		// A reconciliation goes on beside replication, with the time a run has left,
+		// so that comparing a large account whole never holds up new changes.
+		if runCtx.Err() == nil && e.reconcileDue(cp) {
+			if cp.Reconcile.Kind == "" {
+				cp.Reconcile = Scan{Kind: ScanReconcile}
+			}
+			st.Reconcile = true
+			rdone, err := ps.runScan(runCtx, &cp.Reconcile)
+			if err == nil && rdone {
+				st.ReconcileDone = true
+				ps.completeScan(&cp.Reconcile)
+			}
+			runErr = err
+		}
+	}
 
 	var stale *errStale
 	switch {
@@ -194,7 +214,12 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 		}
 		runErr = nil
 	case runErr != nil && ctx.Err() == nil && (errors.Is(runErr, errOutOfTime) || runCtx.Err() != nil && cutShort(runErr)):
-		runErr = nil // the lease ran out mid-scan: progress is kept, the next run resumes
+		// The lease ran out mid-scan: progress is kept, the next run resumes. A run
+		// that could not finish a single page, though, would never get anywhere.
+		runErr = nil
+		if !ps.progress && !st.ScanDone {
+			runErr = drerr.Errorf(drerr.Internal, "replicate", "the lease ended before a single page was handled; raise %s or lower the list page size", "DR_RUN_LEASE")
+		}
 	}
 
 	// Record the outcome and release the lease, even though the run's own deadline
@@ -212,11 +237,7 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	if runErr != nil {
 		cp.LastError = runErr.Error()
 	}
-	if runErr == nil && st.Skipped == "" && ps.scanDone {
-		st.ScanDone = true
-		ps.completeScan()
-	}
-	st.ScanListed = cp.Scan.Listed
+	st.ScanListed, st.ReconcileListed = cp.Scan.Listed, cp.Reconcile.Listed
 	cp.Recent = ps.recent()
 	st.Watermark = cp.Watermark
 	st.Lag = Lag(cp, e.opts.Now())
@@ -229,7 +250,10 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 		return st, runErr
 	}
 	if st.ScanDone && st.Scan != ScanIncremental {
-		log.Info("scan done", "scan", st.Scan, "writes", st.Writes, "healed", st.Healed, "watermark", cp.Watermark)
+		log.Info("scan done", "scan", st.Scan, "writes", st.Writes, "watermark", cp.Watermark)
+	}
+	if st.ReconcileDone {
+		log.Info("reconciliation done", "healed", cp.LastHealed)
 	}
 	return st, nil
 }
@@ -241,17 +265,18 @@ func cutShort(err error) bool {
 }
 
 // nextScan decides what the next scan lists: everything when no full sync has
-// completed or a reconciliation is due, else what changed since the watermark less the
-// overlap.
+// completed, else what changed since the watermark less the overlap.
 func (e *Engine) nextScan(cp Checkpoint, p Pair) Scan {
-	switch {
-	case cp.Watermark.IsZero():
+	if cp.Watermark.IsZero() {
 		return Scan{Kind: ScanFull}
-	case e.opts.ReconcileEvery > 0 && e.serviceNow(cp, e.opts.Now()).Sub(cp.LastReconciled) >= e.opts.ReconcileEvery:
-		return Scan{Kind: ScanReconcile}
-	default:
-		return Scan{Kind: ScanIncremental, Since: cp.Watermark.Add(-p.Overlap)}
 	}
+	return Scan{Kind: ScanIncremental, Since: cp.Watermark.Add(-p.Overlap)}
+}
+
+// reconcileDue says a reconciliation is under way or its time has come.
+func (e *Engine) reconcileDue(cp Checkpoint) bool {
+	return cp.Reconcile.Kind != "" || (e.opts.ReconcileEvery > 0 && !cp.Watermark.IsZero() &&
+		e.serviceNow(cp, e.opts.Now()).Sub(cp.LastReconciled) >= e.opts.ReconcileEvery)
 }
 
 func (e *Engine) serviceNow(cp Checkpoint, local time.Time) time.Time {

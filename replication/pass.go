@@ -28,15 +28,19 @@ type pass struct {
 	log     *slog.Logger
 	epoch   int64
 
-	scanDone bool
-	checked  bool // the stream was verified ours since the last batch
+	// scan is the listing being worked on: the checkpoint's Scan, then its Reconcile.
+	scan    *Scan
+	checked bool // the stream and the epoch were verified since the last batch
+	// progress says a page was handled in this run.
+	progress bool
 	logged   int64
 	// done holds, per session handled in this run, the active changedTime of the state
 	// the standby now holds and its digest: a later page listing an older state of the
 	// same session does not write it, and the next run skips it.
 	done map[string]Seen
 	// digest is the standby's listing, for a reconciliation scan: name hash → content
-	// digest. Compact, so memory stays small for large accounts.
+	// digest of what the standby holds, kept current with this run's own writes.
+	// Compact, so memory stays small for large accounts; nil: read the standby.
 	digest map[uint64]uint64
 	mu     sync.Mutex
 }
@@ -47,13 +51,23 @@ type item struct {
 	digest uint64
 }
 
-func (ps *pass) run(ctx context.Context) error {
-	ps.done = map[string]Seen{}
-	ps.checked = true // the claim just proved it
-	scan := &ps.cp.Scan
-	if scan.Kind == ScanReconcile {
+// runScan lists scan from its cursor to its end, or until the run's time is up. It
+// reports whether the listing completed.
+func (ps *pass) runScan(ctx context.Context, scan *Scan) (bool, error) {
+	if ps.done == nil {
+		ps.done = map[string]Seen{}
+	}
+	ps.scan, ps.digest = scan, nil
+	if scan.Kind == ScanReconcile && !scan.NoDigest {
 		if err := ps.loadDigest(ctx); err != nil {
-			return fmt.Errorf("list standby sessions: %w", err)
+			if !errors.Is(err, errOutOfTime) && ctx.Err() == nil {
+				return false, fmt.Errorf("list standby sessions: %w", err)
+			}
+			// The standby is too large to list within a lease: compare it one
+			// session at a time instead, which resumes page by page like any scan.
+			ps.log.Warn("standby listing does not fit in a run; reconciling with one read per session")
+			scan.NoDigest, ps.digest = true, nil
+			return false, errOutOfTime
 		}
 	}
 	for attempt := 0; ; attempt++ {
@@ -61,29 +75,25 @@ func (ps *pass) run(ctx context.Context) error {
 		if err != nil && scan.Cursor != "" && attempt == 0 && (drerr.Is(err, drerr.Invalid) || drerr.Is(err, drerr.NotFound)) {
 			// The service no longer accepts the saved cursor: list again from the
 			// start. What is on the standby already is skipped by content.
-			ps.log.Warn("scan cursor refused; restarting the scan", "err", err)
+			ps.log.Warn("scan cursor refused; restarting the scan", "scan", scan.Kind, "err", err)
 			scan.Cursor, scan.StartedAt, scan.Listed = "", time.Time{}, 0
 			continue
 		}
 		if err != nil {
-			if errors.Is(err, errOutOfTime) || ctx.Err() != nil {
-				return err
-			}
 			var stale *errStale
-			if errors.As(err, &stale) {
-				return err
+			if errors.Is(err, errOutOfTime) || ctx.Err() != nil || errors.As(err, &stale) {
+				return false, err
 			}
-			return fmt.Errorf("list active sessions: %w", err)
+			return false, fmt.Errorf("list active sessions: %w", err)
 		}
-		ps.scanDone = true
-		return nil
+		return true, nil
 	}
 }
 
 // page handles one listed page: everything on it reaches the standby before the
 // scan's cursor moves past it.
 func (ps *pass) page(ctx context.Context, pg Page) error {
-	scan := &ps.cp.Scan
+	scan := ps.scan
 	ps.st.Pages++
 	local := ps.engine.opts.Now()
 	if !pg.Date.IsZero() {
@@ -112,6 +122,7 @@ func (ps *pass) page(ctx context.Context, pg Page) error {
 		}
 	}
 	scan.Listed += int64(len(pg.Sessions))
+	ps.progress = true
 	if scan.Listed-ps.logged >= int64(ps.engine.opts.ProgressEvery) {
 		ps.logged = scan.Listed
 		ps.log.Info("scan progress", "scan", scan.Kind, "listed", scan.Listed, "writes", scan.Writes)
@@ -130,7 +141,7 @@ func (ps *pass) page(ctx context.Context, pg Page) error {
 // collect filters a page down to what may need writing, newest state per session,
 // generated control numbers first.
 func (ps *pass) collect(pg Page) []item {
-	since := ps.cp.Scan.Since
+	since := ps.scan.Since
 	futureAfter := time.Time{}
 	if !pg.Date.IsZero() {
 		futureAfter = pg.Date.Add(time.Second + ps.engine.opts.ClockSkew)
@@ -146,16 +157,16 @@ func (ps *pass) collect(pg Page) []item {
 			ps.log.Warn("session stamped ahead of the service's clock", "session", s.Name, "changedTime", s.ChangedTime, "serviceDate", pg.Date)
 		}
 		d := session.Digest(s.Content)
-		if prev, ok := ps.done[s.Name]; ok && !s.ChangedTime.After(prev.Changed) {
-			continue // a newer state of it was handled earlier in this run
+		if prev, ok := ps.done[s.Name]; ok && (s.ChangedTime.Before(prev.Changed) || s.ChangedTime.Equal(prev.Changed) && d == prev.Digest) {
+			continue // this state, or a newer one, was handled earlier in this run
 		}
-		if seen, ok := ps.cp.Recent[s.Name]; ok && seen.Digest == d && ps.digest == nil {
+		if seen, ok := ps.cp.Recent[s.Name]; ok && seen.Digest == d && ps.scan.Kind != ScanReconcile {
 			// The standby holds exactly this content: no read, no write.
 			ps.st.RescanSkipped++
 			ps.remember(s.Name, Seen{Digest: d, Changed: s.ChangedTime})
 			continue
 		}
-		if prev, ok := byName[s.Name]; ok && !s.ChangedTime.After(prev.s.ChangedTime) {
+		if prev, ok := byName[s.Name]; ok && !newer(s, prev.s) {
 			continue
 		}
 		byName[s.Name] = item{s: s, digest: d}
@@ -176,6 +187,15 @@ func (ps *pass) collect(pg Page) []item {
 	})
 	ps.st.Candidates += len(items)
 	return items
+}
+
+// newer says whether a is a newer state of a session than b, as listed on one side:
+// by changedTime, and on equal changedTimes by the content's own time.
+func newer(a, b session.Session) bool {
+	if !a.ChangedTime.Equal(b.ChangedTime) {
+		return a.ChangedTime.After(b.ChangedTime)
+	}
+	return session.ParseContent(a.Content).Stamp().After(session.ParseContent(b.Content).Stamp())
 }
 
 // writeRank orders kinds as session.Kinds lists them.
@@ -240,9 +260,9 @@ func (ps *pass) replicate(ctx context.Context, it item) error {
 	switch verdict {
 	case session.Write:
 		ps.st.Writes++
-		ps.cp.Scan.Writes++
+		ps.scan.Writes++
 		ps.st.WritesByKind[it.kind.String()]++
-		if ps.cp.Scan.Kind == ScanReconcile {
+		if ps.scan.Kind == ScanReconcile {
 			ps.st.Healed++
 			ps.log.Warn("reconciliation healed a session", "session", it.s.Name)
 		}
@@ -254,6 +274,9 @@ func (ps *pass) replicate(ctx context.Context, it item) error {
 	}
 	if verdict != session.StandbyNewer {
 		ps.done[it.s.Name] = Seen{Digest: it.digest, Changed: it.s.ChangedTime}
+		if ps.digest != nil {
+			ps.digest[nameKey(it.s.Name)] = it.digest // the standby holds this now
+		}
 	} else {
 		// Nothing to remember as held; but a later page must not write an older state.
 		ps.done[it.s.Name] = Seen{Changed: it.s.ChangedTime}
@@ -319,7 +342,8 @@ func (ps *pass) recheck(ctx context.Context) error {
 
 // saveProgress records the scan's cursor and the overlap memory between pages, so
 // that a run killed later does not redo them. Losing the ETag race here means another
-// run took the stream: stop.
+// run took the stream: stop. It proves the lease, not the epoch: the next batch still
+// rechecks.
 func (ps *pass) saveProgress(ctx context.Context) error {
 	ps.cp.Recent = ps.recent()
 	saved, err := ps.engine.store.Save(ctx, *ps.cp)
@@ -330,7 +354,6 @@ func (ps *pass) saveProgress(ctx context.Context) error {
 		return fmt.Errorf("save progress: %w", err)
 	}
 	*ps.cp = saved
-	ps.checked = true
 	return nil
 }
 
@@ -340,19 +363,23 @@ func (ps *pass) remember(name string, s Seen) {
 	ps.done[name] = s
 }
 
-// completeScan moves the watermark to the scan's start on the service clock, less the
-// skew margin: every change stamped before it was listed by this scan or an earlier one.
-func (ps *pass) completeScan() {
-	scan := ps.cp.Scan
-	if wm := scan.StartedAt.Add(-ps.engine.opts.ClockSkew); wm.After(ps.cp.Watermark) {
-		ps.cp.Watermark = wm
+// completeScan ends the scan that just completed. The main scan moves the watermark to
+// its start on the service clock, less the skew margin: every change stamped before it
+// was listed by this scan or an earlier one. A full or reconciliation scan compared
+// every session: it counts as the last reconciliation.
+func (ps *pass) completeScan(scan *Scan) {
+	if scan.Kind != ScanReconcile {
+		if wm := scan.StartedAt.Add(-ps.engine.opts.ClockSkew); wm.After(ps.cp.Watermark) {
+			ps.cp.Watermark = wm
+		}
 	}
 	if scan.Kind != ScanIncremental {
-		// A full sync compares every session too: it counts as a reconciliation.
 		ps.cp.LastReconciled = scan.StartedAt
-		ps.cp.LastHealed = int64(ps.st.Healed)
 	}
-	ps.cp.Scan = Scan{}
+	if scan.Kind == ScanReconcile {
+		ps.cp.LastHealed = scan.Writes
+	}
+	*scan = Scan{}
 }
 
 // recent is the overlap memory to keep: what this run handled first, then what the

@@ -80,6 +80,7 @@ const (
 	ScanIncremental ScanKind = "incremental"
 	// ScanReconcile lists every session and compares it with a listing of the standby,
 	// to heal what slipped past the watermark (a change visible later than the overlap).
+	// It runs beside the other scans, with the time a run has left.
 	ScanReconcile ScanKind = "reconcile"
 )
 
@@ -95,6 +96,9 @@ type Scan struct {
 	StartedAt time.Time
 	Listed    int64
 	Writes    int64
+	// NoDigest: the standby is too large to list within a run, so this reconciliation
+	// reads it one session at a time.
+	NoDigest bool
 }
 
 // Seen is what the overlap memory keeps of one session: the digest of the content the
@@ -117,6 +121,8 @@ type Checkpoint struct {
 	Watermark time.Time
 	// Scan is the listing under way; Kind is empty between scans.
 	Scan Scan
+	// Reconcile is the reconciliation under way beside Scan, if any.
+	Reconcile Scan
 	// Recent is the overlap memory: sessions whose content the standby is known to
 	// hold, so re-listing the overlap window costs no standby reads and no writes.
 	Recent map[string]Seen
@@ -177,8 +183,13 @@ type Stats struct {
 	Watermark     time.Time      `json:"watermark"`
 	// ScanDone says the scan completed in this run; false with no error means it
 	// ran out of lease and the next run resumes at its cursor.
-	ScanDone   bool          `json:"scanDone"`
-	ScanListed int64         `json:"scanListed"`
-	Lag        time.Duration `json:"lag"`
-	Skipped    string        `json:"skipped,omitempty"`
+	ScanDone   bool  `json:"scanDone"`
+	ScanListed int64 `json:"scanListed"`
+	// Reconcile says the run went on with a reconciliation; ReconcileDone that it
+	// completed, having written Healed sessions in this run.
+	Reconcile       bool          `json:"reconcile"`
+	ReconcileDone   bool          `json:"reconcileDone"`
+	ReconcileListed int64         `json:"reconcileListed"`
+	Lag             time.Duration `json:"lag"`
+	Skipped         string        `json:"skipped,omitempty"`
 }

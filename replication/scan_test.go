@@ -128,13 +128,12 @@ func TestAChangeVisibleAfterTheOverlapIsHealedByReconciliation(t *testing.T) {
 	if _, ok := f.secondary.Snapshot()["Late-X12-Icn"]; ok {
 		t.Fatal("the late change was replicated without reconciliation: the test no longer shows the gap")
 	}
-	// A day later, the reconciliation scan compares both sides whole.
-	f.engine = replication.NewEngine(f.store, replication.Limits{}, discard, replication.Options{BatchSize: 7, Workers: 3,
-		Now: func() time.Time { return time.Now().Add(25 * time.Hour) }})
+	// A day later on the service's clock, a reconciliation compares both sides whole.
+	f.primary.Advance(25 * time.Hour)
 	gets := f.secondary.Gets
 	st := f.run(t)
-	if st.Scan != replication.ScanReconcile || st.Healed != 1 {
-		t.Fatalf("%s scan healed %d, want a reconcile scan that heals 1", st.Scan, st.Healed)
+	if !st.ReconcileDone || st.Healed != 1 {
+		t.Fatalf("reconciliation done %v, healed %d; want one that heals 1", st.ReconcileDone, st.Healed)
 	}
 	if reads := f.secondary.Gets - gets; reads != 0 {
 		t.Fatalf("reconciliation read %d standby sessions one by one; the standby's listing should answer", reads)

@@ -52,18 +52,20 @@ type StreamStatus struct {
 	// first full sync completes.
 	LagSeconds float64 `json:"lagSeconds"`
 	// Scan is the listing under way across runs, if any, and how far it got.
-	Scan           ScanKind  `json:"scan,omitempty"`
-	ScanListed     int64     `json:"scanListed"`
-	LastReconciled time.Time `json:"lastReconciled"`
-	LastHealed     int64     `json:"lastHealed"`
-	FutureStamped  int64     `json:"futureStamped"`
-	LastRun        time.Time `json:"lastRun"`
-	LastWrites     int64     `json:"lastWrites"`
-	LastListed     int64     `json:"lastListed"`
-	LastError      string    `json:"lastError,omitempty"`
-	Runs           int64     `json:"runs"`
-	Writes         int64     `json:"writes"`
-	RunInProgress  bool      `json:"runInProgress"`
+	Scan            ScanKind  `json:"scan,omitempty"`
+	ScanListed      int64     `json:"scanListed"`
+	Reconciling     bool      `json:"reconciling"`
+	ReconcileListed int64     `json:"reconcileListed"`
+	LastReconciled  time.Time `json:"lastReconciled"`
+	LastHealed      int64     `json:"lastHealed"`
+	FutureStamped   int64     `json:"futureStamped"`
+	LastRun         time.Time `json:"lastRun"`
+	LastWrites      int64     `json:"lastWrites"`
+	LastListed      int64     `json:"lastListed"`
+	LastError       string    `json:"lastError,omitempty"`
+	Runs            int64     `json:"runs"`
+	Writes          int64     `json:"writes"`
+	RunInProgress   bool      `json:"runInProgress"`
 }
 
 // Status reads every pair's checkpoint and active-region record.
@@ -79,7 +81,7 @@ func (s *Service) Status(ctx context.Context) ([]StreamStatus, error) {
 			Pair: p.Name, Active: region.Active, Epoch: region.Epoch,
 			Direction: fmt.Sprintf("%s->%s", region.Active, region.Active.Other()),
 			Watermark: cp.Watermark, LagSeconds: -1,
-			Scan: cp.Scan.Kind, ScanListed: cp.Scan.Listed, LastReconciled: cp.LastReconciled, LastHealed: cp.LastHealed,
+			Scan: cp.Scan.Kind, ScanListed: cp.Scan.Listed, Reconciling: cp.Reconcile.Kind != "", ReconcileListed: cp.Reconcile.Listed, LastReconciled: cp.LastReconciled, LastHealed: cp.LastHealed,
 			FutureStamped: cp.FutureStamped,
 			LastRun:       cp.LastRun, LastWrites: cp.LastWrites, LastListed: cp.LastListed, LastError: cp.LastError,
 			Runs: cp.Runs, Writes: cp.Writes, RunInProgress: cp.LeaseOwner != "" && now.Before(cp.LeaseUntil),

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -162,7 +163,29 @@ func parseTime(s string) time.Time {
 			return t.UTC()
 		}
 	}
-	return time.Time{}
+	return parseMSDate(s)
+}
+
+// parseMSDate reads the "/Date(ms)/" form, optionally with a "+hhmm" offset, that
+// Windows PowerShell 5.1's ConvertTo-Json and the older .NET serializers write: the
+// milliseconds count from the Unix epoch in UTC, whatever the offset says.
+func parseMSDate(s string) time.Time {
+	inner, ok := strings.CutPrefix(s, "/Date(")
+	if !ok {
+		return time.Time{}
+	}
+	inner, ok = strings.CutSuffix(inner, ")/")
+	if !ok {
+		return time.Time{}
+	}
+	if i := strings.LastIndexAny(inner, "+-"); i > 0 {
+		inner = inner[:i]
+	}
+	ms, err := strconv.ParseInt(inner, 10, 64)
+	if err != nil || ms < -62135596800000 || ms > 253402300799999 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
 }
 
 // Classify tells a session's kind from its name and, where the name says nothing, its

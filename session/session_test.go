@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -25,6 +26,16 @@ func TestParseContentReadsBothCasings(t *testing.T) {
 				t.Errorf("MessageType empty")
 			}
 		})
+	}
+}
+
+func TestParseContentReadsWindowsPowerShellDates(t *testing.T) {
+	want := time.Date(2026, 11, 20, 9, 0, 0, 123e6, time.UTC)
+	for _, stamp := range []string{fmt.Sprintf(`\/Date(%d)\/`, want.UnixMilli()), fmt.Sprintf(`/Date(%d+0100)/`, want.UnixMilli())} {
+		c := ParseContent([]byte(`{"ControlNumber":"7","ControlNumberChangedTime":"` + stamp + `"}`))
+		if !c.ControlNumberChangedTime.Equal(want) {
+			t.Errorf("%s read as %v, want %v", stamp, c.ControlNumberChangedTime, want)
+		}
 	}
 }
 

@@ -102,6 +102,13 @@ type entity struct {
 	ScanStartedAt  string `json:"ScanStartedAt"`
 	ScanListed     int64  `json:"ScanListed"`
 	ScanWrites     int64  `json:"ScanWrites"`
+	ScanNoDigest   bool   `json:"ScanNoDigest"`
+	RecKind        string `json:"RecKind"`
+	RecCursor      string `json:"RecCursor"`
+	RecStartedAt   string `json:"RecStartedAt"`
+	RecListed      int64  `json:"RecListed"`
+	RecWrites      int64  `json:"RecWrites"`
+	RecNoDigest    bool   `json:"RecNoDigest"`
 	ClockOffsetMs  int64  `json:"ClockOffsetMs"`
 	LastReconciled string `json:"LastReconciled"`
 	LastHealed     int64  `json:"LastHealed"`
@@ -220,6 +227,13 @@ func toEntity(cp replication.Checkpoint) ([]byte, error) {
 		ScanStartedAt:  formatTime(cp.Scan.StartedAt),
 		ScanListed:     cp.Scan.Listed,
 		ScanWrites:     cp.Scan.Writes,
+		ScanNoDigest:   cp.Scan.NoDigest,
+		RecKind:        string(cp.Reconcile.Kind),
+		RecCursor:      cp.Reconcile.Cursor,
+		RecStartedAt:   formatTime(cp.Reconcile.StartedAt),
+		RecListed:      cp.Reconcile.Listed,
+		RecWrites:      cp.Reconcile.Writes,
+		RecNoDigest:    cp.Reconcile.NoDigest,
 		ClockOffsetMs:  cp.ClockOffset.Milliseconds(),
 		LastReconciled: formatTime(cp.LastReconciled),
 		LastHealed:     cp.LastHealed,
@@ -271,7 +285,11 @@ func fromEntity(pair string, e entity, fields map[string]any) replication.Checkp
 		Watermark: parseTime(e.Watermark),
 		Scan: replication.Scan{
 			Kind: replication.ScanKind(e.ScanKind), Since: parseTime(e.ScanSince), Cursor: e.ScanCursor,
-			StartedAt: parseTime(e.ScanStartedAt), Listed: e.ScanListed, Writes: e.ScanWrites,
+			StartedAt: parseTime(e.ScanStartedAt), Listed: e.ScanListed, Writes: e.ScanWrites, NoDigest: e.ScanNoDigest,
+		},
+		Reconcile: replication.Scan{
+			Kind: replication.ScanKind(e.RecKind), Cursor: e.RecCursor, StartedAt: parseTime(e.RecStartedAt),
+			Listed: e.RecListed, Writes: e.RecWrites, NoDigest: e.RecNoDigest,
 		},
 		ClockOffset:    time.Duration(e.ClockOffsetMs) * time.Millisecond,
 		LastReconciled: parseTime(e.LastReconciled),
