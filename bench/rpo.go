@@ -56,10 +56,12 @@ func rpo(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin
 	pair := replication.Pair{Name: "bench-rpo", Primary: src, Secondary: dst, Overlap: 5 * time.Minute}
 	base := &baseline{src: src, dst: bdst, replay: 5 * o.rpoTick}
 
+	// Seeded an hour ago: only the load below falls in the baseline's replay window.
 	names := make([]string, sessions)
 	for i := range names {
 		names[i] = fmt.Sprintf("Rpo%04d-X12-Icn", i)
-		arm.PutSession(group, primary, names[i], localstack.ControlNumber("X12", 1, time.Now()))
+		at := time.Now().Add(-time.Hour)
+		arm.PutSessionAt(group, primary, names[i], localstack.ControlNumber("X12", 1, at), at)
 	}
 	if _, err := engine.Run(ctx, pair); err != nil {
 		return err
@@ -92,19 +94,26 @@ func rpo(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin
 		p := arm.Sessions(group, primary)
 		return len(localstack.Differences(p, arm.Sessions(group, secondary))) == 0 && len(localstack.Differences(p, arm.Sessions(group, baseStandby))) == 0
 	}
-	for next := time.Now().Add(o.rpoTick); ; next = next.Add(o.rpoTick) {
-		time.Sleep(time.Until(next))
-		baseErr := make(chan error, 1)
-		go func() { baseErr <- base.poll(ctx, time.Now()) }()
-		if _, err := engine.Run(ctx, pair); err != nil {
-			return err
+	// Each polls on its own timer, as two separate deployments would: the baseline
+	// copies one record at a time, and a slow poll of its own must not delay ours.
+	poll := func(run func() error) error {
+		for next := time.Now().Add(o.rpoTick); ; next = next.Add(o.rpoTick) {
+			time.Sleep(time.Until(next))
+			if err := run(); err != nil {
+				return err
+			}
+			if loadCtx.Err() != nil && converged() {
+				return nil
+			}
 		}
-		if err := <-baseErr; err != nil {
-			return err
-		}
-		if loadCtx.Err() != nil && converged() {
-			break
-		}
+	}
+	baseErr := make(chan error, 1)
+	go func() { baseErr <- poll(func() error { return base.poll(ctx, time.Now()) }) }()
+	if err := poll(func() error { _, err := engine.Run(ctx, pair); return err }); err != nil {
+		return err
+	}
+	if err := <-baseErr; err != nil {
+		return err
 	}
 	<-done
 
