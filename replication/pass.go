@@ -346,7 +346,11 @@ func (ps *pass) recheck(ctx context.Context) error {
 // rechecks.
 func (ps *pass) saveProgress(ctx context.Context) error {
 	ps.cp.Recent = ps.recent()
-	saved, err := ps.engine.store.Save(ctx, *ps.cp)
+	// Not on the run's context: a save cut off by the run's own deadline may have
+	// landed, leaving this run with an ETag that no longer matches its own write.
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	saved, err := ps.engine.store.Save(saveCtx, *ps.cp)
 	if drerr.Is(err, drerr.Conflict) {
 		return drerr.E(drerr.Conflict, "save progress", &errStale{"another run took the stream (this run outlived its lease)"})
 	}

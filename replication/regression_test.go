@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"integration-dr/replication"
+	"integration-dr/replication/replicationtest"
 	"integration-dr/session"
 )
 
@@ -145,4 +146,35 @@ func TestAReconcileScanOfALargeStandbyCompletesAcrossRuns(t *testing.T) {
 		}
 	}
 	t.Fatalf("a change made on the active side is not on the standby after 10 runs; scans: %v; last error %q", scans, load(t, f).LastError)
+}
+
+// ambiguousStore lands a save and then reports the caller's deadline, as a write cut
+// off in flight would, whenever the caller's deadline is near.
+type ambiguousStore struct{ *replicationtest.Store }
+
+func (s ambiguousStore) Save(ctx context.Context, cp replication.Checkpoint) (replication.Checkpoint, error) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < 5*time.Second && cp.Scan.Cursor != "" {
+		<-ctx.Done()
+		saved, err := s.Store.Save(context.Background(), cp)
+		if err != nil {
+			return saved, err
+		}
+		return cp, ctx.Err()
+	}
+	return s.Store.Save(ctx, cp)
+}
+
+func TestAProgressSaveCutOffByTheRunsDeadlineDoesNotStrandTheRun(t *testing.T) {
+	f := newFixture(t)
+	f.primary.PageSize = 5
+	for i := range 20 {
+		f.primary.Set(fmt.Sprintf("A%02d-X12-Icn", i), cn(i, t0))
+	}
+	e := replication.NewEngine(ambiguousStore{f.store}, replication.Limits{}, discard, replication.Options{Lease: 2 * time.Second, ClockSkew: time.Millisecond})
+	if _, err := e.Run(context.Background(), f.pair); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if cp := load(t, f); cp.LeaseOwner != "" || cp.LastError != "" {
+		t.Fatalf("after the run: lease %q, last error %q; want it released with no error", cp.LeaseOwner, cp.LastError)
+	}
 }
