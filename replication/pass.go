@@ -223,7 +223,8 @@ func (ps *pass) writeBatch(ctx context.Context, items []item) error {
 			g.Go(func() (err error) {
 				defer func() {
 					if v := recover(); v != nil {
-						err = drerr.Errorf(drerr.Internal, "replicate "+it.s.Name, "panic: %v\n%s", v, debug.Stack())
+						ps.log.Error("panic in a replication worker", "session", it.s.Name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+						err = drerr.Errorf(drerr.Internal, "replicate "+it.s.Name, "panic: %v", v)
 					}
 				}()
 				return ps.replicate(gctx, it)

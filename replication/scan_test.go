@@ -316,3 +316,22 @@ func TestAFailedRunNamesItsCauseAndKeepsTheWatermark(t *testing.T) {
 		t.Fatalf("watermark %v, last error %q", cp.Watermark, cp.LastError)
 	}
 }
+
+func TestAPanicInAWorkerBecomesAnErrorNotADeadProcess(t *testing.T) {
+	f := newFixture(t)
+	for i := range 10 {
+		f.primary.Set(fmt.Sprintf("A%02d-X12-Icn", i), cn(i, t0))
+	}
+	f.pair.Secondary = &hookSink{Account: f.secondary, before: func(n int) {
+		if n == 4 {
+			panic("a bug in a write path")
+		}
+	}}
+	_, err := f.engine.Run(context.Background(), f.pair)
+	if err == nil || !strings.Contains(err.Error(), "panic: a bug in a write path") {
+		t.Fatalf("error %v; want the worker's panic as an error", err)
+	}
+	if cp := load(t, f); cp.LeaseOwner != "" || !strings.Contains(cp.LastError, "panic") {
+		t.Fatalf("checkpoint after the panic: lease %q, last error %q", cp.LeaseOwner, cp.LastError)
+	}
+}
