@@ -7,10 +7,8 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
 	"time"
 
-	"integration-dr/config"
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
 	"integration-dr/handlers"
@@ -25,29 +23,21 @@ import (
 func armBound(ctx context.Context, o options, bin string, az *localstack.Azurite, arm *armstandin.Server, armURL, dir string, res result, out io.Writer) error {
 	const group, primary, secondary = "bench-arm", "arm-weu", "arm-neu"
 	seed(arm, group, primary, o.sessions)
-	topo, _ := json.Marshal(map[string]any{"pairs": []map[string]any{{"name": "bench-arm",
-		"primary": localstack.AccountID(group, primary), "secondary": localstack.AccountID(group, secondary)}}})
 	scaled := func(d time.Duration) time.Duration { return time.Duration(float64(d) / o.scale) }
-	env := map[string]string{
-		"AzureWebJobsStorage": az.ConnectionString(), "DR_TOPOLOGY": string(topo),
-		"DR_ARM_ENDPOINT": armURL, "DR_CREDENTIAL": config.CredentialLocal,
+	env := pairEnv(az, armURL, "bench-arm", group, primary, secondary)
+	maps.Copy(env, map[string]string{
 		// Default lease and clock skew, in compressed time.
 		"DR_RUN_LEASE": scaled(2 * time.Minute).String(), "DR_CLOCK_SKEW": scaled(5 * time.Second).String(),
 		// The stand-in's 20 ms is 20 × scale ms of real ARM time: enough workers that
 		// latency, not the bucket, never sets the pace.
 		"DR_WRITE_WORKERS": "16",
-	}
+	})
 	maps.Copy(env, localstack.BudgetEnv(o.scale))
-	logf, err := os.Create(dir + "/handler-arm.log")
+	h, stop, err := startHandler(ctx, bin, env, dir+"/handler-arm.log")
 	if err != nil {
 		return err
 	}
-	defer logf.Close()
-	h, err := localstack.StartHandler(ctx, bin, env, logf)
-	if err != nil {
-		return err
-	}
-	defer h.Kill()
+	defer stop()
 	tick := scaled(time.Minute)
 	converged := func() bool {
 		return len(localstack.Differences(arm.Sessions(group, primary), arm.Sessions(group, secondary))) == 0

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -24,10 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"golang.org/x/time/rate"
 
-	"integration-dr/azure/auth"
-	"integration-dr/azure/logic"
 	"integration-dr/azure/tables"
-	"integration-dr/config"
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
 	"integration-dr/handlers"
@@ -123,25 +121,17 @@ func fullSync(ctx context.Context, o options, bin string, az *localstack.Azurite
 	seed(arm, group, primary, o.sessions)
 	arm.SetLimits(armstandin.Limits{Off: true})
 	defer arm.SetLimits(armstandin.ARMLimits(o.scale))
-	topo, _ := json.Marshal(map[string]any{"pairs": []map[string]any{{"name": "bench-full",
-		"primary": localstack.AccountID(group, primary), "secondary": localstack.AccountID(group, secondary)}}})
-	env := map[string]string{
-		"AzureWebJobsStorage": az.ConnectionString(), "DR_TOPOLOGY": string(topo),
-		"DR_ARM_ENDPOINT": armURL, "DR_CREDENTIAL": config.CredentialLocal,
+	env := pairEnv(az, armURL, "bench-full", group, primary, secondary)
+	maps.Copy(env, map[string]string{
 		"DR_WRITE_BUDGET_PER_SECOND": "100000", "DR_WRITE_BUDGET_BURST": "100000",
-		"DR_WRITE_WORKERS": "128", "DR_LIST_PAGE_SIZE": "1000", "DR_BATCH_SIZE": "2000", "DR_RUN_LEASE": "30m",
 		"DR_READ_BUDGET_PER_SECOND": "100000", "DR_READ_BUDGET_BURST": "100000",
-	}
-	logf, err := os.Create(dir + "/handler.log")
+		"DR_WRITE_WORKERS": "128", "DR_LIST_PAGE_SIZE": "1000", "DR_BATCH_SIZE": "2000", "DR_RUN_LEASE": "30m",
+	})
+	h, stop, err := startHandler(ctx, bin, env, dir+"/handler.log")
 	if err != nil {
 		return err
 	}
-	defer logf.Close()
-	h, err := localstack.StartHandler(ctx, bin, env, logf)
-	if err != nil {
-		return err
-	}
-	defer h.Kill()
+	defer stop()
 	arm.Stats(true)
 	t0 := time.Now()
 	r, err := localstack.Invoke(ctx, h.URL, handlers.FnReplicateSessions, localstack.TimerPayload(handlers.FnReplicateSessions, t0, t0))
@@ -212,25 +202,11 @@ type tickRecord struct {
 // on a timer, next to the baseline model fed by the same load.
 func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin.Server, armURL string, res result, out io.Writer) error {
 	const group, primary, secondary, baseStandby = "bench-hot", "hot-weu", "hot-neu", "hot-baseline"
-	cred, armOpts, err := auth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, 8)
+	accts, err := accounts(armURL, group, 8, primary, secondary, baseStandby)
 	if err != nil {
 		return err
 	}
-	account := func(name string) (*logic.Account, error) {
-		return logic.New(localstack.AccountID(group, name), cred, armOpts, 1000)
-	}
-	src, err := account(primary)
-	if err != nil {
-		return err
-	}
-	dst, err := account(secondary)
-	if err != nil {
-		return err
-	}
-	bdst, err := account(baseStandby)
-	if err != nil {
-		return err
-	}
+	src, dst, bdst := accts[0], accts[1], accts[2]
 	tableCalls0 := &counter{}
 	svc, err := aztables.NewServiceClientFromConnectionString(az.ConnectionString(), &aztables.ClientOptions{ClientOptions: policy.ClientOptions{PerRetryPolicies: []policy.Policy{tableCalls0}}})
 	if err != nil {

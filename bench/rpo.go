@@ -9,10 +9,7 @@ import (
 	"sort"
 	"time"
 
-	"integration-dr/azure/auth"
-	"integration-dr/azure/logic"
 	"integration-dr/azure/tables"
-	"integration-dr/config"
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
 	"integration-dr/replication"
@@ -24,25 +21,11 @@ import (
 // documented approach polls beside it at the same tick, fed by the same load.
 func rpo(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin.Server, armURL string, res result, out io.Writer) error {
 	const group, primary, secondary, baseStandby, sessions = "bench-rpo", "rpo-weu", "rpo-neu", "rpo-baseline", 2000
-	cred, armOpts, err := auth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, 16)
+	accts, err := accounts(armURL, group, 16, primary, secondary, baseStandby)
 	if err != nil {
 		return err
 	}
-	account := func(name string) (*logic.Account, error) {
-		return logic.New(localstack.AccountID(group, name), cred, armOpts, 1000)
-	}
-	src, err := account(primary)
-	if err != nil {
-		return err
-	}
-	dst, err := account(secondary)
-	if err != nil {
-		return err
-	}
-	bdst, err := account(baseStandby)
-	if err != nil {
-		return err
-	}
+	src, dst, bdst := accts[0], accts[1], accts[2]
 	svc, err := tables.NewServiceClient(az.ConnectionString(), "", nil, nil)
 	if err != nil {
 		return err
