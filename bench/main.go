@@ -161,12 +161,13 @@ func fullSync(ctx context.Context, o options, bin string, az *localstack.Azurite
 	return nil
 }
 
-// seed puts n sessions of every record kind on an account, stamped an hour ago.
+// seed puts n sessions of every record kind on an account, all last changed an hour
+// ago by the service's clock, as an account in use for a while holds them.
 func seed(arm *armstandin.Server, group, acct string, n int) {
-	start := time.Now().Add(-time.Hour)
+	start := arm.ServiceNow(group, acct).Add(-time.Hour)
 	for i := range n {
 		name, content := benchSession(i, start)
-		arm.PutSession(group, acct, name, content)
+		arm.PutSessionAt(group, acct, name, content, start.Add(time.Duration(i)*time.Millisecond))
 	}
 }
 

@@ -73,7 +73,7 @@ func TestAStandbyThatWasUnreachableCatchesUp(t *testing.T) {
 			localstack.ControlNumber("X12", int64(1000+i), time.Now()))
 	}
 	r := s.tick()
-	if logs := strings.Join(r.Logs, " "); r.Status != http.StatusInternalServerError || !strings.Contains(logs, "tries") {
+	if logs := strings.Join(r.Logs, " "); r.Status != http.StatusInternalServerError || !strings.Contains(logs, "closed connections without answering") {
 		t.Fatalf("a tick with the standby unreachable answered %d %v; want a failure naming the cause and the tries", r.Status, r.Logs)
 	}
 	if cp := s.checkpoint(); !strings.Contains(cp.LastError, "tries") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"syscall"
@@ -35,8 +36,8 @@ func (e *CallError) Error() string {
 		return fmt.Sprintf("the endpoint refused connections (%d tries): %v", e.Tries, e.Err)
 	case errors.As(cause, &dns):
 		return fmt.Sprintf("the endpoint's name does not resolve (%d tries): %v", e.Tries, e.Err)
-	case errors.Is(cause, syscall.ECONNRESET), errors.Is(cause, net.ErrClosed):
-		return fmt.Sprintf("the endpoint dropped connections (%d tries): %v", e.Tries, e.Err)
+	case errors.Is(cause, syscall.ECONNRESET), errors.Is(cause, net.ErrClosed), errors.Is(cause, io.EOF), errors.Is(cause, io.ErrUnexpectedEOF):
+		return fmt.Sprintf("the endpoint closed connections without answering (%d tries): %v", e.Tries, e.Err)
 	case errors.As(cause, &ne) && ne.Timeout():
 		return fmt.Sprintf("the endpoint did not answer in time (%d tries): %v", e.Tries, e.Err)
 	case e.Last != nil && e.Last != e.Err:
