@@ -38,7 +38,7 @@ func (v Verdict) String() string {
 //
 // When the two content times cannot be compared (one is missing or unreadable) and the
 // standby's content carries a time of its own, the service's changedTime decides: the
-// active side is written only if it changed after the standby did. Writing blindly
+// active side is written unless the standby changed after it did. Writing blindly
 // there could move a number back in time; content with no time to protect is
 // replicated verbatim.
 func Decide(active Session, standby *Session) Verdict {
@@ -59,7 +59,7 @@ func Decide(active Session, standby *Session) Verdict {
 	if EqualContent(active.Content, standby.Content) {
 		return Same
 	}
-	if (a.IsZero() || s.IsZero()) && sc.StampPresent && !active.ChangedTime.After(standby.ChangedTime) {
+	if (a.IsZero() || s.IsZero()) && sc.StampPresent && standby.ChangedTime.After(active.ChangedTime) {
 		return StandbyNewer
 	}
 	return Write
