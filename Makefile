@@ -2,7 +2,7 @@
 GO        ?= go
 PKG_DIR   := dist/app
 # Fuzz targets as package:Target. `make test` runs each briefly; `make fuzz` longer.
-FUZZ_TARGETS := handlers:FuzzDecodeInvocation handlers:FuzzDecodeMessageBody handlers:FuzzHandler session:FuzzSessionContent
+FUZZ_TARGETS := handlers:FuzzDecodeInvocation handlers:FuzzDecodeMessageBody handlers:FuzzHandler session:FuzzSessionContent failover:FuzzCompute
 FUZZTIME       ?= 2m
 FUZZTIME_SHORT ?= 5s
 
