@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
@@ -26,27 +25,32 @@ import (
 // Layout of the journal, in the checkpoints' table:
 //
 //	PartitionKey "journal|<pair>"       the pair's journal
-//	  RowKey "op|<id>"                   the operation, its steps chunked into Steps0..StepsN-1
+//	  RowKey "op|<id>"                   the operation; its steps as JSON in Steps0..StepsN-1 (Edm.Binary)
 //	  RowKey "op|<id>|numbers"           the numbers' manifest: Length, Chunks, Digest (SHA-256)
 //	  RowKey "op|<id>|numbers|<d>|0001"  the numbers themselves, Data0..Data3 (Edm.Binary);
 //	                                     <d> is the first 16 hex digits of Digest
 //	  RowKey "ix|<19-digit inverted Created ns>|<id>"   newest-first index for List
 //	  RowKey "lock"                      the per-pair lock: Holder, Until
-//	PartitionKey "journal-pending"
+//	PartitionKey "journal|~pending" (no pair name has a "~")
 //	  RowKey "<pair>|<id>"               a running or waiting operation: Pair, ID
 //
 // The journal has partitions of its own, not the pair's: the checkpoint's Load reads
 // the pair's whole partition on every replication run and must not carry megabytes of
 // numbers with it. '|' is in neither pair names nor command ids, so no key is the
 // prefix of another's.
+//
+// Steps and numbers are binary properties: they count bytes, not UTF-16 units, and
+// travel as base64, which Azurite cannot corrupt (it decodes a request body chunk by
+// chunk and breaks a multi-byte character split between two: Azure/Azurite#2670).
 const (
 	journalPrefix    = "journal|"
-	pendingPartition = "journal-pending"
+	pendingPartition = "journal|~pending"
 	rowLock          = "lock"
 
-	// A string property holds 64 KiB of UTF-16 (32 Ki units); an entity 1 MiB.
-	stepsChunkUnits = 30000
-	maxStepsUnits   = 400000 // the steps take at most ~800 KB of the entity
+	// A binary property holds 64 KiB; an entity 1 MiB. The steps take at most 12
+	// properties of 60 KiB, which leaves room for the rest.
+	stepsPropBytes = 60 << 10
+	maxStepsBytes  = 12 * stepsPropBytes
 
 	// Numbers: 4 binary properties of 48 KiB per entity (192 KiB, 256 KiB as base64 on
 	// the wire), at most 4 entities (1 MiB on the wire) and 100 operations per
@@ -137,10 +141,10 @@ func opToEntity(op journal.Operation) ([]byte, error) {
 	if err != nil {
 		return nil, drerr.E(drerr.Internal, "encode operation "+op.ID, err)
 	}
-	if n := utf16Len(string(blob)); n > maxStepsUnits {
-		return nil, drerr.Errorf(drerr.Invalid, "journal", "operation %s: its %d steps take %d characters stored; the limit is %d", op.ID, len(op.Steps), n, maxStepsUnits)
+	if len(blob) > maxStepsBytes {
+		return nil, drerr.Errorf(drerr.Invalid, "journal", "operation %s: its %d steps take %d bytes stored; the limit is %d", op.ID, len(op.Steps), len(blob), maxStepsBytes)
 	}
-	chunks := chunkUTF16(string(blob), stepsChunkUnits)
+	chunks := chunkBytes(blob, stepsPropBytes)
 	e := opEntity{
 		PartitionKey: journalPK(op.Pair), RowKey: opRow(op.ID),
 		ID: op.ID, Pair: op.Pair, Action: string(op.Action), Target: op.Target,
@@ -161,7 +165,8 @@ func opToEntity(op journal.Operation) ([]byte, error) {
 		m[name+"@odata.type"] = "Edm.Int64"
 	}
 	for i, c := range chunks {
-		m[fmt.Sprintf("Steps%d", i)] = c
+		m[fmt.Sprintf("Steps%d", i)] = base64.StdEncoding.EncodeToString(c)
+		m[fmt.Sprintf("Steps%d@odata.type", i)] = "Edm.Binary"
 	}
 	return json.Marshal(m)
 }
@@ -189,17 +194,21 @@ func opFromEntity(raw []byte, etag string) (journal.Operation, error) {
 		v := ints["ExpectedEpoch"]
 		op.ExpectedEpoch = &v
 	}
-	var blob strings.Builder
+	var blob []byte
 	for i := range e.StepsChunks {
 		var s string
 		if err := json.Unmarshal(fields[fmt.Sprintf("Steps%d", i)], &s); err != nil {
 			return op, drerr.Errorf(drerr.Internal, "decode operation "+e.ID, "step chunk %d of %d is missing", i, e.StepsChunks)
 		}
-		blob.WriteString(s)
+		part, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return op, drerr.E(drerr.Internal, "decode steps of operation "+e.ID, err)
+		}
+		blob = append(blob, part...)
 	}
 	var steps []stepRecord
 	if e.StepsChunks > 0 {
-		if err := json.Unmarshal([]byte(blob.String()), &steps); err != nil {
+		if err := json.Unmarshal(blob, &steps); err != nil {
 			return op, drerr.E(drerr.Internal, "decode steps of operation "+e.ID, err)
 		}
 	}
@@ -715,31 +724,4 @@ func chunkBytes(b []byte, n int) [][]byte {
 		out = append(out, b)
 	}
 	return out
-}
-
-// chunkUTF16 splits s into pieces of at most n UTF-16 code units (how Table Storage
-// measures a string), never inside a character.
-func chunkUTF16(s string, n int) []string {
-	var out []string
-	units, start := 0, 0
-	for i, r := range s {
-		u := max(utf16.RuneLen(r), 1) // an invalid byte becomes U+FFFD: one unit
-		if units+u > n {
-			out = append(out, s[start:i])
-			start, units = i, 0
-		}
-		units += u
-	}
-	if start < len(s) {
-		out = append(out, s[start:])
-	}
-	return out
-}
-
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		n += max(utf16.RuneLen(r), 1)
-	}
-	return n
 }

@@ -1,0 +1,162 @@
+// Package journal is the durable record of every command and of the plan it runs:
+// one Operation per command id, its steps, the control-number floors it computed, and
+// the per-pair lock that lets one operation at a time act on a pair. The command id is
+// the idempotency key: a redelivered or duplicated command finds its operation and
+// resumes it instead of starting another, so a plan runs once per command.
+//
+// The package imports no Azure SDK; azure/tables implements Store.
+package journal
+
+import (
+	"context"
+	"time"
+
+	"integration-dr/command"
+)
+
+// Status is where an operation stands.
+type Status string
+
+// The operation statuses. Succeeded, Failed and Rejected are terminal.
+const (
+	Accepted  Status = "accepted"  // journaled, not started
+	Proposed  Status = "proposed"  // waits for an operator's confirm
+	Running   Status = "running"   // a plan step is in progress
+	Waiting   Status = "waiting"   // a step waits on the world; the timer advances it
+	Succeeded Status = "succeeded" // done
+	Failed    Status = "failed"    // gave up; Error says why
+	Rejected  Status = "rejected"  // refused before acting (bad input, safety rule)
+)
+
+// StepStatus is where one step of a plan stands.
+type StepStatus string
+
+// The step statuses. Done, Skipped and Failed are terminal.
+const (
+	StepPending StepStatus = "pending"
+	StepRunning StepStatus = "running"
+	StepWaiting StepStatus = "waiting"
+	StepDone    StepStatus = "done"
+	StepSkipped StepStatus = "skipped"
+	StepFailed  StepStatus = "failed"
+)
+
+// Source says who asked: an alert (its id and rule) or an operator.
+type Source struct {
+	AlertID     string
+	AlertRule   string
+	RequestedBy string
+}
+
+// Operation is the journal's record of one command and its plan.
+type Operation struct {
+	ID            string // the command id: the idempotency key
+	Action        command.Action
+	Pair          string
+	Target        string // confirm only: the proposed operation's id
+	Source        Source
+	Reason        string
+	Force         bool
+	DryRun        bool
+	ExpectedEpoch *int64 // nil: any epoch
+
+	Status  Status
+	Created time.Time
+	Updated time.Time
+	Done    time.Time // when it reached a terminal status
+
+	// RTOStart is when the clock started (the alert fired, or the command was
+	// enqueued); RTO is RTOStart to success.
+	RTOStart   time.Time
+	RTO        time.Duration
+	LagAtStart time.Duration // replication lag when the plan started
+
+	EpochBefore int64
+	EpochAfter  int64
+	Error       string
+	Steps       []Step
+
+	// ETag is the stored version this value was read at; Update is conditional on it.
+	ETag string
+}
+
+// Step is one step of a plan.
+type Step struct {
+	Name    string
+	Status  StepStatus
+	Started time.Time
+	Ended   time.Time
+	Outcome string   // what happened, in a sentence
+	Changes []string // what it changed, one short line each
+}
+
+// Lock is the per-pair lock: while it is held and not expired, only OpID acts on Pair.
+type Lock struct {
+	Pair  string
+	OpID  string
+	Until time.Time
+}
+
+// Store keeps operations, their numbers, and the per-pair locks.
+type Store interface {
+	// Create inserts op (Created and Updated set by the store when zero) and returns
+	// it with its ETag. drerr.Conflict if an operation with that id exists on the
+	// pair: the caller loads it and resumes. drerr.Invalid if op.Validate fails or
+	// the operation is too large to store.
+	Create(ctx context.Context, op Operation) (Operation, error)
+
+	// Get reads one operation with its steps. drerr.NotFound if there is none.
+	Get(ctx context.Context, pair, id string) (Operation, error)
+
+	// Update replaces op if the stored one still has op.ETag, and returns it with the
+	// new ETag. drerr.Conflict when someone else wrote it first; drerr.Invalid
+	// without an ETag or when op.Validate fails.
+	Update(ctx context.Context, op Operation) (Operation, error)
+
+	// SaveNumbers stores the operation's computed floors and bumps. Saving the same
+	// bytes again is a no-op; different bytes for an id that has numbers are a
+	// drerr.Conflict: floors are computed once.
+	SaveNumbers(ctx context.Context, pair, id string, numbers []byte) error
+
+	// LoadNumbers returns what SaveNumbers stored. drerr.NotFound if nothing was.
+	LoadNumbers(ctx context.Context, pair, id string) ([]byte, error)
+
+	// List returns the pair's operations, newest first (by Created), at most limit
+	// of them (all when limit <= 0).
+	List(ctx context.Context, pair string, limit int) ([]Operation, error)
+
+	// ListPending returns the operations, across pairs, whose status is running or
+	// waiting: the work the timer advances.
+	ListPending(ctx context.Context) ([]Operation, error)
+
+	// Lock takes the pair's lock for opID until the given time: when it is free,
+	// expired, or already held by opID (a redelivered command re-enters). Otherwise
+	// drerr.Conflict, naming the holder and its expiry.
+	Lock(ctx context.Context, pair, opID string, until time.Time) (Lock, error)
+
+	// Renew extends opID's hold on the pair's lock. drerr.Conflict if another
+	// operation holds it; drerr.NotFound if nobody does.
+	Renew(ctx context.Context, pair, opID string, until time.Time) (Lock, error)
+
+	// Unlock releases the pair's lock. Only the holder may: drerr.Conflict, naming the
+	// holder, for anyone else. Releasing a lock nobody holds is a no-op.
+	Unlock(ctx context.Context, pair, opID string) error
+}
+
+// New journals a command as a new, accepted operation. rtoStart is when the clock
+// started: the alert's fired time or the message's enqueued time.
+func New(c command.Command, src Source, rtoStart, now time.Time) Operation {
+	if src.RequestedBy == "" {
+		src.RequestedBy = c.RequestedBy
+	}
+	var epoch *int64
+	if c.ExpectedEpoch != nil {
+		e := *c.ExpectedEpoch
+		epoch = &e
+	}
+	return Operation{
+		ID: c.ID, Action: c.Action, Pair: c.Pair, Target: c.Target, Source: src,
+		Reason: c.Reason, Force: c.Force, DryRun: c.DryRun, ExpectedEpoch: epoch,
+		Status: Accepted, Created: now, Updated: now, RTOStart: rtoStart,
+	}
+}

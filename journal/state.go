@@ -1,0 +1,311 @@
+package journal
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"integration-dr/command"
+	"integration-dr/drerr"
+)
+
+// Limits on what one operation holds, so that it fits one table entity (1 MiB):
+// at these limits the steps take about 250,000 characters. The helpers below
+// truncate to them; Validate refuses what exceeds them.
+const (
+	MaxSteps       = 48
+	MaxStepName    = 128
+	MaxOutcome     = 1000 // characters
+	MaxChanges     = 20   // lines per step
+	MaxChangeLen   = 200  // characters per line
+	MaxError       = 4000 // characters
+	MaxSourceField = 512  // characters
+)
+
+// operation moves: from → the statuses it may move to. A status missing here is
+// terminal. "" is a new operation.
+var moves = map[Status][]Status{
+	"":       {Accepted, Proposed, Rejected},
+	Accepted: {Proposed, Running, Waiting, Succeeded, Failed, Rejected},
+	Proposed: {Accepted, Running, Failed, Rejected},
+	Running:  {Waiting, Succeeded, Failed},
+	Waiting:  {Running, Succeeded, Failed},
+}
+
+var stepMoves = map[StepStatus][]StepStatus{
+	StepPending: {StepRunning, StepWaiting, StepDone, StepSkipped, StepFailed},
+	StepRunning: {StepWaiting, StepDone, StepSkipped, StepFailed},
+	StepWaiting: {StepRunning, StepDone, StepSkipped, StepFailed},
+}
+
+var statuses = []Status{Accepted, Proposed, Running, Waiting, Succeeded, Failed, Rejected}
+var stepStatuses = []StepStatus{StepPending, StepRunning, StepWaiting, StepDone, StepSkipped, StepFailed}
+
+// Terminal reports whether nothing follows s.
+func (s Status) Terminal() bool { return s == Succeeded || s == Failed || s == Rejected }
+
+// Pending reports whether the timer has work for an operation in s.
+func (s Status) Pending() bool { return s == Running || s == Waiting }
+
+// Terminal reports whether nothing follows s.
+func (s StepStatus) Terminal() bool { return s == StepDone || s == StepSkipped || s == StepFailed }
+
+// CheckMove returns nil if an operation may go from one status to the other (staying
+// where it is included), else a drerr.Invalid saying why not.
+func CheckMove(from, to Status) error {
+	if err := move(from, to); err != nil {
+		return drerr.E(drerr.Invalid, "journal", err)
+	}
+	return nil
+}
+
+// CheckStepMove is CheckMove for a step.
+func CheckStepMove(from, to StepStatus) error {
+	if err := stepMove(from, to); err != nil {
+		return drerr.E(drerr.Invalid, "journal", err)
+	}
+	return nil
+}
+
+func move(from, to Status) error {
+	switch {
+	case !slices.Contains(statuses, to):
+		return fmt.Errorf("%q is not an operation status", to)
+	case from == to || slices.Contains(moves[from], to):
+		return nil
+	case from.Terminal():
+		return fmt.Errorf("status %s is terminal; it cannot become %s", from, to)
+	}
+	return fmt.Errorf("status %s cannot become %s (allowed: %s)", from, to, list(moves[from]))
+}
+
+func stepMove(from, to StepStatus) error {
+	switch {
+	case !slices.Contains(stepStatuses, to):
+		return fmt.Errorf("%q is not a step status", to)
+	case from == to || slices.Contains(stepMoves[from], to):
+		return nil
+	case from.Terminal():
+		return fmt.Errorf("status %s is terminal; it cannot become %s", from, to)
+	}
+	return fmt.Errorf("status %s cannot become %s (allowed: %s)", from, to, list(stepMoves[from]))
+}
+
+// SetStatus moves op to status at now. Reaching a terminal status sets Done; success
+// also sets RTO from RTOStart. Staying in the same status changes nothing.
+func (op *Operation) SetStatus(to Status, now time.Time) error {
+	if err := move(op.Status, to); err != nil {
+		return invalid(op.ID, "%v", err)
+	}
+	if op.Status == to {
+		return nil
+	}
+	op.Status, op.Updated = to, now
+	if to.Terminal() {
+		op.Done = now
+		if to == Succeeded && !op.RTOStart.IsZero() {
+			op.RTO = now.Sub(op.RTOStart)
+		}
+	}
+	return nil
+}
+
+// Fail records why op failed (truncated to MaxError) and moves it to Failed.
+func (op *Operation) Fail(reason string, now time.Time) error {
+	if err := op.SetStatus(Failed, now); err != nil {
+		return err
+	}
+	op.Error = truncate(reason, MaxError)
+	return nil
+}
+
+// StepByName returns op's step of that name, nil if it has none. The pointer is into
+// op.Steps: changing the step changes op.
+func (op *Operation) StepByName(name string) *Step {
+	for i := range op.Steps {
+		if op.Steps[i].Name == name {
+			return &op.Steps[i]
+		}
+	}
+	return nil
+}
+
+// PlanSteps appends, as pending, each named step op does not have yet, in order.
+func (op *Operation) PlanSteps(names ...string) {
+	for _, n := range names {
+		if op.StepByName(n) == nil {
+			op.Steps = append(op.Steps, Step{Name: n, Status: StepPending})
+		}
+	}
+}
+
+// StartStep moves the named step (appended if new) to running. Started is set the
+// first time only, so a resumed step keeps its start.
+func (op *Operation) StartStep(name string, now time.Time) error {
+	s, err := op.step(name, StepRunning)
+	if err != nil {
+		return err
+	}
+	if s.Started.IsZero() {
+		s.Started = now
+	}
+	s.Status, op.Updated = StepRunning, now
+	return nil
+}
+
+// WaitStep moves the named step to waiting, saying on what.
+func (op *Operation) WaitStep(name, outcome string, now time.Time) error {
+	s, err := op.step(name, StepWaiting)
+	if err != nil {
+		return err
+	}
+	if s.Started.IsZero() {
+		s.Started = now
+	}
+	s.Status, s.Outcome, op.Updated = StepWaiting, truncate(outcome, MaxOutcome), now
+	return nil
+}
+
+// FinishStep ends the named step (appended if new) as done, skipped or failed, with
+// its outcome and the changes it made (each truncated to the limits; changes beyond
+// MaxChanges are counted in the last line). Finishing a step again with the same
+// status changes nothing.
+func (op *Operation) FinishStep(name string, status StepStatus, outcome string, changes []string, now time.Time) error {
+	if !status.Terminal() {
+		return invalid(op.ID, "step %q cannot finish as %q: want done, skipped or failed", name, status)
+	}
+	s, err := op.step(name, status)
+	if err != nil {
+		return err
+	}
+	if s.Status == status {
+		return nil
+	}
+	if s.Started.IsZero() {
+		s.Started = now
+	}
+	s.Status, s.Ended, op.Updated = status, now, now
+	s.Outcome = truncate(outcome, MaxOutcome)
+	s.Changes = limitChanges(changes)
+	return nil
+}
+
+func (op *Operation) step(name string, to StepStatus) (*Step, error) {
+	if name == "" || utf8.RuneCountInString(name) > MaxStepName {
+		return nil, invalid(op.ID, "step name %q is empty or longer than %d characters", name, MaxStepName)
+	}
+	s := op.StepByName(name)
+	if s == nil {
+		if len(op.Steps) >= MaxSteps {
+			return nil, invalid(op.ID, "cannot add step %q: an operation has at most %d steps", name, MaxSteps)
+		}
+		op.Steps = append(op.Steps, Step{Name: name, Status: StepPending})
+		s = &op.Steps[len(op.Steps)-1]
+	}
+	if err := stepMove(s.Status, to); err != nil {
+		return nil, invalid(op.ID, "step %q: %v", name, err)
+	}
+	return s, nil
+}
+
+// Validate checks what a store needs to keep op: its keys, statuses, steps and the
+// lengths of its text. Every error is a drerr.Invalid.
+func (op Operation) Validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if !command.ValidID(op.ID) {
+		add("id %q is not 1-%d letters, digits, '-', '_', '.', ':'", op.ID, command.MaxIDLen)
+	}
+	if !command.ValidPairName(op.Pair) {
+		add("pair %q is not a pair name", op.Pair)
+	}
+	if op.Target != "" && !command.ValidID(op.Target) {
+		add("target %q is not an id", op.Target)
+	}
+	if !slices.Contains(statuses, op.Status) {
+		add("status %q is not one of %s", op.Status, list(statuses))
+	}
+	for _, f := range []struct{ name, v string }{
+		{"action", string(op.Action)}, {"alert id", op.Source.AlertID}, {"alert rule", op.Source.AlertRule},
+		{"requested by", op.Source.RequestedBy}, {"reason", op.Reason},
+	} {
+		if utf8.RuneCountInString(f.v) > MaxSourceField {
+			add("%s is longer than %d characters", f.name, MaxSourceField)
+		}
+	}
+	if utf8.RuneCountInString(op.Error) > MaxError {
+		add("error is longer than %d characters", MaxError)
+	}
+	if len(op.Steps) > MaxSteps {
+		add("%d steps; the limit is %d", len(op.Steps), MaxSteps)
+	}
+	seen := map[string]bool{}
+	for i, s := range op.Steps {
+		switch {
+		case s.Name == "" || utf8.RuneCountInString(s.Name) > MaxStepName:
+			add("step %d: name %q is empty or longer than %d characters", i+1, s.Name, MaxStepName)
+		case seen[s.Name]:
+			add("step %q appears twice", s.Name)
+		}
+		seen[s.Name] = true
+		if !slices.Contains(stepStatuses, s.Status) {
+			add("step %q: status %q is not one of %s", s.Name, s.Status, list(stepStatuses))
+		}
+		if utf8.RuneCountInString(s.Outcome) > MaxOutcome {
+			add("step %q: outcome is longer than %d characters", s.Name, MaxOutcome)
+		}
+		if len(s.Changes) > MaxChanges {
+			add("step %q: %d changes; the limit is %d", s.Name, len(s.Changes), MaxChanges)
+		}
+		for _, c := range s.Changes {
+			if utf8.RuneCountInString(c) > MaxChangeLen {
+				add("step %q: a change is longer than %d characters", s.Name, MaxChangeLen)
+				break
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return invalid(op.ID, "%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func limitChanges(changes []string) []string {
+	if len(changes) == 0 {
+		return nil
+	}
+	out := make([]string, 0, min(len(changes), MaxChanges))
+	for i, c := range changes {
+		if i == MaxChanges-1 && len(changes) > MaxChanges {
+			out = append(out, fmt.Sprintf("… and %d more", len(changes)-i))
+			break
+		}
+		out = append(out, truncate(c, MaxChangeLen))
+	}
+	return out
+}
+
+// truncate keeps at most n characters, marking the cut.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// invalid is the error for something op cannot do or be: terminal, as retrying the
+// same request cannot help.
+func invalid(id, format string, args ...any) error {
+	return drerr.Errorf(drerr.Invalid, "journal", "operation %s: %s", id, fmt.Sprintf(format, args...))
+}
+
+func list[T ~string](xs []T) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = string(x)
+	}
+	return strings.Join(s, ", ")
+}
