@@ -30,8 +30,9 @@ var moves = map[Status][]Status{
 	"":       {Accepted, Proposed, Rejected},
 	Accepted: {Proposed, Running, Waiting, Succeeded, Failed, Rejected},
 	Proposed: {Accepted, Running, Failed, Rejected},
-	Running:  {Waiting, Succeeded, Failed},
-	Waiting:  {Running, Succeeded, Failed},
+	// A plan refused by its own checks before it changed anything is rejected.
+	Running: {Waiting, Succeeded, Failed, Rejected},
+	Waiting: {Running, Succeeded, Failed, Rejected},
 }
 
 var stepMoves = map[StepStatus][]StepStatus{

@@ -1,0 +1,794 @@
+package failover
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"integration-dr/command"
+	"integration-dr/drerr"
+	"integration-dr/journal"
+	"integration-dr/replication"
+	"integration-dr/session"
+)
+
+// AgreementState is an agreement as a side holds it, with whether it checks received
+// control numbers for duplicates.
+type AgreementState struct {
+	Agreement
+	DuplicateChecks bool
+}
+
+// AgreementSource lists a side's agreements.
+type AgreementSource interface {
+	Agreements(ctx context.Context) ([]AgreementState, error)
+}
+
+// Workflow is a Logic Apps workflow that runs only where its side is active.
+type Workflow interface {
+	Name() string
+	Enable(ctx context.Context) error
+	Disable(ctx context.Context) error
+}
+
+// Side is one integration account of a pair, as a plan acts on it.
+type Side struct {
+	Sessions   replication.Account
+	Agreements AgreementSource
+	Workflows  []Workflow
+}
+
+// Pair is a pair as plans see it.
+type Pair struct {
+	Name        string
+	Replication replication.Pair
+	Primary     Side
+	Secondary   Side
+	Policy      Policy
+	// Settle is how long a bumped number takes to take effect (Microsoft's template
+	// README: up to 15 s) before the side may send.
+	Settle time.Duration
+	// Cooldown refuses an operation this soon after the last one, unless forced.
+	Cooldown time.Duration
+	// RequireDuplicateChecks refuses a target whose agreements do not check received
+	// control numbers for duplicates; false only warns.
+	RequireDuplicateChecks bool
+}
+
+func (p Pair) side(r replication.Region) Side {
+	if r == replication.Secondary {
+		return p.Secondary
+	}
+	return p.Primary
+}
+
+// CatchUp runs one replication pass of a pair: the plan's final catch-up.
+type CatchUp interface {
+	Run(ctx context.Context, p replication.Pair) (replication.Stats, error)
+}
+
+// Runner runs the journaled plans of failover, fallback and drill commands. Every
+// step checks the world before it acts and is journaled when done, so a redelivered
+// command resumes where the last attempt stopped and never acts twice.
+type Runner struct {
+	Journal journal.Store
+	Streams replication.Store
+	CatchUp CatchUp
+	Pairs   map[string]Pair
+	// Writes is the ARM write budget the bumps share with replication.
+	Writes *rate.Limiter
+	Log    *slog.Logger
+	Now    func() time.Time
+	// ClockSkew is replication's clock-skew margin.
+	ClockSkew time.Duration
+	// CatchUpTimeout bounds the final catch-up from the old side.
+	CatchUpTimeout time.Duration
+	// Workers bound parallel bump writes.
+	Workers int
+}
+
+// Step names, in the order plans run them.
+const (
+	StepAuthorize  = "authorize"
+	StepReadiness  = "readiness"
+	StepStopIntake = "stop-intake"
+	StepDrain      = "drain"
+	StepCatchUp    = "catch-up"
+	StepHold       = "hold-replication"
+	StepFloors     = "floors"
+	StepBump       = "bump"
+	StepSettle     = "settle"
+	StepEnable     = "enable-target"
+	StepFenceOld   = "fence-old-side"
+	StepFlip       = "flip"
+	StepConfirm    = "confirm-replication"
+	lockTTL        = 30 * time.Minute
+	holdTTL        = 30 * time.Minute
+	ownerPrefix    = "operation:"
+	defaultCatchUp = 30 * time.Second
+	defaultWorkers = 8
+)
+
+// steps is each action's plan.
+func steps(a command.Action, dry bool) []string {
+	switch {
+	case dry || a == command.Drill:
+		return []string{StepAuthorize, StepReadiness, StepFloors}
+	case a == command.Fallback:
+		return []string{StepAuthorize, StepReadiness, StepStopIntake, StepDrain, StepHold, StepFloors, StepBump, StepSettle, StepEnable, StepFlip, StepConfirm}
+	default:
+		return []string{StepAuthorize, StepReadiness, StepCatchUp, StepHold, StepFloors, StepBump, StepSettle, StepEnable, StepFenceOld, StepFlip}
+	}
+}
+
+// errWait ends an attempt that must wait for the world: the operation goes to waiting
+// and the timer resumes it.
+type errWait struct{ why string }
+
+func (e *errWait) Error() string { return e.why }
+
+// errRefuse ends an operation for good: it is journaled as rejected (refused before
+// it ran) or failed, and the command is not retried.
+type errRefuse struct{ why string }
+
+func (e *errRefuse) Error() string { return e.why }
+
+func refuse(format string, args ...any) error {
+	return &errRefuse{fmt.Sprintf(format, args...)}
+}
+
+// Submit runs a command: it journals it (or finds it journaled, when the message is
+// redelivered or sent twice), takes the pair's lock, and runs or resumes its plan. The
+// error is non-nil only for a transient failure, when the command must be retried;
+// every other outcome is in the returned operation's status.
+func (r *Runner) Submit(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error) {
+	if c.Action == command.Confirm {
+		return r.confirm(ctx, c)
+	}
+	op, err := r.journal(ctx, journal.New(c, src, rtoStart, r.now()))
+	if err != nil || op.Status.Terminal() {
+		return op, err
+	}
+	return r.run(ctx, op)
+}
+
+// Propose journals a command as proposed: nothing runs until an operator confirms it.
+func (r *Runner) Propose(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error) {
+	op := journal.New(c, src, rtoStart, r.now())
+	op.Status = journal.Proposed
+	return r.journal(ctx, op)
+}
+
+// Reject journals a command refused before anything ran (bad input, unknown pair).
+func (r *Runner) Reject(ctx context.Context, c command.Command, src journal.Source, why string) (journal.Operation, error) {
+	op := journal.New(c, src, r.now(), r.now())
+	op.Status, op.Error, op.Done = journal.Rejected, why, r.now()
+	return r.journal(ctx, op)
+}
+
+// journal creates op, or returns the one already journaled under its id.
+func (r *Runner) journal(ctx context.Context, op journal.Operation) (journal.Operation, error) {
+	created, err := r.Journal.Create(ctx, op)
+	if drerr.Is(err, drerr.Conflict) {
+		return r.Journal.Get(ctx, op.Pair, op.ID)
+	}
+	return created, err
+}
+
+func (r *Runner) confirm(ctx context.Context, c command.Command) (journal.Operation, error) {
+	op, err := r.Journal.Get(ctx, c.Pair, c.Target)
+	if drerr.Is(err, drerr.NotFound) {
+		return op, nil // nothing to confirm: journaled by the caller's log
+	}
+	if err != nil {
+		return op, err
+	}
+	if op.Status == journal.Proposed {
+		if err := op.SetStatus(journal.Accepted, r.now()); err != nil {
+			return op, err
+		}
+		op.Source.RequestedBy = strings.TrimSpace(op.Source.RequestedBy + "; confirmed by " + c.RequestedBy)
+		if op, err = r.Journal.Update(ctx, op); err != nil {
+			return op, err
+		}
+	}
+	if op.Status.Terminal() {
+		return op, nil
+	}
+	return r.run(ctx, op)
+}
+
+// Advance resumes every operation waiting for the world: a settle time passed, a
+// reverse backlog drained, an old side that answers again.
+func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
+	pending, err := r.Journal.ListPending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []journal.Operation
+	var errs []error
+	for _, op := range pending {
+		done, err := r.run(ctx, op)
+		out = append(out, done)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("operation %s: %w", op.ID, err))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// run takes the pair's lock and runs op's remaining steps.
+func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operation, error) {
+	pair, ok := r.Pairs[op.Pair]
+	if !ok {
+		return r.finish(ctx, op, refuse("unknown pair %q", op.Pair))
+	}
+	if _, err := r.Journal.Lock(ctx, op.Pair, op.ID, r.now().Add(lockTTL)); err != nil {
+		if drerr.Is(err, drerr.Conflict) {
+			return r.finish(ctx, op, refuse("another operation runs on pair %s: %v", op.Pair, err))
+		}
+		return op, err
+	}
+	if op.Status != journal.Running {
+		if err := op.SetStatus(journal.Running, r.now()); err != nil {
+			return op, err
+		}
+	}
+	if len(op.Steps) == 0 {
+		op.PlanSteps(steps(op.Action, op.DryRun)...)
+	}
+	var err error
+	if op, err = r.Journal.Update(ctx, op); err != nil {
+		return op, err
+	}
+	p := &plan{r: r, pair: pair, op: &op}
+	for i := range op.Steps {
+		st := op.Steps[i]
+		if st.Status == journal.StepDone || st.Status == journal.StepSkipped {
+			continue
+		}
+		if err := op.StartStep(st.Name, r.now()); err != nil {
+			return op, err
+		}
+		outcome, changes, err := p.step(ctx, st.Name)
+		var wait *errWait
+		switch {
+		case errors.As(err, &wait):
+			if werr := op.WaitStep(st.Name, wait.why, r.now()); werr != nil {
+				return op, werr
+			}
+			if st.Name == StepFenceOld {
+				// The old side is fenced as soon as it answers; the rest goes on.
+				continue
+			}
+			return r.finish(ctx, op, err)
+		case err != nil:
+			var ref *errRefuse
+			if errors.As(err, &ref) {
+				_ = op.FinishStep(st.Name, journal.StepFailed, ref.why, changes, r.now())
+			}
+			return r.finish(ctx, op, err)
+		}
+		status := journal.StepDone
+		if strings.HasPrefix(outcome, "skipped: ") {
+			status = journal.StepSkipped
+		}
+		if err := op.FinishStep(st.Name, status, outcome, changes, r.now()); err != nil {
+			return op, err
+		}
+		if op, err = r.Journal.Update(ctx, op); err != nil {
+			return op, err
+		}
+		p.op = &op
+	}
+	for _, st := range op.Steps {
+		if st.Status == journal.StepWaiting {
+			return r.finish(ctx, op, &errWait{st.Outcome})
+		}
+	}
+	return r.finish(ctx, op, nil)
+}
+
+// finish journals the attempt's outcome: succeeded, waiting, refused or failed; or,
+// for a transient error, the error alone, for the command to be retried.
+func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (journal.Operation, error) {
+	now := r.now()
+	var wait *errWait
+	var ref *errRefuse
+	unlock := true
+	switch {
+	case err == nil:
+		rto := op.RTO // taken when the target became active, not when a late fence landed
+		if serr := op.SetStatus(journal.Succeeded, now); serr != nil {
+			return op, serr
+		}
+		if rto > 0 {
+			op.RTO = rto
+		}
+	case errors.As(err, &wait):
+		unlock = false
+		if serr := op.SetStatus(journal.Waiting, now); serr != nil {
+			return op, serr
+		}
+	case errors.As(err, &ref):
+		// Rejected while nothing has changed yet; failed once something has.
+		to, why := journal.Rejected, ref.why
+		if changedAnything(op) {
+			to, why = journal.Failed, "refused: "+ref.why
+		}
+		if serr := op.SetStatus(to, now); serr != nil {
+			return op, serr
+		}
+		op.Error = why
+	default:
+		// Transient: record it for the operator and let the message come back.
+		op.Error = err.Error()
+		if saved, uerr := r.Journal.Update(ctx, op); uerr == nil {
+			op = saved
+		}
+		return op, err
+	}
+	saved, uerr := r.Journal.Update(ctx, op)
+	if uerr != nil {
+		return op, uerr
+	}
+	if unlock {
+		if err := r.Journal.Unlock(ctx, op.Pair, op.ID); err != nil && !drerr.Is(err, drerr.Conflict) {
+			return saved, err
+		}
+		r.release(ctx, saved)
+	}
+	r.log().Info("operation", "id", saved.ID, "pair", saved.Pair, "action", saved.Action, "status", saved.Status, "error", saved.Error)
+	return saved, nil
+}
+
+// changedAnything says whether a step that changes Azure has run.
+func changedAnything(op journal.Operation) bool {
+	for _, name := range []string{StepStopIntake, StepBump, StepEnable, StepFlip} {
+		if st := op.StepByName(name); st != nil && st.Status != journal.StepPending {
+			return true
+		}
+	}
+	return false
+}
+
+// release gives replication back its stream if a failed plan still holds it.
+func (r *Runner) release(ctx context.Context, op journal.Operation) {
+	cp, _, err := r.Streams.Load(ctx, op.Pair)
+	if err != nil || cp.LeaseOwner != ownerPrefix+op.ID {
+		return
+	}
+	cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
+	_, _ = r.Streams.Save(ctx, cp)
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) log() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// plan is one attempt at an operation's steps.
+type plan struct {
+	r    *Runner
+	pair Pair
+	op   *journal.Operation
+}
+
+// direction is where the operation moves the pair: from the side active when it was
+// authorized to the other one.
+func (p *plan) direction() (from, to replication.Region) {
+	if p.op.Action == command.Fallback {
+		return replication.Secondary, replication.Primary
+	}
+	return replication.Primary, replication.Secondary
+}
+
+func (p *plan) step(ctx context.Context, name string) (string, []string, error) {
+	switch name {
+	case StepAuthorize:
+		return p.authorize(ctx)
+	case StepReadiness:
+		return p.readiness(ctx)
+	case StepCatchUp:
+		return p.catchUp(ctx)
+	case StepStopIntake:
+		from, _ := p.direction()
+		return p.workflows(ctx, p.pair.side(from), false, false)
+	case StepDrain:
+		return p.drain(ctx)
+	case StepHold:
+		return p.hold(ctx)
+	case StepFloors:
+		return p.floors(ctx)
+	case StepBump:
+		return p.bump(ctx)
+	case StepSettle:
+		return p.settle()
+	case StepEnable:
+		_, to := p.direction()
+		return p.workflows(ctx, p.pair.side(to), true, false)
+	case StepFenceOld:
+		from, _ := p.direction()
+		return p.workflows(ctx, p.pair.side(from), false, true)
+	case StepFlip:
+		return p.flip(ctx)
+	case StepConfirm:
+		return p.confirmReplication(ctx)
+	}
+	return "", nil, fmt.Errorf("unknown step %q", name)
+}
+
+func (p *plan) authorize(ctx context.Context) (string, []string, error) {
+	from, to := p.direction()
+	_, region, err := p.r.Streams.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	if e := p.op.ExpectedEpoch; e != nil && *e != region.Epoch {
+		return "", nil, refuse("expected epoch %d, the pair is at epoch %d", *e, region.Epoch)
+	}
+	if region.Active != from {
+		return "", nil, refuse("the pair is already active on its %s (epoch %d): nothing to %s", region.Active, region.Epoch, p.op.Action)
+	}
+	p.op.EpochBefore = region.Epoch
+	if p.pair.Cooldown > 0 && !p.op.DryRun && p.op.Action != command.Drill {
+		recent, err := p.r.Journal.List(ctx, p.pair.Name, 20)
+		if err != nil {
+			return "", nil, err
+		}
+		for _, o := range recent {
+			if o.ID != p.op.ID && o.Status == journal.Succeeded && !o.DryRun && o.Action != command.Drill && p.r.now().Sub(o.Done) < p.pair.Cooldown {
+				if !p.op.Force {
+					return "", nil, refuse("operation %s ended %s ago, within the %s cooldown; use force to override", o.ID, p.r.now().Sub(o.Done).Round(time.Second), p.pair.Cooldown)
+				}
+				return fmt.Sprintf("forced past the cooldown (operation %s ended %s ago); %s -> %s", o.ID, p.r.now().Sub(o.Done).Round(time.Second), from, to), nil, nil
+			}
+		}
+	}
+	return fmt.Sprintf("%s -> %s from epoch %d", from, to, region.Epoch), nil, nil
+}
+
+func (p *plan) readiness(ctx context.Context) (string, []string, error) {
+	from, to := p.direction()
+	target, err := p.pair.side(to).Agreements.Agreements(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("the target (%s) does not answer: %w", to, err)
+	}
+	var notes []string
+	old, err := p.pair.side(from).Agreements.Agreements(ctx)
+	var r Readiness
+	if err != nil {
+		notes = append(notes, fmt.Sprintf("old side (%s) unreachable: agreements not compared", from))
+	} else {
+		r = CheckAgreements(plain(old), plain(target))
+	}
+	for _, a := range target {
+		if a.Protocol != AS2 && !a.DuplicateChecks {
+			msg := fmt.Sprintf("agreement %q does not check received control numbers for duplicates", a.Name)
+			if p.pair.RequireDuplicateChecks {
+				r.Reasons = append(r.Reasons, msg)
+			} else {
+				notes = append(notes, "warning: "+msg)
+			}
+		}
+	}
+	if !r.Ready() && !p.op.Force {
+		return "", nil, refuse("target not ready: %s", strings.Join(r.Reasons, "; "))
+	}
+	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	p.op.LagAtStart = replication.Lag(cp, p.r.now())
+	notes = append(notes, r.Reasons...)
+	return fmt.Sprintf("target ready: %d agreements; replication lag %s", len(target), p.op.LagAtStart.Round(time.Second)), notes, nil
+}
+
+func plain(as []AgreementState) []Agreement {
+	out := make([]Agreement, len(as))
+	for i, a := range as {
+		out[i] = a.Agreement
+	}
+	return out
+}
+
+// catchUp replicates once more from the old side, best effort: it may be down.
+func (p *plan) catchUp(ctx context.Context) (string, []string, error) {
+	timeout := p.r.CatchUpTimeout
+	if timeout <= 0 {
+		timeout = defaultCatchUp
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	st, err := p.r.CatchUp.Run(cctx, p.pair.Replication)
+	switch {
+	case err != nil:
+		return "skipped: the old side did not answer: " + err.Error(), nil, nil
+	case st.Skipped != "":
+		return "skipped: " + st.Skipped, nil, nil
+	}
+	return fmt.Sprintf("replicated %d changes from the old side", st.Writes), nil, nil
+}
+
+// hold takes the replication stream for the plan, so that no replication run writes
+// an older number over a bump.
+func (p *plan) hold(ctx context.Context) (string, []string, error) {
+	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	owner := ownerPrefix + p.op.ID
+	if cp.LeaseOwner != "" && cp.LeaseOwner != owner && p.r.now().Before(cp.LeaseUntil) {
+		return "", nil, &errWait{"a replication run holds the stream until " + cp.LeaseUntil.UTC().Format(time.RFC3339)}
+	}
+	cp.LeaseOwner, cp.LeaseUntil = owner, p.r.now().Add(holdTTL)
+	if _, err := p.r.Streams.Save(ctx, cp); err != nil {
+		if drerr.Is(err, drerr.Conflict) {
+			return "", nil, &errWait{"a replication run took the stream first"}
+		}
+		return "", nil, err
+	}
+	return "replication paused for the plan", nil, nil
+}
+
+// drain waits until reverse replication has carried everything up to the end of the
+// stop-intake step to the target.
+func (p *plan) drain(ctx context.Context) (string, []string, error) {
+	stopped := p.op.StepByName(StepStopIntake).Ended
+	cp, region, err := p.r.Streams.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	if cp.Epoch != region.Epoch || !cp.Watermark.After(stopped.Add(cp.ClockOffset)) {
+		return "", nil, &errWait{fmt.Sprintf("reverse replication has reached %s; waiting for %s", cp.Watermark.UTC().Format(time.RFC3339), stopped.UTC().Format(time.RFC3339))}
+	}
+	return "the reverse backlog drained", nil, nil
+}
+
+// numbers is what the floors step journals, once.
+type numbers struct {
+	Plan    Plan
+	Skipped []string
+}
+
+func (p *plan) floors(ctx context.Context) (string, []string, error) {
+	_, to := p.direction()
+	if !p.op.DryRun && p.op.Action != command.Drill {
+		if raw, err := p.r.Journal.LoadNumbers(ctx, p.pair.Name, p.op.ID); err == nil {
+			var n numbers
+			if err := json.Unmarshal(raw, &n); err != nil {
+				return "", nil, fmt.Errorf("journaled numbers: %w", err)
+			}
+			return summary(n.Plan, "floors computed earlier"), nil, nil
+		} else if !drerr.Is(err, drerr.NotFound) {
+			return "", nil, err
+		}
+	}
+	target := p.pair.side(to)
+	ags, err := target.Agreements.Agreements(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	var inputs []Input
+	err = target.Sessions.List(ctx, time.Time{}, "", func(pg replication.Page) error {
+		for _, s := range pg.Sessions {
+			if session.Classify(s.Name, session.ParseContent(s.Content)) != session.Generated {
+				continue
+			}
+			c := session.ParseContent(s.Content)
+			inputs = append(inputs, Input{Session: s.Name, Last: c.ControlNumber, LastChangedTime: c.ControlNumberChangedTime, Lag: p.op.LagAtStart, Target: s.Content})
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("list the target's sessions: %w", err)
+	}
+	agreements := plain(ags)
+	pl, err := Compute(inputs, p.pair.Policy, agreements, p.r.now())
+	if err != nil {
+		return "", nil, refuse("floors: %v", err)
+	}
+	var changes []string
+	for _, b := range pl.Bumps {
+		changes = append(changes, fmt.Sprintf("%s: %s -> %s", b.Session, b.From, b.To))
+	}
+	if err := pl.Err(); err != nil && !p.op.Force {
+		return "", changes, refuse("nothing changed: %v", err)
+	}
+	if p.op.DryRun || p.op.Action == command.Drill {
+		return summary(pl, "would bump") + "; " + p.expectedRTO(len(pl.Bumps)), changes, nil
+	}
+	raw, _ := json.Marshal(numbers{Plan: pl})
+	if err := p.r.Journal.SaveNumbers(ctx, p.pair.Name, p.op.ID, raw); err != nil {
+		return "", nil, err
+	}
+	return summary(pl, "floors computed"), changes, nil
+}
+
+func summary(pl Plan, what string) string {
+	s := fmt.Sprintf("%s: %d sessions to bump", what, len(pl.Bumps))
+	if len(pl.Refused) > 0 {
+		s += fmt.Sprintf(", %d forced past their bounds", len(pl.Refused))
+	}
+	return s
+}
+
+// expectedRTO estimates a real run from the write budget, the settle time and a
+// catch-up.
+func (p *plan) expectedRTO(writes int) string {
+	perSecond := 10.0
+	if p.r.Writes != nil && p.r.Writes.Limit() != rate.Inf {
+		perSecond = float64(p.r.Writes.Limit())
+	}
+	burst := 200
+	if p.r.Writes != nil {
+		burst = p.r.Writes.Burst()
+	}
+	bump := time.Duration(float64(max(0, writes-burst)) / perSecond * float64(time.Second))
+	return fmt.Sprintf("expected RTO about %s (bumps %s, settle %s)", (bump + p.pair.Settle + defaultCatchUp).Round(time.Second), bump.Round(time.Second), p.pair.Settle)
+}
+
+// bump writes the journaled floors: each session only if it does not hold its new
+// number yet, so a resumed plan never bumps twice.
+func (p *plan) bump(ctx context.Context) (string, []string, error) {
+	_, to := p.direction()
+	raw, err := p.r.Journal.LoadNumbers(ctx, p.pair.Name, p.op.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	var n numbers
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return "", nil, fmt.Errorf("journaled numbers: %w", err)
+	}
+	sessions := p.pair.side(to).Sessions
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(p.r.Workers, defaultWorkers))
+	written := make([]bool, len(n.Plan.Bumps))
+	for i, b := range n.Plan.Bumps {
+		g.Go(func() error {
+			cur, err := sessions.Get(gctx, b.Session)
+			if err == nil && !session.ParseContent(cur.Content).Stamp().Before(b.ChangedTime) {
+				return nil // written by an earlier attempt
+			}
+			if err != nil && !drerr.Is(err, drerr.NotFound) {
+				return fmt.Errorf("read %s: %w", b.Session, err)
+			}
+			if p.r.Writes != nil {
+				if err := p.r.Writes.Wait(gctx); err != nil {
+					return err
+				}
+			}
+			if err := sessions.Put(gctx, session.Session{Name: b.Session, Content: b.NewContent}); err != nil {
+				return fmt.Errorf("bump %s: %w", b.Session, err)
+			}
+			written[i] = true
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return "", nil, err
+	}
+	count := 0
+	for _, w := range written {
+		if w {
+			count++
+		}
+	}
+	return fmt.Sprintf("bumped %d sessions (%d already held their new number)", count, len(written)-count), nil, nil
+}
+
+func (p *plan) settle() (string, []string, error) {
+	bumped := p.op.StepByName(StepBump).Ended
+	if left := bumped.Add(p.pair.Settle).Sub(p.r.now()); left > 0 {
+		return "", nil, &errWait{fmt.Sprintf("the bumped numbers take effect in %s", left.Round(time.Second))}
+	}
+	return fmt.Sprintf("waited %s after the last bump", p.pair.Settle), nil, nil
+}
+
+// workflows enables or disables a side's workflows. fence: a side that does not
+// answer is fenced later (the step waits while the plan goes on).
+func (p *plan) workflows(ctx context.Context, side Side, enable, fence bool) (string, []string, error) {
+	var changes []string
+	for _, w := range side.Workflows {
+		do, verb := w.Disable, "disabled"
+		if enable {
+			do, verb = w.Enable, "enabled"
+		}
+		if err := do(ctx); err != nil {
+			if fence && (drerr.Is(err, drerr.Unavailable) || drerr.Is(err, drerr.Interrupted)) {
+				return "", changes, &errWait{fmt.Sprintf("fence pending: workflow %s does not answer: %v", w.Name(), err)}
+			}
+			return "", changes, fmt.Errorf("workflow %s: %w", w.Name(), err)
+		}
+		changes = append(changes, verb+" "+w.Name())
+	}
+	return fmt.Sprintf("%d workflows", len(side.Workflows)), changes, nil
+}
+
+// flip moves the active-region record to the target by compare-and-swap, and starts
+// replication in the new direction from just before the plan began, not with a full
+// sync.
+func (p *plan) flip(ctx context.Context) (string, []string, error) {
+	_, to := p.direction()
+	cp, region, err := p.r.Streams.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	next := p.op.EpochBefore + 1
+	switch {
+	case region.Epoch == next && region.Active == to:
+		// Flipped by an earlier attempt.
+	case region.Epoch != p.op.EpochBefore:
+		return "", nil, refuse("the epoch moved from %d to %d under the plan", p.op.EpochBefore, region.Epoch)
+	default:
+		if _, err := p.r.Streams.SetActiveRegion(ctx, p.pair.Name, replication.ActiveRegion{Active: to, Epoch: next, ETag: region.ETag}); err != nil {
+			return "", nil, err
+		}
+	}
+	p.op.EpochAfter = next
+	if cp.Epoch != next {
+		// The new direction's watermark is on the new active side's clock: the plan's
+		// start, moved by that clock's offset from ours, read off an empty listing.
+		offset, err := p.clockOffset(ctx, p.pair.side(to))
+		if err != nil {
+			return "", nil, err
+		}
+		cp.Epoch = next
+		cp.Watermark = p.op.Created.Add(offset - p.r.ClockSkew)
+		cp.ClockOffset = offset
+		cp.Scan, cp.Reconcile, cp.Recent = replication.Scan{}, replication.Scan{}, nil
+		cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
+		if _, err := p.r.Streams.Save(ctx, cp); err != nil {
+			return "", nil, err
+		}
+	}
+	p.op.RTO = p.r.now().Sub(p.op.RTOStart)
+	return fmt.Sprintf("%s is active at epoch %d; RTO %s", to, next, p.op.RTO.Round(time.Millisecond)), nil, nil
+}
+
+// clockOffset is a side's service clock less this machine's, rounded up to the next
+// second, from the Date of a listing that returns nothing.
+func (p *plan) clockOffset(ctx context.Context, s Side) (time.Duration, error) {
+	local := p.r.now()
+	var date time.Time
+	err := s.Sessions.List(ctx, local.Add(24*time.Hour*365), "", func(pg replication.Page) error {
+		if date.IsZero() {
+			date = pg.Date
+		}
+		return nil
+	})
+	if err != nil || date.IsZero() {
+		return 0, err
+	}
+	return date.Add(time.Second).Sub(local), nil
+}
+
+// confirmReplication waits for a replication run to complete a scan in the new
+// direction.
+func (p *plan) confirmReplication(ctx context.Context) (string, []string, error) {
+	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	flipped := p.op.StepByName(StepFlip).Ended
+	if cp.Epoch != p.op.EpochAfter || cp.LastRun.Before(flipped) || cp.LastError != "" {
+		return "", nil, &errWait{"waiting for replication to run in the new direction"}
+	}
+	return "replication runs forward again", nil, nil
+}
