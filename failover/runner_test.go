@@ -373,5 +373,3 @@ func TestFailoverThenFallbackSendsNoDuplicateEitherWay(t *testing.T) {
 		t.Fatalf("region %+v", region)
 	}
 }
-
-
