@@ -196,7 +196,7 @@ func (c *counter) Do(req *policy.Request) (*http.Response, error) {
 
 type tickRecord struct {
 	writes, lists, table int
-	watermark            time.Time
+	listedBy             time.Time // when the run began: it listed changes made before
 }
 
 // hotKeys runs a skewed load over a few hundred sessions through the engine, ticking
@@ -282,6 +282,7 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 		bw := base.writes
 		baseErr := make(chan error, 1)
 		go func() { baseErr <- base.poll(ctx, time.Now()) }()
+		runStart := time.Now()
 		st, err := engine.Run(ctx, pair)
 		if err != nil {
 			return err
@@ -290,11 +291,7 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 		if err := <-baseErr; err != nil {
 			return err
 		}
-		cp, _, err := store.Load(ctx, pair.Name)
-		if err != nil {
-			return err
-		}
-		tr := tickRecord{writes: st.Writes, lists: st.Pages, table: tableCalls, watermark: cp.Watermark}
+		tr := tickRecord{writes: st.Writes, lists: st.Pages, table: tableCalls, listedBy: runStart}
 		ticks = append(ticks, tr)
 		fmt.Fprintf(out, "%6.0f %8s %7d %10d %12d %15d\n", time.Since(loadStart).Seconds(), phase, tr.writes, tr.lists, tr.table, base.writes-bw)
 		if !loadStopped.IsZero() && convergedAt.IsZero() && len(localstack.Differences(arm.Sessions(group, primary), arm.Sessions(group, secondary))) == 0 {
@@ -303,8 +300,8 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 	}
 	log := <-changes
 
-	// Distinct sessions changed per tick, as the engine saw them: the changes between
-	// one tick's watermark and the next.
+	// Distinct sessions changed per tick, as the engine saw them: the changes made
+	// between the start of one run and the next.
 	loadTicks := ticks[:len(ticks)-6]
 	idleTicks := ticks[len(ticks)-6:]
 	distinct, writes := 0, 0
@@ -312,13 +309,13 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 	for _, tr := range loadTicks {
 		set := map[string]bool{}
 		for _, c := range log {
-			if c.at.After(prev) && !c.at.After(tr.watermark) {
+			if c.at.After(prev) && c.at.Before(tr.listedBy) {
 				set[c.name] = true
 			}
 		}
 		distinct += len(set)
 		writes += tr.writes
-		prev = tr.watermark
+		prev = tr.listedBy
 	}
 	idleWrites, idleLists, tableCalls := 0, 0, 0
 	for _, tr := range idleTicks {
