@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"integration-dr/alert"
 	"integration-dr/session"
 )
 
@@ -25,6 +26,8 @@ type Config struct {
 	Engine Engine
 	State  State
 	Azure  Azure
+	// AlertRules is the allow-list of alert rules that may start an operation.
+	AlertRules []alert.Rule
 }
 
 // Pair is one disaster-recovery pair of integration accounts.
@@ -34,6 +37,23 @@ type Pair struct {
 	Secondary string // ARM resource ID of the secondary integration account
 	Kinds     []session.Kind
 	Overlap   time.Duration
+	Failover  Failover
+}
+
+// Failover is how plans treat a pair.
+type Failover struct {
+	// PrimaryWorkflows and SecondaryWorkflows are the Logic Apps workflows (resource
+	// IDs) that run only where their side is active: intake and sending.
+	PrimaryWorkflows   []string
+	SecondaryWorkflows []string
+	MinBump            int64
+	BlockSize          int64
+	Safety             time.Duration
+	Settle             time.Duration
+	Cooldown           time.Duration
+	// RequireDuplicateChecks refuses a target whose agreements do not check received
+	// control numbers for duplicates ("refuse"); false only warns ("warn").
+	RequireDuplicateChecks bool
 }
 
 // Budget is ARM's per-principal token buckets as the app budgets them, shared by all
@@ -110,18 +130,37 @@ const (
 	EnvARMEndpoint = "DR_ARM_ENDPOINT"
 	EnvCredential  = "DR_CREDENTIAL"
 	EnvClientID    = "AZURE_CLIENT_ID"
+	EnvAlertRules  = alert.Setting
 )
 
 // topology is the JSON shape of DR_TOPOLOGY.
 type topology struct {
 	Pairs []struct {
-		Name      string   `json:"name"`
-		Primary   string   `json:"primary"`
-		Secondary string   `json:"secondary"`
-		Kinds     []string `json:"kinds"`
-		Overlap   string   `json:"overlap"`
+		Name      string        `json:"name"`
+		Primary   string        `json:"primary"`
+		Secondary string        `json:"secondary"`
+		Kinds     []string      `json:"kinds"`
+		Overlap   string        `json:"overlap"`
+		Failover  *failoverJSON `json:"failover"`
 	} `json:"pairs"`
 }
+
+type failoverJSON struct {
+	PrimaryWorkflows   []string `json:"primaryWorkflows"`
+	SecondaryWorkflows []string `json:"secondaryWorkflows"`
+	MinBump            *int64   `json:"minBump"`
+	BlockSize          *int64   `json:"blockSize"`
+	Safety             string   `json:"safety"`
+	Settle             string   `json:"settle"`
+	Cooldown           string   `json:"cooldown"`
+	Readiness          string   `json:"readiness"`
+}
+
+// Failover defaults: a bump of at least 1000 numbers, the connector's default block
+// of 100 reserved numbers, five minutes' safety on top of the replication lag, the
+// 15 s Microsoft documents for a changed number to take effect, half an hour between
+// operations on a pair.
+var defaultFailover = Failover{MinBump: 1000, BlockSize: 100, Safety: 5 * time.Minute, Settle: 15 * time.Second, Cooldown: 30 * time.Minute, RequireDuplicateChecks: true}
 
 // Load reads and validates the settings from getenv. Every problem found is reported,
 // each naming its setting.
@@ -183,6 +222,20 @@ func Load(getenv func(string) string) (Config, error) {
 		p.fail(EnvCredential, fmt.Sprintf("%q is not one of %s, %s, %s", c.Azure.Credential, CredentialDefault, CredentialManagedIdentity, CredentialLocal))
 	}
 	c.Pairs = p.topology(getenv(EnvTopology))
+	if rules, err := alert.ParseRules(getenv(EnvAlertRules)); err != nil {
+		p.errs = append(p.errs, err)
+	} else if err := alert.CheckPairs(rules, func(name string) bool {
+		for _, pair := range c.Pairs {
+			if strings.EqualFold(pair.Name, name) {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		p.errs = append(p.errs, err)
+	} else {
+		c.AlertRules = rules
+	}
 	for i, pair := range c.Pairs {
 		if pair.Overlap < c.Engine.ClockSkew {
 			// Changes stamped by a node whose clock lags the front end's by up to the
@@ -284,6 +337,7 @@ func (p *parser) topology(raw string) []Pair {
 			}
 			pair.Kinds = append(pair.Kinds, kind)
 		}
+		pair.Failover = p.failover(field+".failover", tp.Failover)
 		if tp.Overlap != "" {
 			d, err := time.ParseDuration(tp.Overlap)
 			if err != nil || d < 0 || d > time.Hour {
@@ -293,6 +347,61 @@ func (p *parser) topology(raw string) []Pair {
 			}
 		}
 		out = append(out, pair)
+	}
+	return out
+}
+
+func (p *parser) failover(field string, f *failoverJSON) Failover {
+	out := defaultFailover
+	if f == nil {
+		return out
+	}
+	for _, side := range []struct {
+		name string
+		ids  []string
+		dst  *[]string
+	}{{"primaryWorkflows", f.PrimaryWorkflows, &out.PrimaryWorkflows}, {"secondaryWorkflows", f.SecondaryWorkflows, &out.SecondaryWorkflows}} {
+		for i, id := range side.ids {
+			if !isResourceID(id, "Microsoft.Logic", "workflows") {
+				p.fail(fmt.Sprintf("%s.%s[%d]", field, side.name, i), fmt.Sprintf("%q is not a Logic Apps workflow resource ID (/subscriptions/…/resourceGroups/…/providers/Microsoft.Logic/workflows/…)", id))
+			}
+		}
+		*side.dst = side.ids
+	}
+	for _, n := range []struct {
+		name string
+		v    *int64
+		dst  *int64
+	}{{"minBump", f.MinBump, &out.MinBump}, {"blockSize", f.BlockSize, &out.BlockSize}} {
+		if n.v == nil {
+			continue
+		}
+		if *n.v < 0 || *n.v > 1_000_000_000 {
+			p.fail(field+"."+n.name, fmt.Sprintf("%d is not a whole number from 0 to 1000000000", *n.v))
+			continue
+		}
+		*n.dst = *n.v
+	}
+	for _, d := range []struct {
+		name, v string
+		dst     *time.Duration
+	}{{"safety", f.Safety, &out.Safety}, {"settle", f.Settle, &out.Settle}, {"cooldown", f.Cooldown, &out.Cooldown}} {
+		if d.v == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.v)
+		if err != nil || v < 0 || v > 24*time.Hour {
+			p.fail(field+"."+d.name, fmt.Sprintf("%q is not a duration from 0s to 24h", d.v))
+			continue
+		}
+		*d.dst = v
+	}
+	switch strings.ToLower(f.Readiness) {
+	case "", "refuse":
+	case "warn":
+		out.RequireDuplicateChecks = false
+	default:
+		p.fail(field+".readiness", fmt.Sprintf("%q is not one of refuse, warn", f.Readiness))
 	}
 	return out
 }
@@ -324,10 +433,15 @@ func validTableName(s string) bool {
 // isIntegrationAccountID checks the shape
 // /subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Logic/integrationAccounts/{n}.
 func isIntegrationAccountID(id string) bool {
+	return isResourceID(id, "Microsoft.Logic", "integrationAccounts")
+}
+
+// isResourceID checks the shape /subscriptions/{s}/resourceGroups/{g}/providers/{ns}/{type}/{n}.
+func isResourceID(id, namespace, typ string) bool {
 	parts := strings.Split(strings.Trim(id, "/"), "/")
 	return len(parts) == 8 &&
 		strings.EqualFold(parts[0], "subscriptions") && parts[1] != "" &&
 		strings.EqualFold(parts[2], "resourceGroups") && parts[3] != "" &&
-		strings.EqualFold(parts[4], "providers") && strings.EqualFold(parts[5], "Microsoft.Logic") &&
-		strings.EqualFold(parts[6], "integrationAccounts") && parts[7] != "" && strings.HasPrefix(id, "/")
+		strings.EqualFold(parts[4], "providers") && strings.EqualFold(parts[5], namespace) &&
+		strings.EqualFold(parts[6], typ) && parts[7] != "" && strings.HasPrefix(id, "/")
 }

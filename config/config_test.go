@@ -70,6 +70,10 @@ func TestLoadNamesTheBadField(t *testing.T) {
 		{"an overlap shorter than the clock skew", map[string]string{EnvClockSkew: "3m"}, "pairs[0].overlap"},
 		{"a clock skew eating the lease", map[string]string{EnvClockSkew: "40s", EnvLease: "2m"}, EnvClockSkew},
 		{"a zero read budget", map[string]string{EnvReadRate: "0"}, EnvReadRate},
+		{"a workflow that is not a workflow", map[string]string{EnvTopology: pair(`"name":"a",` + ok + `,"failover":{"primaryWorkflows":["/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/x"]}`)}, "pairs[0].failover.primaryWorkflows[0]"},
+		{"a negative bump", map[string]string{EnvTopology: pair(`"name":"a",` + ok + `,"failover":{"minBump":-1}`)}, "pairs[0].failover.minBump"},
+		{"an unknown readiness policy", map[string]string{EnvTopology: pair(`"name":"a",` + ok + `,"failover":{"readiness":"maybe"}`)}, "pairs[0].failover.readiness"},
+		{"an alert rule for an unknown pair", map[string]string{EnvAlertRules: `{"rules":[{"rule":"ia-down","pair":"nope","action":"failover","mode":"auto"}]}`}, EnvAlertRules},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +82,24 @@ func TestLoadNamesTheBadField(t *testing.T) {
 				t.Fatalf("error %v, want one naming %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestLoadReadsFailoverSettingsAndAlertRules(t *testing.T) {
+	wf := "/subscriptions/s/resourceGroups/g/providers/Microsoft.Logic/workflows/x12-intake"
+	c, err := Load(env(map[string]string{
+		EnvTopology:   `{"pairs":[{"name":"contoso-b2b","primary":"` + weu + `","secondary":"` + neu + `","failover":{"primaryWorkflows":["` + wf + `"],"minBump":5000,"settle":"20s","readiness":"warn"}}]}`,
+		EnvAlertRules: `{"rules":[{"rule":"ia-down","pair":"contoso-b2b","action":"failover","mode":"auto"}]}`,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Pairs[0].Failover
+	if len(f.PrimaryWorkflows) != 1 || f.MinBump != 5000 || f.BlockSize != 100 || f.Settle != 20*time.Second || f.Cooldown != 30*time.Minute || f.RequireDuplicateChecks {
+		t.Fatalf("failover settings %+v", f)
+	}
+	if len(c.AlertRules) != 1 || c.AlertRules[0].Pair != "contoso-b2b" {
+		t.Fatalf("alert rules %+v", c.AlertRules)
 	}
 }
 

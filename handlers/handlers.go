@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"integration-dr/alert"
 	"integration-dr/drerr"
 	"integration-dr/replication"
 )
@@ -38,6 +39,11 @@ type StatusReader interface {
 type Handler struct {
 	Replicator Replicator
 	Status     StatusReader
+	// Operations runs commands; KnownPair says which pairs exist; AlertRules is the
+	// allow-list of alert rules.
+	Operations Operations
+	KnownPair  func(string) bool
+	AlertRules []alert.Rule
 	Log        *slog.Logger
 	// Timeout bounds one invocation; keep it below host.json's functionTimeout.
 	Timeout time.Duration
@@ -60,6 +66,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.invoke(w, r, log, h.replicate)
 	case r.URL.Path == "/"+FnStatus && r.Method == http.MethodPost:
 		h.invoke(w, r, log, h.status)
+	case r.URL.Path == "/"+FnRunCommand && r.Method == http.MethodPost && h.Operations != nil:
+		h.invoke(w, r, log, h.runCommand)
+	case r.URL.Path == "/"+FnAlertIntake && r.Method == http.MethodPost && h.Operations != nil:
+		h.invoke(w, r, log, h.alertIntake)
+	case r.URL.Path == "/"+FnAdvanceOperations && r.Method == http.MethodPost && h.Operations != nil:
+		h.invoke(w, r, log, h.advanceOperations)
 	default:
 		writeReply(w, http.StatusNotFound, Reply{Logs: []string{fmt.Sprintf("no function at %s %s", r.Method, r.URL.Path)}})
 	}

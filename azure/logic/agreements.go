@@ -197,3 +197,17 @@ func i32(p *int32) *int64 {
 }
 
 func flag(p *bool) bool { return p != nil && *p }
+
+// Agreements lists the account's agreements as failover plans see them: bounds per
+// level, and whether received interchange numbers are checked for duplicates.
+func (a *Agreements) Agreements(ctx context.Context) ([]failover.AgreementState, error) {
+	infos, err := a.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]failover.AgreementState, len(infos))
+	for i, info := range infos {
+		out[i] = failover.AgreementState{Agreement: info.Agreement, DuplicateChecks: info.DuplicateChecks.Interchange}
+	}
+	return out, nil
+}

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"golang.org/x/time/rate"
@@ -24,6 +26,7 @@ import (
 	"integration-dr/azure/logic"
 	"integration-dr/azure/tables"
 	"integration-dr/config"
+	"integration-dr/failover"
 	"integration-dr/handlers"
 	"integration-dr/replication"
 	"integration-dr/session"
@@ -91,7 +94,13 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handle
 		return nil, err
 	}
 
+	jrnl, err := tables.OpenJournal(openCtx, svc, cfg.State.Table)
+	if err != nil {
+		return nil, err
+	}
+
 	var pairs []replication.Pair
+	plans := map[string]failover.Pair{}
 	for _, p := range cfg.Pairs {
 		primary, err := logic.New(p.Primary, cred, armOpts, cfg.Engine.PageSize)
 		if err != nil {
@@ -105,7 +114,13 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handle
 		for _, k := range p.Kinds {
 			kinds[k] = true
 		}
-		pairs = append(pairs, replication.Pair{Name: p.Name, Primary: primary, Secondary: secondary, Kinds: kinds, Overlap: p.Overlap})
+		rp := replication.Pair{Name: p.Name, Primary: primary, Secondary: secondary, Kinds: kinds, Overlap: p.Overlap}
+		pairs = append(pairs, rp)
+		fp, err := planPair(p, rp, cred, armOpts)
+		if err != nil {
+			return nil, fmt.Errorf("pair %s: %w", p.Name, err)
+		}
+		plans[p.Name] = fp
 	}
 	limits := replication.Limits{
 		Reads:  rate.NewLimiter(rate.Limit(cfg.Budget.ReadsPerSecond), cfg.Budget.ReadBurst),
@@ -119,13 +134,54 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handle
 		ReconcileEvery: reconcileEvery(cfg.Engine.ReconcileEvery),
 	})
 	streams := &replication.Service{Engine: engine, Pairs: pairs}
+	runner := &failover.Runner{
+		Journal: jrnl, Streams: store, CatchUp: engine, Pairs: plans, Writes: limits.Writes,
+		Log: log, ClockSkew: cfg.Engine.ClockSkew, Workers: cfg.Engine.Workers,
+	}
 	return &handlers.Handler{
 		Replicator: streams,
 		Status:     streams,
+		Operations: runner,
+		KnownPair:  func(name string) bool { _, ok := plans[name]; return ok },
+		AlertRules: cfg.AlertRules,
 		Log:        log,
 		// The lease bounds the work; the checkpoint commit after it has its own
 		// short limit.
 		Timeout: cfg.Engine.Lease + time.Minute,
+	}, nil
+}
+
+// planPair builds what failover plans need of a pair: both accounts' sessions and
+// agreements, and the workflows that run only where their side is active.
+func planPair(p config.Pair, rp replication.Pair, cred azcore.TokenCredential, armOpts *arm.ClientOptions) (failover.Pair, error) {
+	side := func(account string, ids []string, sessions replication.Account) (failover.Side, error) {
+		ags, err := logic.NewAgreements(account, cred, armOpts)
+		if err != nil {
+			return failover.Side{}, err
+		}
+		s := failover.Side{Sessions: sessions, Agreements: ags}
+		for _, id := range ids {
+			w, err := logic.NewWorkflow(id, cred, armOpts)
+			if err != nil {
+				return failover.Side{}, err
+			}
+			s.Workflows = append(s.Workflows, w)
+		}
+		return s, nil
+	}
+	primary, err := side(p.Primary, p.Failover.PrimaryWorkflows, rp.Primary)
+	if err != nil {
+		return failover.Pair{}, err
+	}
+	secondary, err := side(p.Secondary, p.Failover.SecondaryWorkflows, rp.Secondary)
+	if err != nil {
+		return failover.Pair{}, err
+	}
+	f := p.Failover
+	return failover.Pair{
+		Name: p.Name, Replication: rp, Primary: primary, Secondary: secondary,
+		Policy: failover.Policy{MinBump: f.MinBump, BlockSize: f.BlockSize, Safety: f.Safety},
+		Settle: f.Settle, Cooldown: f.Cooldown, RequireDuplicateChecks: f.RequireDuplicateChecks,
 	}, nil
 }
 

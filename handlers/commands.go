@@ -1,0 +1,209 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"integration-dr/alert"
+	"integration-dr/command"
+	"integration-dr/journal"
+)
+
+// Function names of the operations side.
+const (
+	FnRunCommand        = "RunCommand"
+	FnAlertIntake       = "AlertIntake"
+	FnAdvanceOperations = "AdvanceOperations"
+)
+
+// Binding names, as in each function.json.
+const (
+	bindCommand = "command" // RunCommand's trigger, and AlertIntake's Service Bus output
+	bindRequest = "req"
+	bindReply   = "res"
+)
+
+// unknownPair is the journal partition of commands whose pair cannot be read.
+const unknownPair = "unknown"
+
+// Operations runs commands as journaled plans.
+type Operations interface {
+	Submit(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error)
+	Propose(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error)
+	Reject(ctx context.Context, c command.Command, src journal.Source, why string) (journal.Operation, error)
+	Advance(ctx context.Context) ([]journal.Operation, error)
+}
+
+// runCommand runs a command from the queue. Bad input is journaled as rejected and
+// answered 2xx, so it is completed, not redelivered; a transient failure answers
+// non-2xx, so the host redelivers the message and the plan resumes where it stopped.
+func (h *Handler) runCommand(ctx context.Context, inv Invocation, log *slog.Logger) (int, Reply) {
+	meta := Metadata(inv.Metadata)
+	msgID := meta.String("MessageId")
+	enqueued := time.Now()
+	var t HostTime
+	if raw, err := json.Marshal(meta.String("EnqueuedTimeUtc")); err == nil && t.UnmarshalJSON(raw) == nil && !t.IsZero() {
+		enqueued = t.Time
+	}
+	body, err := DecodeMessageBody(inv.Data[bindCommand])
+	var c command.Command
+	if err == nil {
+		c, err = command.Decode(body, msgID)
+	}
+	if err == nil && !h.KnownPair(c.Pair) {
+		err = fmt.Errorf("command.pair: %q is not a configured pair", c.Pair)
+	}
+	if err != nil {
+		return h.reject(ctx, log, rejectable(c, msgID, body), journal.Source{RequestedBy: c.RequestedBy}, err.Error())
+	}
+	log = log.With("command", c.ID, "pair", c.Pair, "action", c.Action, "deliveryCount", meta.String("DeliveryCount"))
+	op, err := h.Operations.Submit(ctx, c, journal.Source{RequestedBy: c.RequestedBy}, enqueued)
+	if err != nil {
+		log.Error("command failed; the message comes back", "err", err)
+		return http.StatusInternalServerError, Reply{Logs: []string{fmt.Sprintf("command %s: %v (the message will be redelivered and the plan resumed)", c.ID, err)}}
+	}
+	log.Info("command", "status", op.Status, "error", op.Error)
+	return http.StatusOK, Reply{ReturnValue: op, Logs: []string{summary(op)}}
+}
+
+func summary(op journal.Operation) string {
+	s := fmt.Sprintf("operation %s (%s of %s): %s", op.ID, op.Action, op.Pair, op.Status)
+	if op.Error != "" {
+		s += ": " + op.Error
+	}
+	return s
+}
+
+// reject journals a refused command and answers 2xx: retrying cannot help.
+func (h *Handler) reject(ctx context.Context, log *slog.Logger, c command.Command, src journal.Source, why string) (int, Reply) {
+	log.Warn("command rejected", "command", c.ID, "pair", c.Pair, "why", why)
+	op, err := h.Operations.Reject(ctx, c, src, why)
+	if err != nil {
+		// The rejection could not be journaled: let the host try again.
+		return http.StatusInternalServerError, Reply{Logs: []string{"rejecting command " + c.ID + ": " + err.Error()}}
+	}
+	return http.StatusOK, Reply{ReturnValue: op, Logs: []string{"rejected: " + why}}
+}
+
+// rejectable is a command that can be journaled, whatever arrived: its own id and
+// pair where they are valid, else ones derived from the message.
+func rejectable(c command.Command, msgID string, body []byte) command.Command {
+	if !command.ValidID(c.ID) {
+		c.ID = msgID
+	}
+	if !command.ValidID(c.ID) {
+		sum := sha256.Sum256(body)
+		c.ID = "invalid-" + hex.EncodeToString(sum[:12])
+	}
+	if !command.ValidPairName(c.Pair) {
+		c.Pair = unknownPair
+	}
+	if _, ok := command.ParseAction(string(c.Action)); !ok {
+		c.Action = ""
+	}
+	return c
+}
+
+// alertIntake takes an Azure Monitor alert (common alert schema) from an action group.
+// An allow-listed Fired alert becomes a command on the queue (mode auto) or a proposed
+// operation (mode propose); everything else is journaled and answered, changing
+// nothing. The command id derives from the alert id: a re-sent alert is one command.
+func (h *Handler) alertIntake(ctx context.Context, inv Invocation, log *slog.Logger) (int, Reply) {
+	var req struct {
+		Method string          `json:"Method"`
+		Body   json.RawMessage `json:"Body"`
+	}
+	if err := json.Unmarshal(inv.Data[bindRequest], &req); err != nil {
+		return http.StatusOK, httpReply(http.StatusBadRequest, map[string]string{"error": "request is not the host's wrapped HTTP request: " + err.Error()})
+	}
+	body, err := DecodeMessageBody(req.Body)
+	var a alert.Alert
+	if err == nil {
+		a, err = alert.Parse(body)
+	}
+	if err != nil {
+		h.journalAlert(ctx, log, alert.Alert{}, body, err.Error())
+		return http.StatusOK, httpReply(http.StatusBadRequest, map[string]string{"error": err.Error()})
+	}
+	d := alert.Decide(a, h.AlertRules)
+	log = log.With("alert", a.ID, "rule", a.Rule, "condition", a.Condition)
+	switch d.Verdict {
+	case alert.Refuse:
+		h.journalAlert(ctx, log, a, body, d.Reason)
+		return http.StatusOK, httpReply(http.StatusForbidden, map[string]string{"error": d.Reason})
+	case alert.Journal:
+		h.journalAlert(ctx, log, a, body, d.Reason)
+		return http.StatusOK, httpReply(http.StatusOK, map[string]string{"result": "journaled", "reason": d.Reason})
+	}
+	c := alert.NewCommand(a, d.Rule)
+	src := journal.Source{AlertID: a.ID, AlertRule: a.Rule, RequestedBy: c.RequestedBy}
+	if d.Rule.Mode == alert.Propose {
+		op, err := h.Operations.Propose(ctx, c, src, firedOrNow(a))
+		if err != nil {
+			return http.StatusInternalServerError, Reply{Logs: []string{"proposing: " + err.Error()}}
+		}
+		log.Info("alert proposed an operation", "command", op.ID)
+		return http.StatusOK, httpReply(http.StatusAccepted, map[string]string{"result": "proposed", "id": op.ID, "confirm": "drctl confirm " + op.ID})
+	}
+	log.Info("alert queued a command", "command", c.ID, "action", c.Action, "pair", c.Pair)
+	return http.StatusOK, Reply{
+		Outputs: map[string]any{
+			bindCommand: json.RawMessage(c.Encode()),
+			bindReply:   httpResponse(http.StatusAccepted, map[string]string{"result": "queued", "id": c.ID, "action": string(c.Action), "pair": c.Pair}),
+		},
+		Logs: []string{fmt.Sprintf("queued %s of %s as %s: %s", c.Action, c.Pair, c.ID, d.Reason)},
+	}
+}
+
+func firedOrNow(a alert.Alert) time.Time {
+	if a.FiredAt.IsZero() {
+		return time.Now()
+	}
+	return a.FiredAt
+}
+
+// journalAlert records an alert that started nothing, under the pair its rule names
+// or the unknown pair.
+func (h *Handler) journalAlert(ctx context.Context, log *slog.Logger, a alert.Alert, body []byte, why string) {
+	id := "alert-invalid"
+	if a.ID != "" {
+		id = alert.CommandID(a.ID)
+	} else {
+		sum := sha256.Sum256(body)
+		id = "alert-invalid-" + hex.EncodeToString(sum[:12])
+	}
+	pair := unknownPair
+	if d := alert.Decide(a, h.AlertRules); d.Rule.Pair != "" {
+		pair = d.Rule.Pair
+	}
+	c := command.Command{ID: id, Pair: pair, Reason: why}
+	if _, err := h.Operations.Reject(ctx, c, journal.Source{AlertID: a.ID, AlertRule: a.Rule, RequestedBy: "alert"}, why); err != nil {
+		log.Error("journaling an alert", "err", err)
+	}
+	log.Warn("alert started nothing", "why", why)
+}
+
+func httpReply(status int, body any) Reply {
+	return Reply{Outputs: map[string]any{bindReply: httpResponse(status, body)}}
+}
+
+// advanceOperations resumes operations waiting for the world, on the timer.
+func (h *Handler) advanceOperations(ctx context.Context, _ Invocation, log *slog.Logger) (int, Reply) {
+	ops, err := h.Operations.Advance(ctx)
+	reply := Reply{ReturnValue: ops}
+	for _, op := range ops {
+		reply.Logs = append(reply.Logs, summary(op))
+	}
+	if err != nil {
+		log.Error("advancing operations", "err", err)
+		reply.Logs = append(reply.Logs, "advancing operations: "+err.Error())
+		return http.StatusInternalServerError, reply
+	}
+	return http.StatusOK, reply
+}
