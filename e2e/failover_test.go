@@ -1,0 +1,327 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
+
+	"integration-dr/dev/armstandin"
+	"integration-dr/dev/hostsim"
+	"integration-dr/dev/localstack"
+	"integration-dr/handlers"
+	"integration-dr/journal"
+	"integration-dr/session"
+)
+
+const (
+	alertRule   = "contoso-ia-weu-unavailable"
+	intake      = "x12-intake"
+	commandsQ   = "dr-commands"
+	agreementsN = 40
+)
+
+// drStack is a stack with agreements, their generated numbers, intake workflows on
+// both sides, and the host simulator in front of the handler.
+type drStack struct {
+	*stack
+	host *hostsim.Host
+}
+
+func newDRStack(t *testing.T, mode string) *drStack {
+	t.Helper()
+	topo, _ := json.Marshal(map[string]any{"pairs": []map[string]any{{
+		"name": localstack.PairName, "overlap": "1m",
+		"primary":   localstack.AccountID(localstack.PrimaryGroup, localstack.PrimaryAcct),
+		"secondary": localstack.AccountID(localstack.SecondaryGroup, localstack.SecondaryAcct),
+		"failover": map[string]any{
+			"primaryWorkflows":   []string{localstack.WorkflowID(localstack.PrimaryGroup, intake)},
+			"secondaryWorkflows": []string{localstack.WorkflowID(localstack.SecondaryGroup, intake)},
+			"settle":             "1s", "cooldown": "0s",
+		},
+	}}})
+	rules, _ := json.Marshal(map[string]any{"rules": []map[string]string{{"rule": alertRule, "pair": localstack.PairName, "action": "failover", "mode": mode}}})
+	settings := map[string]string{
+		"DR_TOPOLOGY": string(topo), "DR_ALERT_RULES": string(rules),
+		"DR_COMMAND_QUEUE": commandsQ, "ServiceBusConnection__fullyQualifiedNamespace": "local.servicebus.example",
+		"DR_REPLICATION_SCHEDULE": "*/10 * * * * *", "DR_OPERATIONS_SCHEDULE": "*/10 * * * * *",
+	}
+	s := newStack(t, time.Minute, settings)
+	for _, side := range [][2]string{{localstack.PrimaryGroup, localstack.PrimaryAcct}, {localstack.SecondaryGroup, localstack.SecondaryAcct}} {
+		for _, name := range localstack.SeedAgreements(s.arm, side[0], side[1], agreementsN) {
+			if side[0] != localstack.PrimaryGroup {
+				continue
+			}
+			for i, level := range []string{"Icn", "Gcn", "Tscn"} {
+				protocol := "X12"
+				if strings.HasSuffix(name, "EDIFACT") {
+					protocol = "EDIFACT"
+				}
+				s.arm.PutSession(side[0], side[1], name+"-"+level, controlNumber(protocol, 1000+i, time.Now()))
+			}
+		}
+	}
+	localstack.Workflows(s.arm, localstack.PrimaryGroup, intake)
+	s.arm.PutWorkflow(localstack.SecondaryGroup, intake, armlogic.WorkflowStateDisabled)
+	if r := s.tick(); r.Status != http.StatusOK {
+		t.Fatalf("first sync: %d %v", r.Status, r.Logs)
+	}
+	s.requireConverged()
+	app, err := hostsim.Load(filepath.Join("..", "functions"), s.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &drStack{stack: s, host: hostsim.New(app, s.handler.URL, hostsim.Options{})}
+}
+
+// controlNumber is a generated number's content with the width the protocol uses.
+func controlNumber(protocol string, n int, at time.Time) json.RawMessage {
+	b, _ := json.Marshal(map[string]any{"ControlNumber": fmt.Sprintf("%09d", n), "ControlNumberChangedTime": at.UTC().Format(time.RFC3339Nano), "MessageType": protocol})
+	return b
+}
+
+// generated is name → number of a side's generated control numbers.
+func generated(t *testing.T, sessions map[string]json.RawMessage) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for name, c := range sessions {
+		if session.Classify(name, session.ParseContent(c)) != session.Generated {
+			continue
+		}
+		n, err := strconv.Atoi(session.ParseContent(c).ControlNumber)
+		if err != nil {
+			t.Fatalf("%s: %s", name, c)
+		}
+		out[name] = n
+	}
+	return out
+}
+
+func commonAlert(id, condition string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"schemaId": "azureMonitorCommonAlertSchema",
+		"data": map[string]any{
+			"essentials": map[string]any{
+				"alertId": "/subscriptions/" + localstack.Subscription + "/providers/Microsoft.AlertsManagement/alerts/" + id,
+				"alertRule": alertRule, "severity": "Sev1", "signalType": "Metric", "monitorCondition": condition,
+				"monitoringService": "Platform", "alertTargetIDs": []string{localstack.AccountID(localstack.PrimaryGroup, localstack.PrimaryAcct)},
+				"firedDateTime": time.Now().UTC().Format(time.RFC3339),
+			},
+			"alertContext": map[string]any{},
+		},
+	})
+	return b
+}
+
+func (d *drStack) postAlert(body []byte) hostsim.Response {
+	d.t.Helper()
+	resp, err := d.host.HTTP(d.ctx, handlers.FnAlertIntake, hostsim.Request{Method: http.MethodPost, Headers: http.Header{"Content-Type": {"application/json"}}, Body: body})
+	if err != nil {
+		d.t.Fatalf("alert: %v", err)
+	}
+	return resp
+}
+
+func (d *drStack) deliver() hostsim.Delivery {
+	d.t.Helper()
+	del, err := d.host.DeliverOne(d.ctx, handlers.FnRunCommand)
+	if err != nil {
+		d.t.Fatalf("deliver: %v", err)
+	}
+	return del
+}
+
+// operation decodes the operation a RunCommand or AdvanceOperations reply returned.
+func operation(t *testing.T, r hostsim.Result) journal.Operation {
+	t.Helper()
+	var op journal.Operation
+	if err := json.Unmarshal(r.ReturnValue, &op); err != nil {
+		t.Fatalf("reply %d %s: %v", r.Status, r.ReturnValue, err)
+	}
+	return op
+}
+
+// advance runs the operations timer until cond holds.
+func (d *drStack) advance(what string, cond func() bool) {
+	d.t.Helper()
+	d.waitFor(what, time.Minute, func() bool {
+		if _, err := d.host.Timer(d.ctx, handlers.FnAdvanceOperations, time.Now(), hostsim.TimerStatus{Unmonitored: true}); err != nil {
+			d.t.Fatal(err)
+		}
+		return cond()
+	})
+}
+
+func (d *drStack) workflowOn(group string) bool {
+	st, _ := d.arm.WorkflowState(group, intake)
+	return st == armlogic.WorkflowStateEnabled
+}
+
+func TestAnAlertFailsThePairOverAndNoNumberIsSentTwice(t *testing.T) {
+	d := newDRStack(t, "auto")
+	// The primary sends right up to the outage; these numbers never replicate.
+	for name, n := range generated(t, d.primary()) {
+		if strings.HasSuffix(name, "Icn") {
+			d.arm.PutSession(localstack.PrimaryGroup, localstack.PrimaryAcct, name, controlNumber("X12", n+7, time.Now()))
+		}
+	}
+	sentByPrimary := generated(t, d.primary())
+	d.arm.SetUnreachable(localstack.PrimaryGroup, "", true)
+
+	body := commonAlert("6c9b2f", "Fired")
+	if resp := d.postAlert(body); resp.StatusCode != http.StatusAccepted || len(d.host.Messages(commandsQ)) != 1 {
+		t.Fatalf("alert answered %d %s; %d messages queued", resp.StatusCode, resp.Body, len(d.host.Messages(commandsQ)))
+	}
+	op := operation(t, d.deliver().Result)
+	d.advance("the secondary to become active", func() bool {
+		cp := d.checkpoint()
+		return cp.Epoch == 1 && d.workflowOn(localstack.SecondaryGroup)
+	})
+	for name, n := range generated(t, d.secondary()) {
+		if n <= sentByPrimary[name] {
+			t.Errorf("%s: the secondary will send %d, not above the primary's %d", name, n, sentByPrimary[name])
+		}
+	}
+	// The action group sends the same alert again: one command, bumped once.
+	writes := d.standbyWrites()
+	if resp := d.postAlert(body); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("re-sent alert: %d %s", resp.StatusCode, resp.Body)
+	}
+	again := operation(t, d.deliver().Result)
+	if again.ID != op.ID || d.standbyWrites() != writes {
+		t.Fatalf("the re-sent alert ran %s (first %s) and wrote %d more", again.ID, op.ID, d.standbyWrites()-writes)
+	}
+	// The primary comes back: the pending fence is applied within one tick.
+	if !d.workflowOn(localstack.PrimaryGroup) {
+		t.Fatal("the unreachable primary's workflow changed")
+	}
+	d.arm.SetUnreachable(localstack.PrimaryGroup, "", false)
+	if _, err := d.host.Timer(d.ctx, handlers.FnAdvanceOperations, time.Now(), hostsim.TimerStatus{Unmonitored: true}); err != nil {
+		t.Fatal(err)
+	}
+	if d.workflowOn(localstack.PrimaryGroup) {
+		t.Fatal("the primary's intake is still on one tick after it answered")
+	}
+	t.Logf("alert → %s: %d generated numbers above the primary's; fence applied when the primary came back", op.ID, len(sentByPrimary))
+}
+
+func TestBadCommandsAreJournaledAndCompleted(t *testing.T) {
+	d := newDRStack(t, "auto")
+	writes := d.standbyWrites()
+	for _, body := range []string{
+		`{not json`,
+		`{"action":"failover","pair":"nope"}`,
+		`{"action":"explode","pair":"` + localstack.PairName + `"}`,
+		`{"action":"failover","pair":"` + localstack.PairName + `","reason":"` + strings.Repeat("x", 70<<10) + `"}`,
+	} {
+		if _, err := d.host.Send(commandsQ, hostsim.Message{Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+		del := d.deliver()
+		if del.Outcome != hostsim.Completed || del.Status != http.StatusOK || !strings.Contains(strings.Join(del.Logs, " "), "rejected") {
+			t.Fatalf("%.40s: outcome %s, status %d, logs %v", body, del.Outcome, del.Status, del.Logs)
+		}
+	}
+	if d.standbyWrites() != writes || d.checkpoint().Epoch != 0 {
+		t.Fatal("a rejected command changed something")
+	}
+}
+
+func TestADrillAndADryRunWriteNothing(t *testing.T) {
+	d := newDRStack(t, "auto")
+	for _, body := range []string{
+		`{"id":"drill-1","action":"drill","pair":"` + localstack.PairName + `"}`,
+		`{"id":"dry-1","action":"failover","pair":"` + localstack.PairName + `","dryRun":true}`,
+	} {
+		before := len(d.arm.Writes(localstack.SecondaryGroup, "")) + d.standbyWrites()
+		if _, err := d.host.Send(commandsQ, hostsim.Message{Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+		op := operation(t, d.deliver().Result)
+		if op.Status != journal.Succeeded || len(d.arm.Writes(localstack.SecondaryGroup, ""))+d.standbyWrites() != before {
+			t.Fatalf("%s: status %s %q; writes %d", op.ID, op.Status, op.Error, len(d.arm.Writes(localstack.SecondaryGroup, ""))+d.standbyWrites()-before)
+		}
+	}
+}
+
+func TestAProposedFailoverWaitsForConfirmation(t *testing.T) {
+	d := newDRStack(t, "propose")
+	resp := d.postAlert(commonAlert("a1", "Fired"))
+	var body map[string]string
+	_ = json.Unmarshal(resp.Body, &body)
+	if resp.StatusCode != http.StatusAccepted || body["result"] != "proposed" || len(d.host.Messages(commandsQ)) != 0 {
+		t.Fatalf("proposal: %d %s, %d queued", resp.StatusCode, resp.Body, len(d.host.Messages(commandsQ)))
+	}
+	if d.checkpoint().Epoch != 0 {
+		t.Fatal("a proposal changed something")
+	}
+	writes := d.standbyWrites()
+	// A Resolved alert starts nothing either.
+	if resp := d.postAlert(commonAlert("a1", "Resolved")); resp.StatusCode != http.StatusOK || d.standbyWrites() != writes {
+		t.Fatalf("resolved: %d %s", resp.StatusCode, resp.Body)
+	}
+	confirm := fmt.Sprintf(`{"id":"confirm-1","action":"confirm","pair":%q,"target":%q,"requestedBy":"ops"}`, localstack.PairName, body["id"])
+	if _, err := d.host.Send(commandsQ, hostsim.Message{Body: []byte(confirm)}); err != nil {
+		t.Fatal(err)
+	}
+	d.deliver()
+	d.advance("the confirmed failover to flip the pair", func() bool { return d.checkpoint().Epoch == 1 })
+}
+
+func TestAnAlertFromAnUnlistedRuleOrSchemaIsRefused(t *testing.T) {
+	d := newDRStack(t, "auto")
+	other := strings.Replace(string(commonAlert("x", "Fired")), alertRule, "someone-elses-rule", 1)
+	for _, tt := range []struct {
+		body string
+		want int
+	}{{other, http.StatusForbidden}, {`{"schemaId":"Microsoft.Insights/activityLogs","data":{}}`, http.StatusBadRequest}} {
+		if resp := d.postAlert([]byte(tt.body)); resp.StatusCode != tt.want || len(d.host.Messages(commandsQ)) != 0 {
+			t.Fatalf("answered %d %s, want %d and nothing queued", resp.StatusCode, resp.Body, tt.want)
+		}
+	}
+}
+
+func TestAPlanKilledMidwayResumesOnRedeliveryAndBumpsOnce(t *testing.T) {
+	for _, seed := range []uint64{1, 2} {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			d := newDRStack(t, "auto")
+			// Slow enough to kill in the middle of the bumps.
+			d.arm.SetFaults(armstandin.Faults{Latency: 20 * time.Millisecond})
+			replicated := generated(t, d.secondary())
+			rng := rand.New(rand.NewPCG(seed, 3))
+			at := d.standbyWrites() + 1 + rng.IntN(len(replicated)-10)
+			if _, err := d.host.Send(commandsQ, hostsim.Message{Body: []byte(`{"id":"kill-1","action":"failover","pair":"` + localstack.PairName + `"}`)}); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan hostsim.Delivery, 1)
+			go func() {
+				del, _ := d.host.DeliverOne(context.Background(), handlers.FnRunCommand)
+				done <- del
+			}()
+			d.waitFor(fmt.Sprintf("%d standby writes", at), time.Minute, func() bool { return d.standbyWrites() >= at })
+			d.handler.Kill()
+			if del := <-done; del.Outcome != hostsim.Abandoned {
+				t.Fatalf("the killed delivery was %s", del.Outcome)
+			}
+			d.start()
+			d.host.SetURL(d.handler.URL)
+			if op := operation(t, d.deliver().Result); op.Status != journal.Waiting && op.Status != journal.Succeeded {
+				t.Fatalf("redelivered: %s %q", op.Status, op.Error)
+			}
+			d.advance("the pair to flip", func() bool { return d.checkpoint().Epoch == 1 })
+			for name, n := range generated(t, d.secondary()) {
+				if want := replicated[name] + 1000; n != want {
+					t.Errorf("%s: %d, want exactly one bump of 1000 from %d", name, n, replicated[name])
+				}
+			}
+		})
+	}
+}
