@@ -110,7 +110,7 @@ func commonAlert(id, condition string) []byte {
 		"schemaId": "azureMonitorCommonAlertSchema",
 		"data": map[string]any{
 			"essentials": map[string]any{
-				"alertId": "/subscriptions/" + localstack.Subscription + "/providers/Microsoft.AlertsManagement/alerts/" + id,
+				"alertId":   "/subscriptions/" + localstack.Subscription + "/providers/Microsoft.AlertsManagement/alerts/" + id,
 				"alertRule": alertRule, "severity": "Sev1", "signalType": "Metric", "monitorCondition": condition,
 				"monitoringService": "Platform", "alertTargetIDs": []string{localstack.AccountID(localstack.PrimaryGroup, localstack.PrimaryAcct)},
 				"firedDateTime": time.Now().UTC().Format(time.RFC3339),
