@@ -585,6 +585,11 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	// The observed rate of each number, as replication saw it move.
+	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
 	var inputs []Input
 	err = target.Sessions.List(ctx, time.Time{}, "", func(pg replication.Page) error {
 		for _, s := range pg.Sessions {
@@ -592,7 +597,7 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 				continue
 			}
 			c := session.ParseContent(s.Content)
-			inputs = append(inputs, Input{Session: s.Name, Last: c.ControlNumber, LastChangedTime: c.ControlNumberChangedTime, Lag: p.op.LagAtStart, Target: s.Content})
+			inputs = append(inputs, Input{Session: s.Name, Last: c.ControlNumber, LastChangedTime: c.ControlNumberChangedTime, Rate: cp.Rates[s.Name], Lag: p.op.LagAtStart, Target: s.Content})
 		}
 		return nil
 	})

@@ -373,3 +373,23 @@ func TestFailoverThenFallbackSendsNoDuplicateEitherWay(t *testing.T) {
 		t.Fatalf("region %+v", region)
 	}
 }
+
+func TestTheBumpMarginGrowsWithTheRateReplicationObserved(t *testing.T) {
+	f := newFixture(t, 2, failover.Bounds{Lower: 1, Upper: 999999999})
+	f.pair.Policy.Safety = time.Minute
+	f.runner.Pairs["p"] = f.pair
+	// A01's interchange number moves 100 a second; replication sees it move.
+	f.primary.acct.Set("A01-Icn", cnAt(101+100, t0.Add(time.Second)))
+	if _, err := f.engine.Run(context.Background(), f.pair.Replication); err != nil {
+		t.Fatal(err)
+	}
+	if cp, _, _ := f.store.Load(context.Background(), "p"); cp.Rates["A01-Icn"] < 99 {
+		t.Fatalf("observed rates %v", cp.Rates)
+	}
+	f.submit(t, command.Command{ID: "c1", Action: command.Failover})
+	got := numbers(t, f.secondary.acct)
+	// 100 + 100/s × (lag + 60 s) numbers at least, where the slow ones get the minimum.
+	if got["A01-Icn"] < 201+6100 || got["A00-Icn"] != 100+1000 {
+		t.Fatalf("A01-Icn bumped to %d (from 201, 100/s), A00-Icn to %d (from 100, idle)", got["A01-Icn"], got["A00-Icn"])
+	}
+}

@@ -239,6 +239,7 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	}
 	st.ScanListed, st.ReconcileListed = cp.Scan.Listed, cp.Reconcile.Listed
 	cp.Recent = ps.recent()
+	cp.Rates = mergeRates(cp.Rates, ps.rates)
 	st.Watermark = cp.Watermark
 	st.Lag = Lag(cp, e.opts.Now())
 	if _, err := e.store.Save(commitCtx, cp); err != nil {

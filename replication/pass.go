@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -42,7 +43,9 @@ type pass struct {
 	// digest of what the standby holds, kept current with this run's own writes.
 	// Compact, so memory stays small for large accounts; nil: read the standby.
 	digest map[uint64]uint64
-	mu     sync.Mutex
+	// rates are this run's observed rates of generated numbers.
+	rates map[string]float64
+	mu    sync.Mutex
 }
 
 type item struct {
@@ -255,6 +258,14 @@ func (ps *pass) replicate(ctx context.Context, it item) error {
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	if verdict == session.Write && it.kind == session.Generated && standby != nil {
+		if r, ok := observedRate(*standby, it.s); ok {
+			if ps.rates == nil {
+				ps.rates = map[string]float64{}
+			}
+			ps.rates[it.s.Name] = max(ps.rates[it.s.Name], r)
+		}
+	}
 	if read {
 		ps.st.Reads++
 	}
@@ -283,6 +294,46 @@ func (ps *pass) replicate(ctx context.Context, it item) error {
 		ps.done[it.s.Name] = Seen{Changed: it.s.ChangedTime}
 	}
 	return nil
+}
+
+// observedRate is how fast a generated number moved between the standby's copy and
+// the active side's state: numbers per second of the content's own time.
+func observedRate(old, cur session.Session) (float64, bool) {
+	o, c := session.ParseContent(old.Content), session.ParseContent(cur.Content)
+	on, err1 := strconv.ParseInt(o.ControlNumber, 10, 64)
+	cn, err2 := strconv.ParseInt(c.ControlNumber, 10, 64)
+	dt := c.ControlNumberChangedTime.Sub(o.ControlNumberChangedTime).Seconds()
+	if err1 != nil || err2 != nil || cn <= on || dt <= 0 || o.ControlNumberChangedTime.IsZero() {
+		return 0, false // unreadable, a rollover, or no time between them
+	}
+	return float64(cn-on) / dt, true
+}
+
+// maxRates bounds the rates kept in a checkpoint.
+const maxRates = 20000
+
+// mergeRates keeps, per session, the newest observation, or half the last one where
+// that is higher: a burst raises the margin at once and fades over a few runs.
+func mergeRates(old, run map[string]float64) map[string]float64 {
+	if len(run) == 0 {
+		return old
+	}
+	out := make(map[string]float64, len(old)+len(run))
+	for name, r := range old {
+		out[name] = r
+	}
+	for name, r := range run {
+		out[name] = max(r, out[name]/2)
+	}
+	for name := range out {
+		if len(out) <= maxRates {
+			break
+		}
+		if _, fresh := run[name]; !fresh {
+			delete(out, name)
+		}
+	}
+	return out
 }
 
 // standbyCopy returns the standby's copy of the session (nil: it has none) and

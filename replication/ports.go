@@ -126,6 +126,10 @@ type Checkpoint struct {
 	// Recent is the overlap memory: sessions whose content the standby is known to
 	// hold, so re-listing the overlap window costs no standby reads and no writes.
 	Recent map[string]Seen
+	// Rates is the observed rate of each generated control number, in numbers per
+	// second, from the states replication copied: what a failover sizes its bump
+	// margin by. Keyed by session name; bounded.
+	Rates map[string]float64
 	// ClockOffset is the active side's service clock minus this machine's, as last
 	// measured (Date header, rounded up): lag is measured on the service's clock.
 	ClockOffset time.Duration

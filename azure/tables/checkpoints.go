@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -123,6 +124,7 @@ type entity struct {
 	LastError      string `json:"LastError"`
 	LastDurationMs int64  `json:"LastDurationMs"`
 	RecentChunks   int    `json:"RecentChunks"`
+	RatesChunks    int    `json:"RatesChunks"`
 }
 
 // Load reads the pair's partition: its checkpoint and active-region record.
@@ -265,6 +267,8 @@ func toEntity(cp replication.Checkpoint) ([]byte, error) {
 		chunks = chunk("{}", recentChunk)
 	}
 	e.RecentChunks = len(chunks)
+	rates := encodeRates(cp.Rates)
+	e.RatesChunks = len(rates)
 	base, err := json.Marshal(e)
 	if err != nil {
 		return nil, drerr.E(drerr.Internal, "encode checkpoint", err)
@@ -275,7 +279,37 @@ func toEntity(cp replication.Checkpoint) ([]byte, error) {
 	for i, c := range chunks {
 		m[fmt.Sprintf("Recent%d", i)] = c
 	}
+	for i, c := range rates {
+		m[fmt.Sprintf("Rates%d", i)] = c
+	}
 	return json.Marshal(m)
+}
+
+// maxRateChunks bounds the observed rates' share of the entity.
+const maxRateChunks = 12
+
+// encodeRates stores name → numbers per second in chunks; past the bound it keeps
+// the fastest sessions, whose margins matter most.
+func encodeRates(rates map[string]float64) []string {
+	if len(rates) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(rates))
+	for name := range rates {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool { return rates[names[i]] > rates[names[j]] })
+	for {
+		m := make(map[string]float64, len(names))
+		for _, n := range names {
+			m[n] = rates[n]
+		}
+		blob, _ := json.Marshal(m)
+		if c := chunk(string(blob), recentChunk); len(c) <= maxRateChunks {
+			return c
+		}
+		names = names[:len(names)*3/4]
+	}
 }
 
 func fromEntity(pair string, e entity, fields map[string]any) replication.Checkpoint {
@@ -326,6 +360,12 @@ func fromEntity(pair string, e entity, fields map[string]any) replication.Checkp
 			cp.Recent[name] = replication.Seen{Digest: d, Changed: time.UnixMilli(ms).UTC()}
 		}
 	}
+	var rates strings.Builder
+	for i := range e.RatesChunks {
+		s, _ := fields[fmt.Sprintf("Rates%d", i)].(string)
+		rates.WriteString(s)
+	}
+	_ = json.Unmarshal([]byte(rates.String()), &cp.Rates)
 	return cp
 }
 

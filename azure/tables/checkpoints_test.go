@@ -2,6 +2,7 @@ package tables_test
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 
 	"context"
@@ -57,6 +58,7 @@ func TestCheckpointRoundTripsAndWritesAreConditional(t *testing.T) {
 	cp.Scan = replication.Scan{Kind: replication.ScanFull, Cursor: "https://management.azure.com/next?$skiptoken=abc", StartedAt: cp.Watermark, Listed: 1000, Writes: 900}
 	cp.Reconcile = replication.Scan{Kind: replication.ScanReconcile, Cursor: "https://management.azure.com/next?$skiptoken=def", StartedAt: cp.Watermark, Listed: 3000, Writes: 2, NoDigest: true}
 	cp.ClockOffset = -1500 * time.Millisecond
+	cp.Rates = map[string]float64{"Contoso-Partner-0001-X12-Icn": 2.5, "Contoso-Partner-0002-X12-Gcn": 0.125}
 	cp.Runs = 3
 	saved, err := s.Save(ctx, cp)
 	if err != nil {
@@ -67,7 +69,7 @@ func TestCheckpointRoundTripsAndWritesAreConditional(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !got.Watermark.Equal(cp.Watermark) || got.Runs != 3 || len(got.Recent) != len(recent) || got.ETag != saved.ETag ||
-		got.Scan != cp.Scan || got.Reconcile != cp.Reconcile || got.ClockOffset != cp.ClockOffset {
+		got.Scan != cp.Scan || got.Reconcile != cp.Reconcile || got.ClockOffset != cp.ClockOffset || !maps.Equal(got.Rates, cp.Rates) {
 		t.Fatalf("loaded %v runs %d recent %d etag %q scan %+v offset %v; saved %v runs 3 recent %d etag %q scan %+v offset %v",
 			got.Watermark, got.Runs, len(got.Recent), got.ETag, got.Scan, got.ClockOffset, cp.Watermark, len(recent), saved.ETag, cp.Scan, cp.ClockOffset)
 	}
