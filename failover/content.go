@@ -212,3 +212,13 @@ func quote(s string) json.RawMessage {
 	_ = enc.Encode(s) // a string always encodes
 	return bytes.TrimRight(buf.Bytes(), "\n")
 }
+
+// Restamp returns content with its ControlNumberChangedTime set to stamp, everything
+// else as it was.
+func Restamp(content json.RawMessage, stamp time.Time) (json.RawMessage, error) {
+	t, err := readTarget(content)
+	if err != nil || t.absent || !t.hasNumber {
+		return nil, fmt.Errorf("restamp: content has no control number to keep: %v", err)
+	}
+	return t.rewrite(t.number, stamp, ProtocolUnknown)
+}

@@ -99,6 +99,7 @@ const (
 	StepAuthorize  = "authorize"
 	StepReadiness  = "readiness"
 	StepStopIntake = "stop-intake"
+	StepStopOld    = "stop-old-intake"
 	StepDrain      = "drain"
 	StepCatchUp    = "catch-up"
 	StepHold       = "hold-replication"
@@ -109,8 +110,8 @@ const (
 	StepFenceOld   = "fence-old-side"
 	StepFlip       = "flip"
 	StepConfirm    = "confirm-replication"
-	lockTTL        = 30 * time.Minute
-	holdTTL        = 30 * time.Minute
+	lockTTL        = 2 * time.Hour
+	holdTTL        = 2 * time.Hour
 	ownerPrefix    = "operation:"
 	defaultCatchUp = 30 * time.Second
 	defaultWorkers = 8
@@ -124,7 +125,7 @@ func steps(a command.Action, dry bool) []string {
 	case a == command.Fallback:
 		return []string{StepAuthorize, StepReadiness, StepStopIntake, StepDrain, StepHold, StepFloors, StepBump, StepSettle, StepEnable, StepFlip, StepConfirm}
 	default:
-		return []string{StepAuthorize, StepReadiness, StepCatchUp, StepHold, StepFloors, StepBump, StepSettle, StepEnable, StepFenceOld, StepFlip}
+		return []string{StepAuthorize, StepReadiness, StepStopOld, StepCatchUp, StepHold, StepFloors, StepBump, StepSettle, StepEnable, StepFenceOld, StepFlip}
 	}
 }
 
@@ -149,11 +150,16 @@ func refuse(format string, args ...any) error {
 // error is non-nil only for a transient failure, when the command must be retried;
 // every other outcome is in the returned operation's status.
 func (r *Runner) Submit(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error) {
-	if c.Action == command.Confirm {
+	switch c.Action {
+	case command.Confirm:
 		return r.confirm(ctx, c)
+	case command.Failover, command.Fallback, command.Drill:
+	default:
+		return r.Reject(ctx, c, src, fmt.Sprintf("%s is not an integration-account action", c.Action))
 	}
 	op, err := r.journal(ctx, journal.New(c, src, rtoStart, r.now()))
-	if err != nil || op.Status.Terminal() {
+	// A proposal runs only when an operator confirms it, whatever else carries its id.
+	if err != nil || op.Status.Terminal() || op.Status == journal.Proposed {
 		return op, err
 	}
 	return r.run(ctx, op)
@@ -249,6 +255,9 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 		return op, err
 	}
 	p := &plan{r: r, pair: pair, op: &op}
+	if err := p.renewHold(ctx); err != nil {
+		return op, err
+	}
 	for i := range op.Steps {
 		st := op.Steps[i]
 		if st.Status == journal.StepDone || st.Status == journal.StepSkipped {
@@ -410,6 +419,16 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 	case StepStopIntake:
 		from, _ := p.direction()
 		return p.workflows(ctx, p.pair.side(from), false, false)
+	case StepStopOld:
+		// The old side stops sending before the floors are fixed, if it answers: a
+		// side that keeps sending through the plan could outrun its margin.
+		from, _ := p.direction()
+		outcome, changes, err := p.workflows(ctx, p.pair.side(from), false, true)
+		var wait *errWait
+		if errors.As(err, &wait) {
+			return "skipped: " + wait.why + "; fenced once it answers", changes, nil
+		}
+		return outcome, changes, err
 	case StepDrain:
 		return p.drain(ctx)
 	case StepHold:
@@ -447,11 +466,16 @@ func (p *plan) authorize(ctx context.Context) (string, []string, error) {
 		return "", nil, refuse("the pair is already active on its %s (epoch %d): nothing to %s", region.Active, region.Epoch, p.op.Action)
 	}
 	p.op.EpochBefore = region.Epoch
-	if p.pair.Cooldown > 0 && !p.op.DryRun && p.op.Action != command.Drill {
-		recent, err := p.r.Journal.List(ctx, p.pair.Name, 20)
-		if err != nil {
-			return "", nil, err
+	recent, err := p.r.Journal.List(ctx, p.pair.Name, 20)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, o := range recent {
+		if o.ID != p.op.ID && o.Status.Pending() && !p.op.DryRun && p.op.Action != command.Drill {
+			return "", nil, refuse("operation %s (%s) is still %s on pair %s", o.ID, o.Action, o.Status, p.pair.Name)
 		}
+	}
+	if p.pair.Cooldown > 0 && !p.op.DryRun && p.op.Action != command.Drill {
 		for _, o := range recent {
 			if o.ID != p.op.ID && o.Status == journal.Succeeded && !o.DryRun && o.Action != command.Drill && p.r.now().Sub(o.Done) < p.pair.Cooldown {
 				if !p.op.Force {
@@ -524,6 +548,27 @@ func (p *plan) catchUp(ctx context.Context) (string, []string, error) {
 		return "skipped: " + st.Skipped, nil, nil
 	}
 	return fmt.Sprintf("replicated %d changes from the old side", st.Writes), nil, nil
+}
+
+// renewHold extends the plan's hold on the replication stream on every attempt until
+// the flip hands the stream back, so that a plan that waits long (a settle, a fence,
+// an outage of this app) never lets a replication run write an older number over its
+// bumps.
+func (p *plan) renewHold(ctx context.Context) error {
+	hold, flip := p.op.StepByName(StepHold), p.op.StepByName(StepFlip)
+	if hold == nil || hold.Status != journal.StepDone || flip == nil || flip.Status == journal.StepDone {
+		return nil
+	}
+	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
+	if err != nil {
+		return err
+	}
+	if cp.LeaseOwner != ownerPrefix+p.op.ID && cp.LeaseOwner != "" && p.r.now().Before(cp.LeaseUntil) {
+		return fmt.Errorf("the replication stream is held by %s, not by this plan", cp.LeaseOwner)
+	}
+	cp.LeaseOwner, cp.LeaseUntil = ownerPrefix+p.op.ID, p.r.now().Add(holdTTL)
+	_, err = p.r.Streams.Save(ctx, cp)
+	return err
 }
 
 // hold takes the replication stream for the plan, so that no replication run writes
@@ -605,11 +650,12 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 		return "", nil, fmt.Errorf("list the target's sessions: %w", err)
 	}
 	agreements := plain(ags)
+	inputs, notes := coverAgreements(inputs, agreements, p.op.LagAtStart)
 	pl, err := Compute(inputs, p.pair.Policy, agreements, p.r.now())
 	if err != nil {
 		return "", nil, refuse("floors: %v", err)
 	}
-	var changes []string
+	changes := notes
 	for _, b := range pl.Bumps {
 		changes = append(changes, fmt.Sprintf("%s: %s -> %s", b.Session, b.From, b.To))
 	}
@@ -624,6 +670,46 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	return summary(pl, "floors computed"), changes, nil
+}
+
+// coverAgreements fits the inputs to the target's agreements: a generated number of
+// every send level the target has is bumped even where the target holds no session
+// yet (the old side may have used it without it ever replicating), and a session of
+// an agreement the target no longer has is left out with a note: nothing sends on it.
+func coverAgreements(inputs []Input, agreements []Agreement, lag time.Duration) ([]Input, []string) {
+	have := map[string]bool{}
+	byName := map[string]Agreement{}
+	for _, a := range agreements {
+		byName[strings.ToLower(a.Name)] = a
+	}
+	var out []Input
+	var notes []string
+	for _, in := range inputs {
+		agr, _, ok := ParseGenerated(in.Session)
+		if _, known := byName[strings.ToLower(agr)]; !ok || !known {
+			notes = append(notes, fmt.Sprintf("%s: no such agreement on the target; left alone", in.Session))
+			continue
+		}
+		have[strings.ToLower(in.Session)] = true
+		out = append(out, in)
+	}
+	for _, a := range agreements {
+		if a.Protocol != X12 && a.Protocol != EDIFACT {
+			continue
+		}
+		for _, l := range []Level{ICN, GCN, TSCN} {
+			name := SessionName(a.Name, l)
+			if _, ok := a.BoundsFor(l); !ok || have[strings.ToLower(name)] {
+				continue
+			}
+			last := "0"
+			if a.Protocol == X12 {
+				last = "000000000" // ISA13 is nine digits, zero padded
+			}
+			out = append(out, Input{Session: name, Last: last, Lag: lag})
+		}
+	}
+	return out, notes
 }
 
 func summary(pl Plan, what string) string {
@@ -668,18 +754,29 @@ func (p *plan) bump(ctx context.Context) (string, []string, error) {
 	for i, b := range n.Plan.Bumps {
 		g.Go(func() error {
 			cur, err := sessions.Get(gctx, b.Session)
-			if err == nil && !session.ParseContent(cur.Content).Stamp().Before(b.ChangedTime) {
-				return nil // written by an earlier attempt
-			}
 			if err != nil && !drerr.Is(err, drerr.NotFound) {
 				return fmt.Errorf("read %s: %w", b.Session, err)
+			}
+			content := b.NewContent
+			if err == nil {
+				c := session.ParseContent(cur.Content)
+				if c.ControlNumber == b.To {
+					return nil // written by an earlier attempt
+				}
+				if !c.Stamp().Before(b.ChangedTime) {
+					// Something wrote a newer stamp since the floors were fixed: the
+					// same number, stamped after it, or the bump would lose.
+					if content, err = Restamp(b.NewContent, c.Stamp().Add(Tick)); err != nil {
+						return fmt.Errorf("bump %s: %w", b.Session, err)
+					}
+				}
 			}
 			if p.r.Writes != nil {
 				if err := p.r.Writes.Wait(gctx); err != nil {
 					return err
 				}
 			}
-			if err := sessions.Put(gctx, session.Session{Name: b.Session, Content: b.NewContent}); err != nil {
+			if err := sessions.Put(gctx, session.Session{Name: b.Session, Content: content}); err != nil {
 				return fmt.Errorf("bump %s: %w", b.Session, err)
 			}
 			written[i] = true
@@ -728,7 +825,7 @@ func (p *plan) workflows(ctx context.Context, side Side, enable, fence bool) (st
 
 // flip moves the active-region record to the target by compare-and-swap, and starts
 // replication in the new direction from just before the plan began, not with a full
-// sync.
+// sync, with a reconciliation beside it.
 func (p *plan) flip(ctx context.Context) (string, []string, error) {
 	_, to := p.direction()
 	cp, region, err := p.r.Streams.Load(ctx, p.pair.Name)
@@ -757,7 +854,9 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 		cp.Epoch = next
 		cp.Watermark = p.op.Created.Add(offset - p.r.ClockSkew)
 		cp.ClockOffset = offset
-		cp.Scan, cp.Reconcile, cp.Recent = replication.Scan{}, replication.Scan{}, nil
+		// A reconciliation right away: what the old side held that never reached the
+		// new one (sent just before an outage) is copied back by the first runs.
+		cp.Scan, cp.Reconcile, cp.Recent = replication.Scan{}, replication.Scan{Kind: replication.ScanReconcile}, nil
 		cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
 		if _, err := p.r.Streams.Save(ctx, cp); err != nil {
 			return "", nil, err

@@ -171,9 +171,11 @@ func firedOrNow(a alert.Alert) time.Time {
 // journalAlert records an alert that started nothing, under the pair its rule names
 // or the unknown pair.
 func (h *Handler) journalAlert(ctx context.Context, log *slog.Logger, a alert.Alert, body []byte, why string) {
-	id := "alert-invalid"
+	var id string
 	if a.ID != "" {
-		id = alert.CommandID(a.ID)
+		// Not the command id a Fired alert queues under: a Resolved notice journaled
+		// first must not stand in for the failover it follows.
+		id = alert.CommandID(a.ID + "|" + string(a.Condition))
 	} else {
 		sum := sha256.Sum256(body)
 		id = "alert-invalid-" + hex.EncodeToString(sum[:12])

@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"integration-dr/alert"
+	"integration-dr/command"
 	"integration-dr/drerr"
+	"integration-dr/journal"
 	"integration-dr/replication"
 )
 
@@ -149,5 +152,51 @@ func TestStatusAnswersThroughTheHTTPOutputBinding(t *testing.T) {
 				t.Fatalf("res = %+v, want status %v and a body with %q", res, tt.wantStatus, tt.wantBody)
 			}
 		})
+	}
+}
+
+// operations records what the handler asks of the plans.
+type operations struct {
+	rejected, proposed []command.Command
+}
+
+func (o *operations) Submit(_ context.Context, c command.Command, _ journal.Source, _ time.Time) (journal.Operation, error) {
+	return journal.Operation{ID: c.ID, Pair: c.Pair, Action: c.Action, Status: journal.Succeeded}, nil
+}
+func (o *operations) Propose(_ context.Context, c command.Command, _ journal.Source, _ time.Time) (journal.Operation, error) {
+	o.proposed = append(o.proposed, c)
+	return journal.Operation{ID: c.ID, Pair: c.Pair, Status: journal.Proposed}, nil
+}
+func (o *operations) Reject(_ context.Context, c command.Command, _ journal.Source, why string) (journal.Operation, error) {
+	o.rejected = append(o.rejected, c)
+	return journal.Operation{ID: c.ID, Pair: c.Pair, Status: journal.Rejected, Error: why}, nil
+}
+func (o *operations) Advance(context.Context) ([]journal.Operation, error) { return nil, nil }
+
+func TestAResolvedAlertIsJournaledUnderAnotherIDThanTheFailoverItFollows(t *testing.T) {
+	ops := &operations{}
+	rules, err := alert.ParseRules(`{"rules":[{"rule":"ia-down","pair":"p","action":"failover","mode":"auto"}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{Operations: ops, KnownPair: func(string) bool { return true }, AlertRules: rules, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Minute}
+	post := func(condition string) Reply {
+		a := `{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{"alertId":"/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/a1","alertRule":"ia-down","severity":"Sev1","monitorCondition":"` + condition + `","firedDateTime":"2026-11-20T09:00:00Z"}}}`
+		req, _ := json.Marshal(map[string]any{"Data": map[string]any{"req": map[string]any{"Method": "POST", "Body": a}}})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/"+FnAlertIntake, strings.NewReader(string(req))))
+		var r Reply
+		_ = json.Unmarshal(rec.Body.Bytes(), &r)
+		return r
+	}
+	post("Resolved")
+	fired := post("Fired")
+	var queued command.Command
+	raw, _ := json.Marshal(fired.Outputs["command"])
+	if err := json.Unmarshal(raw, &queued); err != nil || queued.ID == "" {
+		t.Fatalf("the Fired alert queued %s (%v)", raw, err)
+	}
+	if len(ops.rejected) != 1 || ops.rejected[0].ID == queued.ID {
+		t.Fatalf("the Resolved notice was journaled as %+v, the failover queued as %s: one would stand in for the other", ops.rejected, queued.ID)
 	}
 }

@@ -35,6 +35,7 @@ type options struct {
 	rate       float64
 	latency    time.Duration
 	scale      float64
+	drLoad     time.Duration
 }
 
 func main() {
@@ -44,6 +45,7 @@ func main() {
 	flag.DurationVar(&o.tick, "tick", 3*time.Second, "timer period of the replication function")
 	flag.Float64Var(&o.rate, "rate", 8, "control number changes per second on the primary")
 	flag.DurationVar(&o.latency, "latency", 10*time.Millisecond, "latency the ARM stand-in adds to every call")
+	flag.DurationVar(&o.drLoad, "dr-load", 9*time.Second, "how long each traffic phase of the disaster half runs")
 	flag.Float64Var(&o.scale, "scale", 20, "ARM time scale: the stand-in refills ARM's buckets this many times faster, and the lease shrinks alike")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -77,6 +79,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	defer logFile.Close()
 	env := localstack.HandlerEnv(az.ConnectionString(), armURL, time.Minute)
 	maps.Copy(env, localstack.BudgetEnv(o.scale))
+	maps.Copy(env, drSettings(time.Minute))
+	localstack.Workflows(arm, localstack.PrimaryGroup, demoIntake)
+	arm.PutWorkflow(localstack.SecondaryGroup, demoIntake, armlogic.WorkflowStateDisabled)
 	env["DR_RUN_LEASE"] = (2 * time.Minute / time.Duration(o.scale)).String()
 	h, err := localstack.StartHandler(ctx, bin, env, logFile)
 	if err != nil {
@@ -169,7 +174,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t\n", k, pk[k], sk[k], totals[k], last.Lag.Round(time.Millisecond))
 	}
 	tw.Flush()
-	return nil
+	return disaster(ctx, o, arm, h, env, agr, out)
 }
 
 func sessions(arm *armstandin.Server) (primary, secondary map[string]json.RawMessage) {

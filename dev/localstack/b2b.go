@@ -85,13 +85,20 @@ func Seed(srv *armstandin.Server, n int, start time.Time) []Agreement {
 	return out
 }
 
+// agreement is a's agreement as the service holds it: X12 and EDIFACT with the
+// portal's default ranges (rollover on) and duplicate checks on receive.
 func agreement(a Agreement) armlogic.IntegrationAccountAgreement {
-	typ := map[string]armlogic.AgreementType{"X12": armlogic.AgreementTypeX12, "EDIFACT": armlogic.AgreementTypeEdifact, "AS2": armlogic.AgreementTypeAS2}[a.Protocol]
+	switch a.Protocol {
+	case "X12":
+		return X12Agreement(a.Name, 1, x12DefaultUpper, true, true)
+	case "EDIFACT":
+		return EdifactAgreement(a.Name, 1, edifactDefaultUpper, true, true)
+	}
 	return armlogic.IntegrationAccountAgreement{
 		Name: to.Ptr(a.Name),
 		Type: to.Ptr("Microsoft.Logic/integrationAccounts/agreements"),
 		Properties: &armlogic.IntegrationAccountAgreementProperties{
-			AgreementType: to.Ptr(typ),
+			AgreementType: to.Ptr(armlogic.AgreementTypeAS2),
 			HostPartner:   to.Ptr("Contoso"),
 			GuestPartner:  to.Ptr(a.Name),
 			HostIdentity:  &armlogic.BusinessIdentity{Qualifier: to.Ptr("ZZ"), Value: to.Ptr("CONTOSO")},

@@ -54,7 +54,9 @@ func (s *Store) Create(_ context.Context, op journal.Operation) (journal.Operati
 		return op, drerr.Errorf(drerr.Conflict, "create operation", "operation %s exists", op.ID)
 	}
 	op = s.stamp(op)
+	op.Steps = slices.Clone(op.Steps)
 	s.ops[key(op.Pair, op.ID)] = op
+	op.Steps = slices.Clone(op.Steps)
 	return op, nil
 }
 
@@ -82,6 +84,7 @@ func (s *Store) Update(_ context.Context, op journal.Operation) (journal.Operati
 	op = s.stamp(op)
 	op.Steps = slices.Clone(op.Steps)
 	s.ops[key(op.Pair, op.ID)] = op
+	op.Steps = slices.Clone(op.Steps)
 	return op, nil
 }
 
@@ -114,6 +117,7 @@ func (s *Store) List(_ context.Context, pair string, limit int) ([]journal.Opera
 	var out []journal.Operation
 	for _, op := range s.ops {
 		if op.Pair == pair {
+			op.Steps = slices.Clone(op.Steps)
 			out = append(out, op)
 		}
 	}
@@ -130,6 +134,7 @@ func (s *Store) ListPending(context.Context) ([]journal.Operation, error) {
 	var out []journal.Operation
 	for _, op := range s.ops {
 		if op.Status.Pending() {
+			op.Steps = slices.Clone(op.Steps)
 			out = append(out, op)
 		}
 	}
