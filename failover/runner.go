@@ -397,6 +397,9 @@ type plan struct {
 	r    *Runner
 	pair Pair
 	op   *journal.Operation
+	// oldDown: the old side did not answer in this attempt; later steps that would
+	// only retry it skip at once instead of paying the retries again.
+	oldDown bool
 }
 
 // direction is where the operation moves the pair: from the side active when it was
@@ -422,10 +425,14 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 	case StepStopOld:
 		// The old side stops sending before the floors are fixed, if it answers: a
 		// side that keeps sending through the plan could outrun its margin.
+		if p.oldDown {
+			return "skipped: the old side does not answer; fenced once it answers", nil, nil
+		}
 		from, _ := p.direction()
 		outcome, changes, err := p.workflows(ctx, p.pair.side(from), false, true)
 		var wait *errWait
 		if errors.As(err, &wait) {
+			p.oldDown = true
 			return "skipped: " + wait.why + "; fenced once it answers", changes, nil
 		}
 		return outcome, changes, err
@@ -498,6 +505,7 @@ func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 	old, err := p.pair.side(from).Agreements.Agreements(ctx)
 	var r Readiness
 	if err != nil {
+		p.oldDown = true
 		notes = append(notes, fmt.Sprintf("old side (%s) unreachable: agreements not compared", from))
 	} else {
 		r = CheckAgreements(plain(old), plain(target))
@@ -534,6 +542,9 @@ func plain(as []AgreementState) []Agreement {
 
 // catchUp replicates once more from the old side, best effort: it may be down.
 func (p *plan) catchUp(ctx context.Context) (string, []string, error) {
+	if p.oldDown {
+		return "skipped: the old side does not answer", nil, nil
+	}
 	timeout := p.r.CatchUpTimeout
 	if timeout <= 0 {
 		timeout = defaultCatchUp

@@ -53,14 +53,13 @@ func drSettings(overlap time.Duration) map[string]string {
 // drDemo is the disaster half of the demo: the handler driven through the host
 // simulator as the Functions host would.
 type drDemo struct {
-	o       options
-	arm     *armstandin.Server
-	host    *hostsim.Host
-	sender  *localstack.Sender
-	out     io.Writer
-	rows    [][]string
-	ops     map[string]journal.Operation
-	lastErr string
+	o      options
+	arm    *armstandin.Server
+	host   *hostsim.Host
+	sender *localstack.Sender
+	out    io.Writer
+	rows   [][]string
+	ops    map[string]journal.Operation
 }
 
 func disaster(ctx context.Context, o options, arm *armstandin.Server, h *localstack.Handler, env map[string]string, agr []localstack.Agreement, out io.Writer) error {
@@ -76,7 +75,7 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, h *localst
 	primary, secondary := side{localstack.PrimaryGroup, localstack.PrimaryAcct}, side{localstack.SecondaryGroup, localstack.SecondaryAcct}
 
 	fmt.Fprintf(out, "\nDisaster: partner traffic goes on; the primary region is lost; an alert fails the pair over; the primary comes back; the operator falls back.\n\n")
-	if err := d.traffic(ctx, "1 traffic on the primary", primary, true); err != nil {
+	if err := d.traffic(ctx, "1 traffic on the primary", primary); err != nil {
 		return err
 	}
 	for range 15 { // sent, never replicated: the outage comes first
@@ -103,7 +102,7 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, h *localst
 	failover = d.ops[failover.ID]
 	d.row("5 RunCommand: failover", string(failover.Status)+" "+stepSummary(failover), fmt.Sprintf("RTO %s, lag at start %s", failover.RTO.Round(time.Millisecond), failover.LagAtStart.Round(time.Millisecond)))
 
-	if err := d.traffic(ctx, "6 traffic on the secondary", secondary, false); err != nil {
+	if err := d.traffic(ctx, "6 traffic on the secondary", secondary); err != nil {
 		return err
 	}
 	arm.SetUnreachable(localstack.PrimaryGroup, "", false)
@@ -127,7 +126,7 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, h *localst
 	fallback = d.ops[fallback.ID]
 	d.row("8 RunCommand: fallback", string(fallback.Status)+" "+stepSummary(fallback), fmt.Sprintf("RTO %s", fallback.RTO.Round(time.Millisecond)))
 
-	if err := d.traffic(ctx, "9 traffic on the primary", primary, true); err != nil {
+	if err := d.traffic(ctx, "9 traffic on the primary", primary); err != nil {
 		return err
 	}
 	if err := d.until(ctx, "the secondary converges", func(st replication.StreamStatus) bool { return st.LastError == "" && d.converged(primary, secondary) }); err != nil {
@@ -169,35 +168,54 @@ type side struct{ group, acct string }
 
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
 
-// traffic sends on a side for the demo's load time while the timers tick.
-func (d *drDemo) traffic(ctx context.Context, name string, s side, replicate bool) error {
-	end := time.Now().Add(d.o.drLoad)
-	sent, ticks, failed := 0, 0, 0
+// traffic sends on a side for the demo's load time while the replication timer ticks
+// beside it, as the host's timer would, one tick at a time.
+func (d *drDemo) traffic(ctx context.Context, name string, s side) error {
+	type tick struct {
+		ok  bool
+		err error
+	}
+	ticks := make(chan tick, 1)
+	inFlight, done, failed := false, 0, 0
+	collect := func(t tick) error {
+		inFlight = false
+		done++
+		if !t.ok {
+			failed++
+		}
+		return t.err
+	}
+	sent := 0
 	next := time.Now()
-	for time.Now().Before(end) {
-		if err := d.sender.Step(s.group, s.acct, time.Now()); err == nil {
+	for end := time.Now().Add(d.o.drLoad); time.Now().Before(end) || inFlight; {
+		if time.Now().Before(end) && d.sender.Step(s.group, s.acct, time.Now()) == nil {
 			sent++
 		}
-		if time.Now().After(next) {
-			next = time.Now().Add(d.o.tick)
-			r, err := d.timer(ctx, handlers.FnReplicateSessions)
-			if err != nil {
-				return err
-			}
-			ticks++
-			if !r.Success {
-				failed++
-			}
+		if !inFlight && time.Now().After(next) && time.Now().Before(end) {
+			inFlight, next = true, time.Now().Add(d.o.tick)
+			go func() {
+				r, err := d.timer(ctx, handlers.FnReplicateSessions)
+				ticks <- tick{r.Success, err}
+			}()
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case t := <-ticks:
+			if err := collect(t); err != nil {
+				return err
+			}
 		case <-time.After(time.Duration(float64(time.Second) / d.o.rate)):
 		}
 	}
-	note := fmt.Sprintf("%d replication ticks", ticks)
+	note := fmt.Sprintf("%d replication ticks", done)
 	if failed > 0 {
-		note += fmt.Sprintf(", %d failed (the other side is down: %s)", failed, d.lastErr)
+		// The host drops a failed invocation's logs: the reason is in the stream's status.
+		why := ""
+		if st, err := d.status(ctx); err == nil {
+			why = shorten(st.LastError, 80)
+		}
+		note += fmt.Sprintf(", %d failed (the other side is down: %s)", failed, why)
 	}
 	d.row(name, fmt.Sprintf("%d messages sent", sent), note)
 	return nil
@@ -207,9 +225,6 @@ func (d *drDemo) timer(ctx context.Context, fn string) (hostsim.Result, error) {
 	r, err := d.host.Timer(ctx, fn, time.Now(), hostsim.TimerStatus{Unmonitored: true})
 	if err != nil {
 		return r, err
-	}
-	if !r.Success && len(r.Logs) > 0 {
-		d.lastErr = shorten(r.Logs[len(r.Logs)-1], 90)
 	}
 	if fn == handlers.FnAdvanceOperations {
 		var ops []journal.Operation
