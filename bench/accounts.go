@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"os"
 
 	"integration-dr/azure/auth"
@@ -15,7 +17,7 @@ import (
 // accounts opens the named integration accounts of a resource group on the stand-in
 // through the armlogic adapter, sharing one credential and up to conns connections.
 func accounts(armURL, group string, conns int, names ...string) ([]*logic.Account, error) {
-	cred, armOpts, err := auth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, conns)
+	cred, armOpts, err := armClient(armURL, conns)
 	if err != nil {
 		return nil, err
 	}
@@ -51,4 +53,9 @@ func startHandler(ctx context.Context, bin string, env map[string]string, logPat
 		return nil, nil, err
 	}
 	return h, func() { h.Kill(); logf.Close() }, nil
+}
+
+// armClient is the credential and client options for the stand-in.
+func armClient(armURL string, conns int) (azcore.TokenCredential, *arm.ClientOptions, error) {
+	return auth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, conns)
 }

@@ -255,6 +255,9 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 		return op, err
 	}
 	p := &plan{r: r, pair: pair, op: &op}
+	if fl := op.StepByName(StepFloors); fl != nil && fl.Status == journal.StepDone {
+		p.floorsEarlier = true
+	}
 	if err := p.renewHold(ctx); err != nil {
 		return op, err
 	}
@@ -263,6 +266,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 		if st.Status == journal.StepDone || st.Status == journal.StepSkipped {
 			continue
 		}
+		p.resumed = st.Status != journal.StepPending
 		if err := op.StartStep(st.Name, r.now()); err != nil {
 			return op, err
 		}
@@ -400,6 +404,11 @@ type plan struct {
 	// oldDown: the old side did not answer in this attempt; later steps that would
 	// only retry it skip at once instead of paying the retries again.
 	oldDown bool
+	// resumed: the step under way was started by an earlier attempt; floorsEarlier:
+	// the floors were fixed by one. Either way the target must be read again.
+	resumed, floorsEarlier bool
+	// target is the target's agreements as readiness read them in this attempt.
+	target []AgreementState
 }
 
 // direction is where the operation moves the pair: from the side active when it was
@@ -497,12 +506,22 @@ func (p *plan) authorize(ctx context.Context) (string, []string, error) {
 
 func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 	from, to := p.direction()
+	// Both sides at once: the old one may take its retries to say it is down.
+	var old []AgreementState
+	var oldErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		old, oldErr = p.pair.side(from).Agreements.Agreements(ctx)
+	}()
 	target, err := p.pair.side(to).Agreements.Agreements(ctx)
+	<-done
 	if err != nil {
 		return "", nil, fmt.Errorf("the target (%s) does not answer: %w", to, err)
 	}
+	p.target = target
 	var notes []string
-	old, err := p.pair.side(from).Agreements.Agreements(ctx)
+	err = oldErr
 	var r Readiness
 	if err != nil {
 		p.oldDown = true
@@ -637,9 +656,12 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 		}
 	}
 	target := p.pair.side(to)
-	ags, err := target.Agreements.Agreements(ctx)
-	if err != nil {
-		return "", nil, err
+	ags := p.target
+	if ags == nil {
+		var err error
+		if ags, err = target.Agreements.Agreements(ctx); err != nil {
+			return "", nil, err
+		}
 	}
 	// The observed rate of each number, as replication saw it move.
 	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
@@ -764,7 +786,13 @@ func (p *plan) bump(ctx context.Context) (string, []string, error) {
 	written := make([]bool, len(n.Plan.Bumps))
 	for i, b := range n.Plan.Bumps {
 		g.Go(func() error {
-			cur, err := sessions.Get(gctx, b.Session)
+			// A first attempt writes what the floors step just read; a resumed one
+			// reads each session first, and skips what an earlier attempt wrote.
+			var cur session.Session
+			err := drerr.E(drerr.NotFound, "bump", errors.New("not read"))
+			if p.resumed || p.floorsEarlier {
+				cur, err = sessions.Get(gctx, b.Session)
+			}
 			if err != nil && !drerr.Is(err, drerr.NotFound) {
 				return fmt.Errorf("read %s: %w", b.Session, err)
 			}
