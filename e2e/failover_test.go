@@ -14,6 +14,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
 
+	"integration-dr/azure/tables"
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/hostsim"
 	"integration-dr/dev/localstack"
@@ -324,4 +325,117 @@ func TestAPlanKilledMidwayResumesOnRedeliveryAndBumpsOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAMessageThatKeepsFailingEndsInTheDeadLetterQueueAndTheJournalSaysWhy(t *testing.T) {
+	d := newDRStack(t, "auto")
+	d.host.ConfigureQueue(commandsQ, hostsim.QueueOptions{MaxDeliveryCount: 3})
+	// The target's ARM answers nothing: every attempt fails in its readiness check.
+	d.arm.SetUnreachable(localstack.SecondaryGroup, "", true)
+	if _, err := d.host.Send(commandsQ, hostsim.Message{Body: []byte(`{"id":"doomed-1","action":"failover","pair":"` + localstack.PairName + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if del := d.deliver(); del.Outcome == hostsim.Completed {
+			t.Fatalf("delivery %d completed: %v", i, del.Logs)
+		}
+	}
+	dead := d.host.DeadLetters(commandsQ)
+	if len(dead) != 1 || dead[0].DeadLetterReason != "MaxDeliveryCountExceeded" {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	// What an operator reads: the operation and its last error.
+	d.arm.SetUnreachable(localstack.SecondaryGroup, "", false)
+	op := d.journalOp("doomed-1")
+	if !strings.Contains(op.Error, "does not answer") {
+		t.Fatalf("the journal says %s %q; want why the command kept failing", op.Status, op.Error)
+	}
+	if d.checkpoint().Epoch != 0 {
+		t.Fatal("a failing command flipped the pair")
+	}
+}
+
+// journalOp reads an operation of the demo pair from Table Storage.
+func (d *drStack) journalOp(id string) journal.Operation {
+	d.t.Helper()
+	svc, err := tables.NewServiceClient(d.azurite.ConnectionString(), "", nil, nil)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	j, err := tables.OpenJournal(d.ctx, svc, "drstate")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	op, err := j.Get(d.ctx, localstack.PairName, id)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return op
+}
+
+func TestFailoverThenFallbackSendsNoNumberTwiceAndLosesNoChange(t *testing.T) {
+	d := newDRStack(t, "auto")
+	agr := d.agreements()
+	sender := localstack.NewSender(d.arm, agr, 5)
+	send := func(group, acct string, n int) {
+		for range n {
+			if err := sender.Step(group, acct, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send(localstack.PrimaryGroup, localstack.PrimaryAcct, 60)
+	d.tick()
+	send(localstack.PrimaryGroup, localstack.PrimaryAcct, 20) // never replicated
+	d.command(`{"id":"fo-1","action":"failover","pair":"` + localstack.PairName + `"}`)
+	d.advance("the failover", func() bool { return d.journalOp("fo-1").Status == journal.Succeeded })
+	send(localstack.SecondaryGroup, localstack.SecondaryAcct, 60)
+	d.tick()
+	send(localstack.SecondaryGroup, localstack.SecondaryAcct, 10)
+	d.command(`{"id":"fb-1","action":"fallback","pair":"` + localstack.PairName + `"}`)
+	d.advance("the fallback", func() bool {
+		d.tick()
+		return d.journalOp("fb-1").Status == journal.Succeeded
+	})
+	send(localstack.PrimaryGroup, localstack.PrimaryAcct, 60)
+	d.waitFor("forward replication to converge", time.Minute, func() bool {
+		d.tick()
+		return len(localstack.Differences(d.primary(), d.secondary())) == 0
+	})
+	if n := sender.Ledger.Duplicates(localstack.PrimaryAcct, localstack.SecondaryAcct); n != 0 {
+		t.Fatalf("%d control numbers sent by both sides", n)
+	}
+	for _, name := range sender.Ledger.Received {
+		if _, ok := d.primary()[name]; !ok {
+			t.Fatalf("received number %s was lost", name)
+		}
+	}
+	if cp := d.checkpoint(); cp.Epoch != 2 || cp.LastError != "" {
+		t.Fatalf("forward replication: epoch %d, last error %q", cp.Epoch, cp.LastError)
+	}
+	t.Logf("sent %d on the primary and %d on the secondary; no number twice, nothing lost", sender.Ledger.Sent(localstack.PrimaryAcct), sender.Ledger.Sent(localstack.SecondaryAcct))
+}
+
+// agreements is the demo stack's agreements, as the sender needs them.
+func (d *drStack) agreements() []localstack.Agreement {
+	var out []localstack.Agreement
+	for name := range d.arm.Sessions(localstack.PrimaryGroup, localstack.PrimaryAcct) {
+		if agr, ok := strings.CutSuffix(name, "-Icn"); ok {
+			protocol := "X12"
+			if strings.HasSuffix(agr, "EDIFACT") {
+				protocol = "EDIFACT"
+			}
+			out = append(out, localstack.Agreement{Name: agr, Protocol: protocol})
+		}
+	}
+	return out
+}
+
+// command sends a command and delivers it.
+func (d *drStack) command(body string) hostsim.Delivery {
+	d.t.Helper()
+	if _, err := d.host.Send(commandsQ, hostsim.Message{Body: []byte(body)}); err != nil {
+		d.t.Fatal(err)
+	}
+	return d.deliver()
 }
