@@ -115,6 +115,7 @@ const (
 	ownerPrefix    = "operation:"
 	defaultCatchUp = 30 * time.Second
 	defaultWorkers = 8
+	oldSideTimeout = 3 * time.Second
 )
 
 // steps is each action's plan.
@@ -459,6 +460,9 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 		_, to := p.direction()
 		return p.workflows(ctx, p.pair.side(to), true, false)
 	case StepFenceOld:
+		if p.oldDown {
+			return "", nil, &errWait{"fence pending: the old side does not answer"}
+		}
 		from, _ := p.direction()
 		return p.workflows(ctx, p.pair.side(from), false, true)
 	case StepFlip:
@@ -512,7 +516,11 @@ func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		old, oldErr = p.pair.side(from).Agreements.Agreements(ctx)
+		// The old side gets a short say: in an outage, waiting out its retries
+		// would only add to the RTO.
+		octx, cancel := context.WithTimeout(ctx, oldSideTimeout)
+		defer cancel()
+		old, oldErr = p.pair.side(from).Agreements.Agreements(octx)
 	}()
 	target, err := p.pair.side(to).Agreements.Agreements(ctx)
 	<-done
