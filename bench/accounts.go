@@ -10,6 +10,7 @@ import (
 
 	"integration-dr/azure/auth"
 	"integration-dr/azure/logic"
+	"integration-dr/azure/tables"
 	"integration-dr/config"
 	"integration-dr/dev/localstack"
 )
@@ -58,4 +59,18 @@ func startHandler(ctx context.Context, bin string, env map[string]string, logPat
 // armClient is the credential and client options for the stand-in.
 func armClient(armURL string, conns int) (azcore.TokenCredential, *arm.ClientOptions, error) {
 	return auth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, conns)
+}
+
+// state opens the checkpoints and the journal on Azurite.
+func state(ctx context.Context, az *localstack.Azurite) (*tables.Store, *tables.Journal, error) {
+	svc, err := tables.NewServiceClient(az.ConnectionString(), "", nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := tables.Open(ctx, svc, "drstate")
+	if err != nil {
+		return nil, nil, err
+	}
+	jrnl, err := tables.OpenJournal(ctx, svc, "drstate")
+	return store, jrnl, err
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"integration-dr/azure/logic"
-	"integration-dr/azure/tables"
 	"integration-dr/command"
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
@@ -40,15 +39,7 @@ func failoverBench(ctx context.Context, o options, az *localstack.Azurite, arm *
 	if err != nil {
 		return err
 	}
-	svc, err := tables.NewServiceClient(az.ConnectionString(), "", nil, nil)
-	if err != nil {
-		return err
-	}
-	store, err := tables.Open(ctx, svc, "drstate")
-	if err != nil {
-		return err
-	}
-	jrnl, err := tables.OpenJournal(ctx, svc, "drstate")
+	store, jrnl, err := state(ctx, az)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"time"
 
-	"integration-dr/azure/tables"
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
 	"integration-dr/replication"
@@ -26,11 +25,7 @@ func rpo(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin
 		return err
 	}
 	src, dst, bdst := accts[0], accts[1], accts[2]
-	svc, err := tables.NewServiceClient(az.ConnectionString(), "", nil, nil)
-	if err != nil {
-		return err
-	}
-	store, err := tables.Open(ctx, svc, "drstate")
+	store, _, err := state(ctx, az)
 	if err != nil {
 		return err
 	}
