@@ -131,6 +131,10 @@ const (
 	EnvCredential  = "DR_CREDENTIAL"
 	EnvClientID    = "AZURE_CLIENT_ID"
 	EnvAlertRules  = alert.Setting
+	// Read by the bindings of AlertIntake and RunCommand, not by the handler; checked
+	// here so that a typo fails at start-up, not at the first alert.
+	EnvCommandQueue = "DR_COMMAND_QUEUE"
+	EnvServiceBusNS = "ServiceBusConnection__fullyQualifiedNamespace"
 )
 
 // topology is the JSON shape of DR_TOPOLOGY.
@@ -220,6 +224,12 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	default:
 		p.fail(EnvCredential, fmt.Sprintf("%q is not one of %s, %s, %s", c.Azure.Credential, CredentialDefault, CredentialManagedIdentity, CredentialLocal))
+	}
+	if q := getenv(EnvCommandQueue); q != "" && !validQueueName(q) {
+		p.fail(EnvCommandQueue, fmt.Sprintf("%q is not a Service Bus queue name (1-260 letters, digits, '.', '-', '_', '/')", q))
+	}
+	if ns := getenv(EnvServiceBusNS); ns != "" && (strings.ContainsAny(ns, ":/ ") || !strings.Contains(ns, ".")) {
+		p.fail(EnvServiceBusNS, fmt.Sprintf("%q is not a fully qualified namespace (<namespace>.servicebus.windows.net)", ns))
 	}
 	c.Pairs = p.topology(getenv(EnvTopology))
 	if rules, err := alert.ParseRules(getenv(EnvAlertRules)); err != nil {
@@ -404,6 +414,18 @@ func (p *parser) failover(field string, f *failoverJSON) Failover {
 		p.fail(field+".readiness", fmt.Sprintf("%q is not one of refuse, warn", f.Readiness))
 	}
 	return out
+}
+
+func validQueueName(s string) bool {
+	if len(s) == 0 || len(s) > 260 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '.' || r == '-' || r == '_' || r == '/' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func validPairName(s string) bool {

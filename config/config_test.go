@@ -73,6 +73,8 @@ func TestLoadNamesTheBadField(t *testing.T) {
 		{"a workflow that is not a workflow", map[string]string{EnvTopology: pair(`"name":"a",` + ok + `,"failover":{"primaryWorkflows":["/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/x"]}`)}, "pairs[0].failover.primaryWorkflows[0]"},
 		{"a negative bump", map[string]string{EnvTopology: pair(`"name":"a",` + ok + `,"failover":{"minBump":-1}`)}, "pairs[0].failover.minBump"},
 		{"an unknown readiness policy", map[string]string{EnvTopology: pair(`"name":"a",` + ok + `,"failover":{"readiness":"maybe"}`)}, "pairs[0].failover.readiness"},
+		{"a queue name with a space", map[string]string{EnvCommandQueue: "dr commands"}, EnvCommandQueue},
+		{"a namespace given as a URL", map[string]string{EnvServiceBusNS: "sb://x.servicebus.windows.net/"}, EnvServiceBusNS},
 		{"an alert rule for an unknown pair", map[string]string{EnvAlertRules: `{"rules":[{"rule":"ia-down","pair":"nope","action":"failover","mode":"auto"}]}`}, EnvAlertRules},
 	}
 	for _, tt := range tests {

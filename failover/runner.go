@@ -92,6 +92,9 @@ type Runner struct {
 	CatchUpTimeout time.Duration
 	// Workers bound parallel bump writes.
 	Workers int
+	// ProposalTTL is how long a proposed operation waits for an operator's confirm
+	// before it expires (default 1h): an alert from an hour ago is no reason to act.
+	ProposalTTL time.Duration
 }
 
 // Step names, in the order plans run them.
@@ -219,8 +222,7 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []journal.Operation
-	var errs []error
+	out, errs := r.expireProposals(ctx)
 	for _, op := range pending {
 		done, err := r.run(ctx, op)
 		out = append(out, done)
@@ -229,6 +231,40 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// expireProposals rejects proposals no operator confirmed in time.
+func (r *Runner) expireProposals(ctx context.Context) ([]journal.Operation, []error) {
+	ttl := r.ProposalTTL
+	if ttl <= 0 {
+		ttl = time.Hour
+	}
+	var out []journal.Operation
+	var errs []error
+	for name := range r.Pairs {
+		ops, err := r.Journal.List(ctx, name, 20)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, op := range ops {
+			if op.Status != journal.Proposed || r.now().Sub(op.Created) < ttl {
+				continue
+			}
+			if err := op.SetStatus(journal.Rejected, r.now()); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			op.Error = fmt.Sprintf("proposal expired: not confirmed within %s", ttl)
+			saved, err := r.Journal.Update(ctx, op)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out = append(out, saved)
+		}
+	}
+	return out, errs
 }
 
 // run takes the pair's lock and runs op's remaining steps.

@@ -393,3 +393,31 @@ func TestTheBumpMarginGrowsWithTheRateReplicationObserved(t *testing.T) {
 		t.Fatalf("A01-Icn bumped to %d (from 201, 100/s), A00-Icn to %d (from 100, idle)", got["A01-Icn"], got["A00-Icn"])
 	}
 }
+
+func TestAProposalNobodyConfirmsExpires(t *testing.T) {
+	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
+	ctx := context.Background()
+	if _, err := f.runner.Propose(ctx, command.Command{ID: "p1", Action: command.Failover, Pair: "p"}, journal.Source{AlertID: "a"}, f.now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.runner.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if op, _ := f.journal.Get(ctx, "p", "p1"); op.Status != journal.Proposed {
+		t.Fatalf("a fresh proposal: %s", op.Status)
+	}
+	f.shift = 2 * time.Hour
+	if _, err := f.runner.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	op, _ := f.journal.Get(ctx, "p", "p1")
+	if op.Status != journal.Rejected || !strings.Contains(op.Error, "expired") {
+		t.Fatalf("an old proposal: %s %q", op.Status, op.Error)
+	}
+	// A late confirm runs nothing.
+	puts := f.secondary.acct.Puts
+	f.submit(t, command.Command{ID: "c1", Action: command.Confirm, Target: "p1"})
+	if f.secondary.acct.Puts != puts {
+		t.Fatal("a confirm of an expired proposal bumped numbers")
+	}
+}
