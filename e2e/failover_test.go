@@ -439,3 +439,47 @@ func (d *drStack) command(body string) hostsim.Delivery {
 	}
 	return d.deliver()
 }
+
+func TestASecondCommandForTheSamePairIsRefusedAndAStaleEpochToo(t *testing.T) {
+	d := newDRStack(t, "auto")
+	first := operation(t, d.command(`{"id":"first","action":"failover","pair":"`+localstack.PairName+`"}`).Result)
+	if first.Status != journal.Waiting { // settling
+		t.Fatalf("first: %s %q", first.Status, first.Error)
+	}
+	second := operation(t, d.command(`{"id":"second","action":"failover","pair":"`+localstack.PairName+`"}`).Result)
+	if second.Status != journal.Rejected || !strings.Contains(second.Error, "first") {
+		t.Fatalf("second: %s %q; want it refused naming the first", second.Status, second.Error)
+	}
+	d.advance("the first to finish", func() bool { return d.journalOp("first").Status == journal.Succeeded })
+	stale := operation(t, d.command(`{"id":"stale","action":"fallback","pair":"`+localstack.PairName+`","expectedEpoch":0}`).Result)
+	if stale.Status != journal.Rejected || !strings.Contains(stale.Error, "expected epoch 0") {
+		t.Fatalf("stale epoch: %s %q", stale.Status, stale.Error)
+	}
+}
+
+func TestABoundWithNoRoomRefusesOrWrapsAsTheAgreementSays(t *testing.T) {
+	for _, rollover := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rollover %v", rollover), func(t *testing.T) {
+			d := newDRStack(t, "auto")
+			const name = "Tight-Partner-X12"
+			for _, side := range [][2]string{{localstack.PrimaryGroup, localstack.PrimaryAcct}, {localstack.SecondaryGroup, localstack.SecondaryAcct}} {
+				d.arm.PutAgreement(side[0], side[1], localstack.X12Agreement(name, 1, 1500, rollover, true))
+			}
+			d.arm.PutSession(localstack.PrimaryGroup, localstack.PrimaryAcct, name+"-Icn", controlNumber("X12", 1200, time.Now()))
+			d.tick()
+			writes := d.standbyWrites()
+			op := operation(t, d.command(`{"id":"tight","action":"failover","pair":"`+localstack.PairName+`"}`).Result)
+			if !rollover {
+				if op.Status != journal.Rejected || !strings.Contains(op.Error, name) || d.standbyWrites() != writes || d.checkpoint().Epoch != 0 {
+					t.Fatalf("%s %q; %d writes", op.Status, op.Error, d.standbyWrites()-writes)
+				}
+				return
+			}
+			d.advance("the failover", func() bool { return d.journalOp("tight").Status == journal.Succeeded })
+			got := session.ParseContent(d.secondary()[name+"-Icn"]).ControlNumber
+			if n, _ := strconv.Atoi(got); len(got) != 9 || n >= 1200 || n < 1 {
+				t.Fatalf("%s-Icn is %q; want the number wrapped to the low end, nine digits wide", name, got)
+			}
+		})
+	}
+}
