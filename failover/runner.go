@@ -95,6 +95,16 @@ type Runner struct {
 	// ProposalTTL is how long a proposed operation waits for an operator's confirm
 	// before it expires (default 1h): an alert from an hour ago is no reason to act.
 	ProposalTTL time.Duration
+	// SnapshotEvery is how often the active side's agreements are recorded, for the
+	// readiness check of a failover whose old side no longer answers (default 10m).
+	SnapshotEvery time.Duration
+}
+
+// snapshot is a side's agreements as last seen.
+type snapshot struct {
+	Side       replication.Region
+	Taken      time.Time
+	Agreements []Agreement
 }
 
 // Step names, in the order plans run them.
@@ -223,6 +233,7 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 		return nil, err
 	}
 	out, errs := r.expireProposals(ctx)
+	r.snapshots(ctx)
 	for _, op := range pending {
 		done, err := r.run(ctx, op)
 		out = append(out, done)
@@ -231,6 +242,37 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// snapshots records each pair's active side's agreements when the last record is
+// older than SnapshotEvery. A side that does not answer keeps its last record.
+func (r *Runner) snapshots(ctx context.Context) {
+	every := r.SnapshotEvery
+	if every <= 0 {
+		every = 10 * time.Minute
+	}
+	for name, pair := range r.Pairs {
+		if raw, err := r.Journal.LoadSnapshot(ctx, name); err == nil {
+			var s snapshot
+			if json.Unmarshal(raw, &s) == nil && r.now().Sub(s.Taken) < every {
+				continue
+			}
+		}
+		_, region, err := r.Streams.Load(ctx, name)
+		if err != nil {
+			continue
+		}
+		actx, cancel := context.WithTimeout(ctx, oldSideTimeout)
+		ags, err := pair.side(region.Active).Agreements.Agreements(actx)
+		cancel()
+		if err != nil {
+			continue
+		}
+		raw, _ := json.Marshal(snapshot{Side: region.Active, Taken: r.now(), Agreements: plain(ags)})
+		if err := r.Journal.SaveSnapshot(ctx, name, raw); err != nil {
+			r.log().Warn("readiness snapshot not saved", "pair", name, "err", err)
+		}
+	}
 }
 
 // expireProposals rejects proposals no operator confirmed in time.
@@ -569,7 +611,15 @@ func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 	var r Readiness
 	if err != nil {
 		p.oldDown = true
-		notes = append(notes, fmt.Sprintf("old side (%s) unreachable: agreements not compared", from))
+		// Compare with the last record of the old side's agreements instead.
+		var snap snapshot
+		raw, lerr := p.r.Journal.LoadSnapshot(ctx, p.pair.Name)
+		if lerr == nil && json.Unmarshal(raw, &snap) == nil && snap.Side == from {
+			r = CheckAgreements(snap.Agreements, plain(target))
+			notes = append(notes, fmt.Sprintf("old side (%s) unreachable: compared with its agreements as recorded at %s", from, snap.Taken.UTC().Format(time.RFC3339)))
+		} else {
+			notes = append(notes, fmt.Sprintf("old side (%s) unreachable and never recorded: agreements not compared", from))
+		}
 	} else {
 		r = CheckAgreements(plain(old), plain(target))
 	}

@@ -421,3 +421,21 @@ func TestAProposalNobodyConfirmsExpires(t *testing.T) {
 		t.Fatal("a confirm of an expired proposal bumped numbers")
 	}
 }
+
+func TestAnUnreachableOldSideIsComparedWithItsLastSnapshot(t *testing.T) {
+	f := newFixture(t, 2, failover.Bounds{Lower: 1, Upper: 999999999})
+	ctx := context.Background()
+	if _, err := f.runner.Advance(ctx); err != nil { // the timer records the primary's agreements
+		t.Fatal(err)
+	}
+	// The secondary lost an agreement the primary had; then the primary goes down.
+	ags := f.pair.Secondary.Agreements.(agreements)
+	ags.list = ags.list[:1]
+	f.pair.Secondary.Agreements = ags
+	f.runner.Pairs["p"] = f.pair
+	f.primary.down = true
+	op := f.submit(t, command.Command{ID: "c1", Action: command.Failover})
+	if op.Status != journal.Rejected || !strings.Contains(op.Error, "A01") {
+		t.Fatalf("%s %q; want refused: A01 missing on the target, as the snapshot shows", op.Status, op.Error)
+	}
+}

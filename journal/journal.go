@@ -141,7 +141,16 @@ type Store interface {
 	// Unlock releases the pair's lock. Only the holder may: drerr.Conflict, naming the
 	// holder, for anyone else. Releasing a lock nobody holds is a no-op.
 	Unlock(ctx context.Context, pair, opID string) error
+
+	// SaveSnapshot replaces the pair's readiness snapshot (what a plan compares with
+	// when the old side does not answer); at most MaxSnapshot bytes, else
+	// drerr.Invalid. LoadSnapshot returns it, drerr.NotFound if there is none.
+	SaveSnapshot(ctx context.Context, pair string, data []byte) error
+	LoadSnapshot(ctx context.Context, pair string) ([]byte, error)
 }
+
+// MaxSnapshot bounds a readiness snapshot: one table property.
+const MaxSnapshot = 60 << 10
 
 // New journals a command as a new, accepted operation. rtoStart is when the clock
 // started: the alert's fired time or the message's enqueued time.

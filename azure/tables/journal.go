@@ -46,6 +46,7 @@ const (
 	journalPrefix    = "journal|"
 	pendingPartition = "journal|~pending"
 	rowLock          = "lock"
+	rowSnapshot      = "readiness-snapshot"
 
 	// A binary property holds 64 KiB; an entity 1 MiB. The steps take at most 12
 	// properties of 60 KiB, which leaves room for the rest.
@@ -724,4 +725,31 @@ func chunkBytes(b []byte, n int) [][]byte {
 		out = append(out, b)
 	}
 	return out
+}
+
+// SaveSnapshot replaces the pair's readiness snapshot: one binary property.
+func (j *Journal) SaveSnapshot(ctx context.Context, pair string, data []byte) error {
+	if len(data) > journal.MaxSnapshot {
+		return drerr.Errorf(drerr.Invalid, "save readiness snapshot of "+pair, "%d bytes; the limit is %d", len(data), journal.MaxSnapshot)
+	}
+	err := j.upsert(ctx, map[string]any{"PartitionKey": journalPK(pair), "RowKey": rowSnapshot,
+		"Data": base64.StdEncoding.EncodeToString(data), "Data@odata.type": "Edm.Binary"})
+	return azerr.Wrap("save readiness snapshot of "+pair, err)
+}
+
+// LoadSnapshot returns the pair's readiness snapshot; drerr.NotFound if none.
+func (j *Journal) LoadSnapshot(ctx context.Context, pair string) ([]byte, error) {
+	resp, err := j.table.GetEntity(ctx, journalPK(pair), rowSnapshot, nil)
+	if err != nil {
+		return nil, azerr.Wrap("load readiness snapshot of "+pair, err)
+	}
+	var e struct{ Data string }
+	if err := json.Unmarshal(resp.Value, &e); err != nil {
+		return nil, drerr.E(drerr.Internal, "decode readiness snapshot of "+pair, err)
+	}
+	data, err := base64.StdEncoding.DecodeString(e.Data)
+	if err != nil {
+		return nil, drerr.E(drerr.Internal, "decode readiness snapshot of "+pair, err)
+	}
+	return data, nil
 }

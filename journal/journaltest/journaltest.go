@@ -20,6 +20,7 @@ type Store struct {
 	ops     map[string]journal.Operation // by pair + "/" + id
 	numbers map[string][]byte
 	locks   map[string]journal.Lock
+	snaps   map[string][]byte
 	version int
 	// Now is the clock lock expiry is judged by (default time.Now).
 	Now func() time.Time
@@ -29,7 +30,7 @@ var _ journal.Store = (*Store)(nil)
 
 // New returns an empty journal.
 func New() *Store {
-	return &Store{ops: map[string]journal.Operation{}, numbers: map[string][]byte{}, locks: map[string]journal.Lock{}, Now: time.Now}
+	return &Store{ops: map[string]journal.Operation{}, numbers: map[string][]byte{}, locks: map[string]journal.Lock{}, snaps: map[string][]byte{}, Now: time.Now}
 }
 
 func key(pair, id string) string { return pair + "/" + id }
@@ -175,4 +176,24 @@ func (s *Store) Unlock(_ context.Context, pair, opID string) error {
 	}
 	delete(s.locks, pair)
 	return nil
+}
+
+func (s *Store) SaveSnapshot(_ context.Context, pair string, data []byte) error {
+	if len(data) > journal.MaxSnapshot {
+		return drerr.Errorf(drerr.Invalid, "save snapshot", "%d bytes; the limit is %d", len(data), journal.MaxSnapshot)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snaps[pair] = bytes.Clone(data)
+	return nil
+}
+
+func (s *Store) LoadSnapshot(_ context.Context, pair string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.snaps[pair]
+	if !ok {
+		return nil, drerr.Errorf(drerr.NotFound, "load snapshot", "no snapshot of %s", pair)
+	}
+	return bytes.Clone(d), nil
 }
