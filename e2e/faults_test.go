@@ -31,7 +31,9 @@ func faultStack(t *testing.T, seed uint64, changes int) (*stack, *localstack.Tra
 }
 
 // settle ticks (faults still on) until converged, checking the invariants each time.
-func (s *stack) settle(maxTicks int, pause time.Duration) (int, string) {
+// period is the timer's: ticks come at that pace, as the host's would; convergence,
+// not the period, ends the wait.
+func (s *stack) settle(maxTicks int, period time.Duration) (int, string) {
 	s.t.Helper()
 	var checked string
 	for i := 1; i <= maxTicks; i++ {
@@ -40,7 +42,7 @@ func (s *stack) settle(maxTicks int, pause time.Duration) (int, string) {
 		if len(localstack.Differences(s.primary(), s.secondary())) == 0 {
 			return i, checked
 		}
-		time.Sleep(pause)
+		time.Sleep(period)
 	}
 	s.requireConverged()
 	return maxTicks, checked
