@@ -205,7 +205,7 @@ func (r *Runner) journal(ctx context.Context, op journal.Operation) (journal.Ope
 func (r *Runner) confirm(ctx context.Context, c command.Command) (journal.Operation, error) {
 	op, err := r.Journal.Get(ctx, c.Pair, c.Target)
 	if drerr.Is(err, drerr.NotFound) {
-		return op, nil // nothing to confirm: journaled by the caller's log
+		return r.Reject(ctx, c, journal.Source{RequestedBy: c.RequestedBy}, fmt.Sprintf("no operation %s on pair %s to confirm", c.Target, c.Pair))
 	}
 	if err != nil {
 		return op, err
