@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -270,16 +271,23 @@ func (d *drDemo) until(ctx context.Context, what string, cond func(replication.S
 	}
 }
 
+// status reads the pair's stream through the Status function. A failed invocation is
+// tried again twice, saying why, before the demo gives up.
 func (d *drDemo) status(ctx context.Context) (replication.StreamStatus, error) {
-	resp, err := d.host.HTTP(ctx, handlers.FnStatus, hostsim.Request{Method: http.MethodGet})
-	if err != nil {
-		return replication.StreamStatus{}, err
+	var last error
+	for range 3 {
+		resp, err := d.host.HTTP(ctx, handlers.FnStatus, hostsim.Request{Method: http.MethodGet})
+		if err != nil {
+			return replication.StreamStatus{}, err
+		}
+		var body struct{ Streams []replication.StreamStatus }
+		if err := json.Unmarshal(resp.Body, &body); err == nil && len(body.Streams) > 0 {
+			return body.Streams[0], nil
+		}
+		last = fmt.Errorf("status answered %d %q (invocation: %v, logs %v)", resp.StatusCode, resp.Body, resp.Result.Err, resp.Result.Logs)
+		fmt.Fprintln(os.Stderr, "demo:", last)
 	}
-	var body struct{ Streams []replication.StreamStatus }
-	if err := json.Unmarshal(resp.Body, &body); err != nil || len(body.Streams) == 0 {
-		return replication.StreamStatus{}, fmt.Errorf("status %d %s: %v", resp.StatusCode, resp.Body, err)
-	}
-	return body.Streams[0], nil
+	return replication.StreamStatus{}, last
 }
 
 func (d *drDemo) remember(r hostsim.Result) journal.Operation {
