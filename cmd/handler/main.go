@@ -56,7 +56,11 @@ func run(ctx context.Context, log *slog.Logger, getenv func(string) string) erro
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Without an IdleTimeout, Go counts a kept-alive connection's idle time against
+	// ReadHeaderTimeout and closes it after 10 s: a caller reusing it then may send
+	// its POST into a closing socket, and a POST is not retried. Idle connections stay
+	// open longer than the host's pool keeps them, so the caller always closes first.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "pairs", len(cfg.Pairs))

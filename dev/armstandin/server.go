@@ -198,7 +198,9 @@ func (s *Server) Start(ctx context.Context, port int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	// An IdleTimeout longer than clients pool connections: otherwise idle time counts
+	// against ReadHeaderTimeout and a reused connection can close under a request.
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
 	go func() { _ = srv.Serve(ln) }()
 	go func() {
 		<-ctx.Done()
