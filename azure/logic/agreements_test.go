@@ -7,9 +7,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic/fake"
@@ -21,14 +21,9 @@ import (
 
 func newAgreements(t *testing.T, srv *fake.IntegrationAccountAgreementsServer) *logic.Agreements {
 	t.Helper()
-	a, err := logic.NewAgreements(accountID, &azfake.TokenCredential{}, &arm.ClientOptions{ClientOptions: policy.ClientOptions{
-		Transport: fake.NewIntegrationAccountAgreementsServerTransport(srv),
-		Retry:     policy.RetryOptions{MaxRetries: -1},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return onFake(t, fake.NewIntegrationAccountAgreementsServerTransport(srv), func(c azcore.TokenCredential, o *arm.ClientOptions) (*logic.Agreements, error) {
+		return logic.NewAgreements(accountID, c, o)
+	})
 }
 
 // pages serves the agreements, one page per slice.

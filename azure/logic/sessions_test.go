@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -23,16 +24,21 @@ import (
 
 const accountID = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/b2b-westeurope/providers/Microsoft.Logic/integrationAccounts/contoso-ia-weu"
 
-func newAccount(t *testing.T, srv *fake.IntegrationAccountSessionsServer) *logic.Account {
+// onFake builds an adapter on one of the SDK's fake server transports, without retries.
+func onFake[T any](t *testing.T, tr policy.Transporter, build func(azcore.TokenCredential, *arm.ClientOptions) (T, error)) T {
 	t.Helper()
-	a, err := logic.New(accountID, &azfake.TokenCredential{}, &arm.ClientOptions{ClientOptions: policy.ClientOptions{
-		Transport: fake.NewIntegrationAccountSessionsServerTransport(srv),
-		Retry:     policy.RetryOptions{MaxRetries: -1},
-	}}, 2)
+	v, err := build(&azfake.TokenCredential{}, &arm.ClientOptions{ClientOptions: policy.ClientOptions{Transport: tr, Retry: policy.RetryOptions{MaxRetries: -1}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a
+	return v
+}
+
+func newAccount(t *testing.T, srv *fake.IntegrationAccountSessionsServer) *logic.Account {
+	t.Helper()
+	return onFake(t, fake.NewIntegrationAccountSessionsServerTransport(srv), func(c azcore.TokenCredential, o *arm.ClientOptions) (*logic.Account, error) {
+		return logic.New(accountID, c, o, 2)
+	})
 }
 
 func armSession(name string, changed time.Time) *armlogic.IntegrationAccountSession {

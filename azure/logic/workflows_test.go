@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic/fake"
@@ -74,14 +74,9 @@ func (w *workflows) server() *fake.WorkflowsServer {
 
 func newWorkflow(t *testing.T, id string, srv *fake.WorkflowsServer) *logic.Workflow {
 	t.Helper()
-	w, err := logic.NewWorkflow(id, &azfake.TokenCredential{}, &arm.ClientOptions{ClientOptions: policy.ClientOptions{
-		Transport: fake.NewWorkflowsServerTransport(srv),
-		Retry:     policy.RetryOptions{MaxRetries: -1},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
+	return onFake(t, fake.NewWorkflowsServerTransport(srv), func(c azcore.TokenCredential, o *arm.ClientOptions) (*logic.Workflow, error) {
+		return logic.NewWorkflow(id, c, o)
+	})
 }
 
 func TestWorkflowRoundTrip(t *testing.T) {
