@@ -29,8 +29,8 @@ const (
 // Action is what a command asks for.
 type Action string
 
-// The actions. Confirm approves a proposed command (named by Target); the SSIS actions
-// are accepted here so that the queue can carry them before their plans exist.
+// The actions. Confirm approves a proposed command (named by Target). SSISFailover and
+// AttachIR act on an SSIS pair.
 const (
 	Failover     Action = "failover"
 	Fallback     Action = "fallback"
@@ -39,6 +39,10 @@ const (
 	SSISFailover Action = "ssis-failover"
 	AttachIR     Action = "attach-ir"
 )
+
+// Reconcile names the journal's record of an SSIS reconcile pass. It is not a command:
+// Decode refuses it.
+const Reconcile Action = "reconcile"
 
 var actions = []Action{Failover, Fallback, Drill, Confirm, SSISFailover, AttachIR}
 
@@ -61,8 +65,11 @@ type Command struct {
 	Target      string `json:"target,omitempty"` // confirm only: the ID of the proposed command
 	Reason      string `json:"reason,omitempty"`
 	RequestedBy string `json:"requestedBy,omitempty"`
-	Force       bool   `json:"force,omitempty"`
-	DryRun      bool   `json:"dryRun,omitempty"`
+	// Side is for attach-ir: the side ("primary" or "secondary", as configured) whose
+	// integration runtime takes SSISDB over; empty for the side that does not serve it.
+	Side   string `json:"side,omitempty"`
+	Force  bool   `json:"force,omitempty"`
+	DryRun bool   `json:"dryRun,omitempty"`
 	// ExpectedEpoch, when set, makes the command apply only if the active-region record
 	// is still at that epoch. A pointer, because 0 is a real epoch.
 	ExpectedEpoch *int64 `json:"expectedEpoch,omitempty"`
@@ -160,6 +167,8 @@ func Decode(body []byte, messageID string) (Command, error) {
 			err = text(key, raw, &c.Reason)
 		case "requestedBy":
 			err = text(key, raw, &c.RequestedBy)
+		case "side":
+			err = text(key, raw, &c.Side)
 		case "force":
 			err = boolean(key, raw, &c.Force)
 		case "dryRun":
@@ -167,7 +176,7 @@ func Decode(body []byte, messageID string) (Command, error) {
 		case "expectedEpoch":
 			err = epoch(key, raw, &c.ExpectedEpoch)
 		default:
-			err = invalid(key, "is not a command field (id, action, pair, target, reason, requestedBy, force, dryRun, expectedEpoch)")
+			err = invalid(key, "is not a command field (id, action, pair, target, side, reason, requestedBy, force, dryRun, expectedEpoch)")
 		}
 		if err != nil {
 			return Command{}, err
@@ -214,6 +223,12 @@ func (c Command) check() error {
 		return invalid("target", "%q is not 1-%d letters, digits, '-', '_', '.', ':'", c.Target, MaxIDLen)
 	case c.Action != Confirm && c.Target != "":
 		return invalid("target", "is only for confirm, not %s", c.Action)
+	}
+	switch {
+	case c.Side != "" && c.Action != AttachIR:
+		return invalid("side", "is only for %s, not %s", AttachIR, c.Action)
+	case c.Side != "" && c.Side != "primary" && c.Side != "secondary":
+		return invalid("side", "%q is not primary or secondary", c.Side)
 	}
 	if n := utf8.RuneCountInString(c.Reason); n > MaxTextLen {
 		return invalid("reason", "is %d characters; the limit is %d", n, MaxTextLen)

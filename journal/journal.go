@@ -54,6 +54,7 @@ type Operation struct {
 	Action        command.Action
 	Pair          string
 	Target        string // confirm only: the proposed operation's id
+	Side          string // attach-ir only: the side whose runtime takes over
 	Source        Source
 	Reason        string
 	Force         bool
@@ -164,7 +165,7 @@ func New(c command.Command, src Source, rtoStart, now time.Time) Operation {
 		epoch = &e
 	}
 	return Operation{
-		ID: c.ID, Action: c.Action, Pair: c.Pair, Target: c.Target, Source: src,
+		ID: c.ID, Action: c.Action, Pair: c.Pair, Target: c.Target, Side: c.Side, Source: src,
 		Reason: c.Reason, Force: c.Force, DryRun: c.DryRun, ExpectedEpoch: epoch,
 		Status: Accepted, Created: now, Updated: now, RTOStart: rtoStart,
 	}

@@ -128,15 +128,9 @@ func Open(cfg Config) (*DB, error) {
 	if cfg.Kind != ManagedInstance && cfg.Kind != SQLDatabase {
 		return nil, drerr.Errorf(drerr.Invalid, op, "unknown server kind %v", cfg.Kind)
 	}
-	host, port := cfg.Server, ""
-	if h, p, err := net.SplitHostPort(cfg.Server); err == nil {
-		host, port = h, p
-		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
-			return nil, drerr.Errorf(drerr.Invalid, op, "server: bad port (want 1-65535)")
-		}
-	}
-	if len(host) > 253 || !hostname.MatchString(host) {
-		return nil, drerr.Errorf(drerr.Invalid, op, "server is not a host name[:port]") // not echoed: a pasted connection string would leak
+	host, port, err := SplitServer(cfg.Server)
+	if err != nil {
+		return nil, drerr.E(drerr.Invalid, op, err)
 	}
 	q := url.Values{}
 	q.Set("database", Database)
@@ -157,6 +151,23 @@ func Open(cfg Config) (*DB, error) {
 	return &DB{db: sql.OpenDB(c), kind: cfg.Kind}, nil
 }
 
+// SplitServer checks a Config.Server value and splits it into host and port (""
+// when there is none). Its error never echoes server: a connection string pasted
+// there would leak into logs.
+func SplitServer(server string) (host, port string, err error) {
+	host = server
+	if h, p, err := net.SplitHostPort(server); err == nil {
+		host, port = h, p
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return "", "", errors.New("server: bad port (want 1-65535)")
+		}
+	}
+	if len(host) > 253 || !hostname.MatchString(host) {
+		return "", "", errors.New("server is not a host name[:port]")
+	}
+	return host, port, nil
+}
+
 // New wraps an open *sql.DB (tests, or a caller that built its own).
 func New(db *sql.DB, kind Kind) *DB { return &DB{db: db, kind: kind} }
 
@@ -169,34 +180,48 @@ func (d *DB) Kind() Kind { return d.kind }
 // Role reads SSISDB's geo-replication role. No row is RoleNone (the link is gone);
 // rows that disagree, or a role it does not know, are RoleUnknown with an error.
 func (d *DB) Role(ctx context.Context) (Role, error) {
-	const op = "read SSISDB replication role"
 	stmt := roleMI
 	if d.kind == SQLDatabase {
 		stmt = roleSQLDB
 	}
 	rows, err := d.db.QueryContext(ctx, stmt)
 	if err != nil {
-		return RoleUnknown, wrap(op, err)
+		return RoleUnknown, wrap(opRole, err)
 	}
 	defer rows.Close()
-	role, seen := RoleNone, false
+	var descs []string
 	for rows.Next() {
-		var desc sql.NullString
+		var desc sql.NullString // NULL reads as "", which RoleOf refuses
 		if err := rows.Scan(&desc); err != nil {
-			return RoleUnknown, wrap(op, err)
+			return RoleUnknown, wrap(opRole, err)
 		}
-		r := parseRole(desc.String)
+		descs = append(descs, desc.String)
+	}
+	if err := rows.Err(); err != nil {
+		return RoleUnknown, wrap(opRole, err)
+	}
+	return RoleOf(descs)
+}
+
+const opRole = "read SSISDB replication role"
+
+// RoleOf reads the role_desc values of sys.dm_geo_replication_link_status, in the
+// order the server returned them. No row is RoleNone (the link is gone); rows that
+// all say PRIMARY or all SECONDARY (compared case-insensitively) give that role.
+// Rows that disagree are RoleUnknown with a drerr.Unavailable error, and a value it
+// does not know (NULL reads as "") RoleUnknown with a drerr.Internal one.
+func RoleOf(descs []string) (Role, error) {
+	role, seen := RoleNone, false
+	for _, desc := range descs {
+		r := parseRole(desc)
 		if r == RoleUnknown {
-			return RoleUnknown, drerr.Errorf(drerr.Internal, op, "unexpected role_desc %q", desc.String)
+			return RoleUnknown, drerr.Errorf(drerr.Internal, opRole, "unexpected role_desc %q", desc)
 		}
 		if seen && r != role {
 			// Links caught mid-failover can disagree; asking again later can help.
-			return RoleUnknown, drerr.Errorf(drerr.Unavailable, op, "replication links disagree: %v and %v", role, r)
+			return RoleUnknown, drerr.Errorf(drerr.Unavailable, opRole, "replication links disagree: %v and %v", role, r)
 		}
 		role, seen = r, true
-	}
-	if err := rows.Err(); err != nil {
-		return RoleUnknown, wrap(op, err)
 	}
 	return role, nil
 }
@@ -216,14 +241,24 @@ func parseRole(desc string) Role {
 // several schedules), ordered by id. With neither, it returns every schedule. It
 // returns what it found together with a NotFound error naming whatever is missing.
 func (d *DB) Schedules(ctx context.Context, ids []int, names []string) ([]Schedule, error) {
-	const op = "read SQL Agent schedules"
-	if err := d.agent(op); err != nil {
+	if err := RequireAgent(d.kind, opSchedules); err != nil {
 		return nil, err
 	}
-	all, err := d.allSchedules(ctx, op)
+	all, err := d.allSchedules(ctx, opSchedules)
 	if err != nil {
 		return nil, err
 	}
+	return SelectSchedules(all, ids, names)
+}
+
+const opSchedules = "read SQL Agent schedules"
+
+// SelectSchedules picks from all (every schedule, as msdb.dbo.sysschedules lists
+// them) those whose id is in ids or whose name is in names, keeping their order.
+// Names compare case-insensitively, as msdb's collation does, and a name can match
+// several schedules. With neither ids nor names it returns all. It returns what it
+// found together with a drerr.NotFound error naming whatever is missing.
+func SelectSchedules(all []Schedule, ids []int, names []string) ([]Schedule, error) {
 	if len(ids) == 0 && len(names) == 0 {
 		return all, nil
 	}
@@ -256,7 +291,7 @@ func (d *DB) Schedules(ctx context.Context, ids []int, names []string) ([]Schedu
 		}
 	}
 	if len(missing) > 0 {
-		return out, drerr.Errorf(drerr.NotFound, op, "no schedule %s", strings.Join(missing, ", "))
+		return out, drerr.Errorf(drerr.NotFound, opSchedules, "no schedule %s", strings.Join(missing, ", "))
 	}
 	return out, nil
 }
@@ -286,7 +321,7 @@ func (d *DB) allSchedules(ctx context.Context, op string) ([]Schedule, error) {
 // SetScheduleEnabled enables or disables schedule id through sp_update_schedule.
 func (d *DB) SetScheduleEnabled(ctx context.Context, id int, enabled bool) error {
 	op := fmt.Sprintf("set SQL Agent schedule %d enabled=%t", id, enabled)
-	if err := d.agent(op); err != nil {
+	if err := RequireAgent(d.kind, op); err != nil {
 		return err
 	}
 	if _, err := d.db.ExecContext(ctx, updateSchedule, id, bit(enabled)); err != nil {
@@ -301,7 +336,7 @@ func (d *DB) SetScheduleEnabled(ctx context.Context, id int, enabled bool) error
 // the others have been brought to the wanted state.
 func (d *DB) EnsureSchedules(ctx context.Context, want map[int]bool) ([]Change, error) {
 	const op = "ensure SQL Agent schedules"
-	if err := d.agent(op); err != nil {
+	if err := RequireAgent(d.kind, op); err != nil {
 		return nil, err
 	}
 	if len(want) == 0 {
@@ -345,8 +380,10 @@ func (d *DB) FailoverIntegrationRuntime(ctx context.Context, dataFactory, irName
 // ErrNoAgent is wrapped by schedule calls on Azure SQL Database.
 var ErrNoAgent = errors.New("Azure SQL Database has no SQL Agent: only ADF triggers and integration runtimes follow the role")
 
-func (d *DB) agent(op string) error {
-	if d.kind == SQLDatabase {
+// RequireAgent is nil where SQL Agent exists, and for SQLDatabase a drerr.Invalid
+// error for op wrapping ErrNoAgent: schedule calls fail there before sending anything.
+func RequireAgent(kind Kind, op string) error {
+	if kind == SQLDatabase {
 		return drerr.E(drerr.Invalid, op, ErrNoAgent)
 	}
 	return nil
@@ -383,12 +420,21 @@ func wrap(op string, err error) error {
 	}
 	var se mssqldrv.Error
 	if errors.As(err, &se) {
-		switch se.Number {
-		case errScheduleNotFound, errProcNotFound, errInvalidObject:
-			return drerr.E(drerr.NotFound, op, err)
-		case errPermissionDenied, errServerPermission, errNoPermission, errUserNoPermission:
-			return drerr.E(drerr.Invalid, op, err)
-		}
+		return drerr.E(ErrorNumberCode(se.Number), op, err)
 	}
 	return drerr.E(drerr.Unavailable, op, err)
+}
+
+// ErrorNumberCode is the code of an error the server raised with number: NotFound
+// for a missing schedule, procedure or object, Invalid for a missing permission,
+// and Unavailable for anything else (failover in progress, throttling, ...), which
+// asking again later may cure.
+func ErrorNumberCode(number int32) drerr.Code {
+	switch number {
+	case errScheduleNotFound, errProcNotFound, errInvalidObject:
+		return drerr.NotFound
+	case errPermissionDenied, errServerPermission, errNoPermission, errUserNoPermission:
+		return drerr.Invalid
+	}
+	return drerr.Unavailable
 }

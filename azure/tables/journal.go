@@ -113,6 +113,7 @@ type opEntity struct {
 	Pair             string `json:"Pair"`
 	Action           string `json:"Action"`
 	Target           string `json:"Target"`
+	Side             string `json:"Side,omitempty"`
 	AlertID          string `json:"AlertID"`
 	AlertRule        string `json:"AlertRule"`
 	RequestedBy      string `json:"RequestedBy"`
@@ -148,7 +149,7 @@ func opToEntity(op journal.Operation) ([]byte, error) {
 	chunks := chunkBytes(blob, stepsPropBytes)
 	e := opEntity{
 		PartitionKey: journalPK(op.Pair), RowKey: opRow(op.ID),
-		ID: op.ID, Pair: op.Pair, Action: string(op.Action), Target: op.Target,
+		ID: op.ID, Pair: op.Pair, Action: string(op.Action), Target: op.Target, Side: op.Side,
 		AlertID: op.Source.AlertID, AlertRule: op.Source.AlertRule, RequestedBy: op.Source.RequestedBy,
 		Reason: op.Reason, Force: op.Force, DryRun: op.DryRun, HasExpectedEpoch: op.ExpectedEpoch != nil,
 		Status: string(op.Status), Created: formatTime(op.Created), Updated: formatTime(op.Updated), Done: formatTime(op.Done),
@@ -184,7 +185,7 @@ func opFromEntity(raw []byte, etag string) (journal.Operation, error) {
 		ints[name] = int64Field(fields[name])
 	}
 	op := journal.Operation{
-		ID: e.ID, Pair: e.Pair, Action: command.Action(e.Action), Target: e.Target,
+		ID: e.ID, Pair: e.Pair, Action: command.Action(e.Action), Target: e.Target, Side: e.Side,
 		Source: journal.Source{AlertID: e.AlertID, AlertRule: e.AlertRule, RequestedBy: e.RequestedBy},
 		Reason: e.Reason, Force: e.Force, DryRun: e.DryRun,
 		Status: journal.Status(e.Status), Created: parseTime(e.Created), Updated: parseTime(e.Updated), Done: parseTime(e.Done),

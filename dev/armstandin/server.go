@@ -59,6 +59,10 @@ type Server struct {
 
 	limits *limiter
 
+	// ssis holds the SSIS slice: failover groups, integration runtimes, triggers and
+	// the long-running operations on them (ssis.go).
+	ssis *ssisState
+
 	mu          sync.Mutex
 	faults      Faults
 	rng         *rand.Rand
@@ -70,7 +74,7 @@ type Server struct {
 // New returns an empty stand-in that throttles like ARM, in real time.
 func New() *Server {
 	return &Server{
-		store: newStore(), PageSize: 200, limits: newLimiter(ARMLimits(1)),
+		store: newStore(), PageSize: 200, limits: newLimiter(ARMLimits(1)), ssis: newSSISState(),
 		rng: rand.New(rand.NewPCG(1, 2)), stats: Stats{}, writes: map[string][]Write{}, unreachable: map[string]bool{},
 	}
 }
@@ -214,7 +218,28 @@ var (
 	agreementsPath = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/Microsoft\.Logic/integrationAccounts/([^/]+)/agreements(?:/([^/]+))?$`)
 	workflowsPath  = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/([^/]+)/providers/Microsoft\.Logic/workflows/([^/]+)(?:/(enable|disable))?$`)
 	filterExpr     = regexp.MustCompile(`(?i)^\s*ChangedTime\s+ge\s+(\S+)\s*$`)
+	providerPath   = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/([^/]+)/`)
 )
+
+// apiVersion returns the resource provider a path is under and the api-version it
+// is served at: the one the SDK module the product uses is generated from (armlogic
+// v1.2.0, armsql v1.2.0, armdatafactory v9.1.0). ok is false for a path under no
+// provider served here.
+func apiVersion(path string) (provider, version string, ok bool) {
+	m := providerPath.FindStringSubmatch(path)
+	if m == nil {
+		return "", "", false
+	}
+	switch strings.ToLower(m[1]) {
+	case "microsoft.logic":
+		return m[1], "2019-05-01", true
+	case "microsoft.sql":
+		return m[1], "2020-11-01-preview", true
+	case "microsoft.datafactory":
+		return m[1], "2018-06-01", true
+	}
+	return m[1], "", false
+}
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_standin/") {
@@ -229,9 +254,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		armError(w, http.StatusUnauthorized, "AuthenticationFailed", "missing bearer token")
 		return
 	}
-	// Every route served (sessions, agreements, workflows) is Microsoft.Logic at 2019-05-01.
-	if r.URL.Query().Get("api-version") != "2019-05-01" {
-		armError(w, http.StatusBadRequest, "InvalidApiVersionParameter", "api-version must be 2019-05-01")
+	// Each resource provider serves the one api-version its SDK module is generated
+	// from; a path under no provider served here falls through to route's 404.
+	if provider, want, ok := apiVersion(r.URL.Path); ok && r.URL.Query().Get("api-version") != want {
+		armError(w, http.StatusBadRequest, "InvalidApiVersionParameter", "api-version must be "+want+" for "+provider)
 		return
 	}
 	api, group, acct, tr, ok := s.route(r)
@@ -271,17 +297,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}
+	// The fakes mark a poller's answer for azcore's in-memory fake poller; a client of
+	// the stand-in must see what ARM sends, and poll as it would.
+	w.Header().Del("Fake-Poller-Status")
 	stamp() // the service's clock as it answers, whatever the fake put there
 	w.WriteHeader(resp.StatusCode)
 	_, _ = io.Copy(w, resp.Body)
 }
 
+// transport answers one request: a fake server transport, or a handler of the
+// stand-in's own (lro.go).
+type transport interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
 // route maps method and path to the API name the fake transports dispatch on, and
 // builds a transport bound to this request. A fresh transport per request keeps no
 // pager state between requests: paging is by $skiptoken in the nextLink, as ARM does.
-func (s *Server) route(r *http.Request) (api, group, acct string, tr interface {
-	Do(*http.Request) (*http.Response, error)
-}, ok bool) {
+func (s *Server) route(r *http.Request) (api, group, acct string, tr transport, ok bool) {
 	if m := sessionsPath.FindStringSubmatch(r.URL.Path); m != nil {
 		group, acct = m[1], m[2]
 		srv := s.sessionsServer(r)
@@ -321,7 +354,7 @@ func (s *Server) route(r *http.Request) (api, group, acct string, tr interface {
 		}
 		return api, group, "", fake.NewWorkflowsServerTransport(s.workflowsServer(r)), true
 	}
-	return "", "", "", nil, false
+	return s.routeSSIS(r)
 }
 
 func (s *Server) sessionsServer(r *http.Request) *fake.IntegrationAccountSessionsServer {
@@ -464,19 +497,29 @@ func (s *Server) recordWrite(group, acct, op, name string, content json.RawMessa
 	s.writes[k] = append(s.writes[k], Write{Op: op, Name: name, At: at, Content: content})
 }
 
-// opName shortens "IntegrationAccountSessionsClient.NewListPager" to "sessions.list".
+// opName shortens an API name to the operation counted in Stats:
+// "IntegrationAccountSessionsClient.NewListPager" to "sessions.list",
+// "FailoverGroupsClient.BeginFailover" to "failoverGroups.failover".
 func opName(api string) string {
 	client, method, _ := strings.Cut(api, ".")
-	client = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(client, "IntegrationAccount"), "Client"))
-	switch method {
-	case "NewListPager":
+	client = lowerFirst(strings.TrimSuffix(strings.TrimPrefix(client, "IntegrationAccount"), "Client"))
+	method = strings.TrimPrefix(method, "Begin")
+	switch {
+	case strings.HasPrefix(method, "NewList"):
 		method = "list"
-	case "CreateOrUpdate":
+	case method == "CreateOrUpdate":
 		method = "put"
 	default:
-		method = strings.ToLower(method)
+		method = lowerFirst(method)
 	}
 	return client + "." + method
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // inject applies the configured faults; it reports whether it answered the request.

@@ -1,0 +1,499 @@
+package ssis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"integration-dr/command"
+	"integration-dr/drerr"
+	"integration-dr/journal"
+)
+
+// Runner runs the ssis-failover and attach-ir commands as journaled plans, with the
+// same idempotency, lock and redelivery rules as the integration-account commands:
+// the command id is the journal key, a redelivered command resumes its plan, and a
+// step journaled done never runs again.
+type Runner struct {
+	Reconciler *Reconciler
+	// Timeout fails an operation that has waited this long for the world (default 2h):
+	// its lock is freed and the timer's reconcile takes the pair back.
+	Timeout time.Duration
+}
+
+// Step names, in the order plans run them.
+const (
+	StepAuthorize = "authorize"
+	StepPlan      = "plan"
+	StepFailover  = "failover-group"
+	StepStopOld   = "stop-old-runtime"
+	StepAttach    = "attach-runtime"
+	StepReconcile = "reconcile"
+	lockTTL       = 2 * time.Hour
+)
+
+func steps(a command.Action, dry bool) []string {
+	switch {
+	case dry:
+		return []string{StepAuthorize, StepPlan}
+	case a == command.AttachIR:
+		return []string{StepAuthorize, StepStopOld, StepAttach, StepReconcile}
+	default:
+		return []string{StepAuthorize, StepFailover, StepReconcile}
+	}
+}
+
+// errWait ends an attempt that waits for the world; the timer resumes it.
+type errWait struct{ why string }
+
+func (e *errWait) Error() string { return e.why }
+
+func wait(format string, args ...any) error { return &errWait{fmt.Sprintf(format, args...)} }
+
+// Owns says whether pair is an SSIS pair.
+func (r *Runner) Owns(pair string) bool { _, ok := r.Reconciler.Pairs[pair]; return ok }
+
+// Submit journals a command (or finds it journaled) and runs or resumes its plan. The
+// error is non-nil only when the command must be retried.
+func (r *Runner) Submit(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error) {
+	if c.Action != command.SSISFailover && c.Action != command.AttachIR {
+		return r.Reject(ctx, c, src, fmt.Sprintf("%s is not an SSIS action: pair %s takes %s or %s", c.Action, c.Pair, command.SSISFailover, command.AttachIR))
+	}
+	if rtoStart.IsZero() {
+		rtoStart = r.now()
+	}
+	op, err := r.journal(ctx, journal.New(c, src, rtoStart, r.now()))
+	if err != nil || op.Status.Terminal() {
+		return op, err
+	}
+	return r.run(ctx, op)
+}
+
+// Propose refuses: SSIS commands come from operators, who run them, not from alerts.
+func (r *Runner) Propose(ctx context.Context, c command.Command, src journal.Source, _ time.Time) (journal.Operation, error) {
+	return r.Reject(ctx, c, src, "SSIS commands are not proposed: send the command itself")
+}
+
+// Reject journals a command refused before anything ran.
+func (r *Runner) Reject(ctx context.Context, c command.Command, src journal.Source, why string) (journal.Operation, error) {
+	op := journal.New(c, src, r.now(), r.now())
+	op.Status, op.Error, op.Done = journal.Rejected, why, r.now()
+	return r.journal(ctx, op)
+}
+
+func (r *Runner) journal(ctx context.Context, op journal.Operation) (journal.Operation, error) {
+	created, err := r.Reconciler.Journal.Create(ctx, op)
+	if drerr.Is(err, drerr.Conflict) {
+		return r.Reconciler.Journal.Get(ctx, op.Pair, op.ID)
+	}
+	return created, err
+}
+
+// Advance resumes this runner's operations that wait for the world.
+func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
+	pending, err := r.Reconciler.Journal.ListPending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []journal.Operation
+	var errs []error
+	for _, op := range pending {
+		if !r.Owns(op.Pair) {
+			continue
+		}
+		done, err := r.run(ctx, op)
+		out = append(out, done)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("operation %s: %w", op.ID, err))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// run takes the pair's lock and runs op's remaining steps.
+func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operation, error) {
+	j := r.Reconciler.Journal
+	if _, err := j.Lock(ctx, op.Pair, op.ID, r.now().Add(lockTTL)); err != nil {
+		if drerr.Is(err, drerr.Conflict) && op.Status == journal.Accepted {
+			return r.end(ctx, op, journal.Rejected, "another operation, or a reconcile pass, holds the pair: "+err.Error())
+		}
+		return op, err // a reconcile pass holds it for a moment: try again
+	}
+	if len(op.Steps) == 0 {
+		op.PlanSteps(steps(op.Action, op.DryRun)...)
+	}
+	if err := op.SetStatus(journal.Running, r.now()); err != nil {
+		return op, err
+	}
+	op, err := j.Update(ctx, op)
+	if err != nil {
+		return op, err
+	}
+	if r.now().Sub(op.Created) > orDefault(r.Timeout, 2*time.Hour) {
+		return r.end(ctx, op, journal.Failed, "gave up waiting: the operation is older than its time limit; the reconcile timer takes the pair back")
+	}
+	p := &plan{r: r, op: &op, pair: r.Reconciler.Pairs[op.Pair]}
+	for i := range op.Steps {
+		st := op.Steps[i]
+		if st.Status.Terminal() {
+			continue
+		}
+		if err := op.StartStep(st.Name, r.now()); err != nil {
+			return op, err
+		}
+		outcome, changes, err := p.step(ctx, st.Name)
+		var w *errWait
+		var refused *errRefused
+		switch {
+		case errors.As(err, &w):
+			if err := op.WaitStep(st.Name, w.why, r.now()); err != nil {
+				return op, err
+			}
+			if err := op.SetStatus(journal.Waiting, r.now()); err != nil {
+				return op, err
+			}
+			return j.Update(ctx, op) // keeps the lock: the timer resumes it
+		case errors.As(err, &refused):
+			_ = op.FinishStep(st.Name, journal.StepFailed, refused.why, changes, r.now())
+			status := journal.Rejected
+			if st.Name != StepAuthorize {
+				status = journal.Failed
+			}
+			return r.end(ctx, op, status, refused.why)
+		case err != nil:
+			op.Error = err.Error()
+			if saved, uerr := j.Update(ctx, op); uerr == nil {
+				op = saved
+			}
+			return op, err
+		}
+		status := journal.StepDone
+		if strings.HasPrefix(outcome, "skipped: ") {
+			status = journal.StepSkipped
+		}
+		if err := op.FinishStep(st.Name, status, outcome, changes, r.now()); err != nil {
+			return op, err
+		}
+		if op, err = j.Update(ctx, op); err != nil {
+			return op, err
+		}
+		p.op = &op
+	}
+	return r.end(ctx, op, journal.Succeeded, "")
+}
+
+// end journals a terminal status and frees the pair.
+func (r *Runner) end(ctx context.Context, op journal.Operation, status journal.Status, why string) (journal.Operation, error) {
+	j := r.Reconciler.Journal
+	if err := op.SetStatus(status, r.now()); err != nil {
+		return op, err
+	}
+	op.Error = why
+	saved, err := j.Update(ctx, op)
+	if err != nil {
+		return op, err
+	}
+	if err := j.Unlock(ctx, op.Pair, op.ID); err != nil && !drerr.Is(err, drerr.Conflict) {
+		return saved, err
+	}
+	r.Reconciler.log().Info("ssis operation", "id", saved.ID, "pair", saved.Pair, "action", saved.Action, "status", saved.Status, "error", saved.Error)
+	return saved, nil
+}
+
+type errRefused struct{ why string }
+
+func (e *errRefused) Error() string { return e.why }
+
+func refuse(format string, args ...any) error { return &errRefused{fmt.Sprintf(format, args...)} }
+
+func (r *Runner) now() time.Time { return r.Reconciler.now() }
+
+// plan is one attempt at an operation's steps.
+type plan struct {
+	r    *Runner
+	op   *journal.Operation
+	pair Pair
+}
+
+func (p *plan) step(ctx context.Context, name string) (string, []string, error) {
+	switch name {
+	case StepAuthorize:
+		return p.authorize(ctx)
+	case StepPlan:
+		return p.plan(ctx)
+	case StepFailover:
+		return p.failover(ctx)
+	case StepStopOld:
+		return p.stopOld(ctx)
+	case StepAttach:
+		return p.attach(ctx)
+	case StepReconcile:
+		return p.reconcile(ctx)
+	}
+	return "", nil, refuse("unknown step %q", name)
+}
+
+// target is the side the operation moves to: for ssis-failover the side to make
+// primary, for attach-ir the side whose runtime takes SSISDB over. Authorize records
+// it in the operation's Side.
+func (p *plan) target() Side { return Side(p.op.Side) }
+
+func (p *plan) authorize(ctx context.Context) (string, []string, error) {
+	st, err := p.r.Reconciler.Store.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	ps := &pass{r: p.r.Reconciler, pair: p.pair, st: &st}
+	roles := ps.roles(ctx)
+	if ps.rep.Unknown != "" {
+		return "", nil, refuse("the role is unknown, so no side can be chosen safely: %s", ps.rep.Unknown)
+	}
+	primary := SidePrimary
+	if roles[SideSecondary] == Primary {
+		primary = SideSecondary
+	}
+	reading := strings.Join(ps.rep.Reading, "; ")
+	if p.op.Action == command.SSISFailover {
+		p.op.Side = string(primary.Other())
+		kind := "planned"
+		if p.op.Force {
+			kind = "forced, with possible data loss"
+		}
+		return fmt.Sprintf("%s failover of the group to the %s side (%s)", kind, p.op.Side, reading), nil, nil
+	}
+	serving := st.Serving
+	if serving == "" {
+		serving = primary
+	}
+	to := serving.Other()
+	if p.op.Side != "" {
+		to = Side(p.op.Side)
+	}
+	if to == serving {
+		return "", nil, refuse("the %s side's runtime already serves SSISDB: nothing to attach", to)
+	}
+	if p.pair.Sides[primary].DB == nil {
+		return "", nil, refuse("the primary SSISDB (%s side) has no SQL endpoint configured to run catalog.failover_integration_runtime on", primary)
+	}
+	p.op.Side = string(to)
+	return fmt.Sprintf("attach SSISDB (primary on the %s side) to runtime %s/%s of the %s side, away from the %s side's (%s)",
+		primary, p.pair.Sides[to].Factory.Name(), p.pair.Sides[to].IR, to, serving, reading), nil, nil
+}
+
+// plan is a dry run's one step: everything the command would change, changing nothing.
+func (p *plan) plan(ctx context.Context) (string, []string, error) {
+	to := p.target()
+	var changes []string
+	opts := Options{DryRun: true}
+	if p.op.Action == command.SSISFailover {
+		kind := "planned"
+		if p.op.Force {
+			kind = "forced (data loss allowed)"
+		}
+		changes = append(changes, fmt.Sprintf("would fail the group over to the %s side (%s)", to, kind))
+		opts.Assume = map[Side]Role{to: Primary, to.Other(): Secondary}
+	} else {
+		e := p.pair.Sides[to]
+		changes = append(changes,
+			fmt.Sprintf("would stop runtime %s on the %s side if it answers", p.pair.Sides[to.Other()].IR, to.Other()),
+			fmt.Sprintf("would run catalog.failover_integration_runtime @data_factory_name=%s, @integration_runtime_name=%s on the primary SSISDB", e.Factory.Name(), e.IR))
+		opts.Serving = to
+	}
+	rep, err := p.r.Reconciler.Reconcile(ctx, p.pair.Name, opts)
+	if err != nil {
+		return "", nil, err
+	}
+	changes = append(changes, rep.Changes...)
+	return "dry run: nothing changed; " + strings.Join(rep.Problems, "; "), changes, nil
+}
+
+// failover begins the group's failover on the target once, then polls it.
+func (p *plan) failover(ctx context.Context) (string, []string, error) {
+	rc := p.r.Reconciler
+	to := p.target()
+	st, err := rc.Store.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	if st.Pending == nil {
+		st.Pending = map[string]Pending{}
+	}
+	group := p.pair.Sides[to].Group
+	pd, begun := st.Pending[pendingFailover]
+	if begun && pd.Token != "" {
+		var done bool
+		err := (&pass{r: rc}).call(ctx, func(ctx context.Context) (err error) {
+			done, err = group.PollFailover(ctx, pd.Token)
+			return err
+		})
+		switch {
+		case err != nil && transient(err):
+			return "", nil, wait("failover of the group under way; its poll failed, trying again (%v)", err)
+		case err != nil:
+			delete(st.Pending, pendingFailover)
+			if _, serr := rc.Store.Save(ctx, st); serr != nil {
+				return "", nil, serr
+			}
+			return "", nil, refuse("the failover of the group failed: %v", err)
+		case !done:
+			return "", nil, wait("failover of the group to the %s side in progress since %s", to, pd.Began.UTC().Format(time.RFC3339))
+		}
+		delete(st.Pending, pendingFailover)
+		if _, err := rc.Store.Save(ctx, st); err != nil {
+			return "", nil, err
+		}
+		return fmt.Sprintf("the %s side is primary after %s", to, rc.now().Sub(pd.Began).Round(time.Second)), []string{"failover group: the " + string(to) + " side made primary"}, nil
+	}
+	// Not begun, or begun but not recorded: the roles say which.
+	var self Role
+	err = (&pass{r: rc}).call(ctx, func(ctx context.Context) (err error) {
+		self, _, err = group.Roles(ctx)
+		return err
+	})
+	if err == nil && self == Primary {
+		return "the " + string(to) + " side is already primary", nil, nil
+	}
+	var token string
+	err = (&pass{r: rc}).call(ctx, func(ctx context.Context) (err error) {
+		token, err = group.BeginFailover(ctx, p.op.Force)
+		return err
+	})
+	if err != nil {
+		if transient(err) {
+			return "", nil, err
+		}
+		return "", nil, refuse("the failover group refused the failover: %v", err)
+	}
+	verb := "planned failover"
+	if p.op.Force {
+		verb = "forced failover (data loss allowed)"
+	}
+	if token == "" {
+		return "the " + string(to) + " side is primary", []string{"failover group: " + verb + " to the " + string(to) + " side"}, nil
+	}
+	st.Pending[pendingFailover] = Pending{Op: verb, Token: token, Began: rc.now()}
+	if _, err := rc.Store.Save(ctx, st); err != nil {
+		return "", nil, err
+	}
+	return "", nil, wait("%s to the %s side begun", verb, to)
+}
+
+// stopOld stops the runtime that served SSISDB before, if it answers.
+func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
+	rc := p.r.Reconciler
+	old := p.target().Other()
+	e := p.pair.Sides[old]
+	st, err := rc.Store.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	if st.Pending == nil {
+		st.Pending = map[string]Pending{}
+	}
+	ps := &pass{r: rc, pair: p.pair, st: &st, rep: Report{Sides: map[Side]SideReport{}}}
+	ps.poll(ctx, old)
+	var state string
+	err = ps.call(ctx, func(ctx context.Context) (err error) {
+		state, err = e.Factory.IRState(ctx, e.IR)
+		return err
+	})
+	switch {
+	case err != nil && transient(err):
+		return "skipped: runtime " + e.IR + " does not answer (" + err.Error() + "); the guide skips the stop when its region is down", nil, nil
+	case err != nil:
+		return "", nil, err
+	case state == IRStopped || state == IRInitial:
+		if _, err := rc.Store.Save(ctx, st); err != nil {
+			return "", nil, err
+		}
+		return "runtime " + e.IR + " on the " + string(old) + " side is " + state, ps.rep.Changes, nil
+	}
+	if _, inFlight := st.Pending[pendingIR(old)]; !inFlight && state == IRStarted {
+		ps.runtime(ctx, old, false)
+	}
+	if _, err := rc.Store.Save(ctx, st); err != nil {
+		return "", nil, err
+	}
+	if len(ps.rep.Problems) > 0 {
+		return "", nil, wait("stopping runtime %s on the %s side: %s", e.IR, old, strings.Join(ps.rep.Problems, "; "))
+	}
+	return "", nil, wait("stopping runtime %s on the %s side (now %s)", e.IR, old, state)
+}
+
+// attach runs catalog.failover_integration_runtime on the primary SSISDB and records
+// that the target's runtime serves it.
+func (p *plan) attach(ctx context.Context) (string, []string, error) {
+	rc := p.r.Reconciler
+	to := p.target()
+	st, err := rc.Store.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	ps := &pass{r: rc, pair: p.pair, st: &st}
+	roles := ps.roles(ctx)
+	if ps.rep.Unknown != "" {
+		return "", nil, wait("the role is unknown, waiting to know which SSISDB is primary: %s", ps.rep.Unknown)
+	}
+	primary := SidePrimary
+	if roles[SideSecondary] == Primary {
+		primary = SideSecondary
+	}
+	db := p.pair.Sides[primary].DB
+	if db == nil {
+		return "", nil, refuse("the primary SSISDB (%s side) has no SQL endpoint configured", primary)
+	}
+	e := p.pair.Sides[to]
+	err = ps.call(ctx, func(ctx context.Context) error { return db.FailoverIntegrationRuntime(ctx, e.Factory.Name(), e.IR) })
+	if err != nil {
+		if transient(err) {
+			return "", nil, wait("SSISDB on the %s side did not answer: %v", primary, err)
+		}
+		return "", nil, refuse("catalog.failover_integration_runtime failed: %v", err)
+	}
+	st.Serving = to
+	if primary == to {
+		st.Serving = ""
+	}
+	if _, err := rc.Store.Save(ctx, st); err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("SSISDB on the %s side attached to runtime %s/%s", primary, e.Factory.Name(), e.IR),
+		[]string{fmt.Sprintf("EXEC catalog.failover_integration_runtime @data_factory_name=%s, @integration_runtime_name=%s on SSISDB of the %s side", e.Factory.Name(), e.IR, primary)}, nil
+}
+
+// reconcile brings the pair to its new roles at once, and ends the operation when the
+// runtime that now serves SSISDB runs and its triggers are started: that is its RTO.
+func (p *plan) reconcile(ctx context.Context) (string, []string, error) {
+	rep, err := p.r.Reconciler.Reconcile(ctx, p.pair.Name, Options{})
+	if err != nil {
+		return "", nil, err
+	}
+	to := p.target()
+	if rep.Unknown != "" {
+		return "", nil, wait("the role is unknown: %s", rep.Unknown)
+	}
+	sr := rep.Sides[to]
+	if !sr.Serves {
+		return "", nil, wait("the %s side does not serve SSISDB yet (%s)", to, rolesLine(rep.Roles))
+	}
+	if sr.IRState != IRStarted {
+		return "", nil, wait("runtime %s on the %s side is %s %s", sr.IR, to, orDash(sr.IRState), sr.InFlight)
+	}
+	for name, state := range sr.Triggers {
+		if state != TriggerStarted {
+			return "", nil, wait("trigger %s on the %s side is %s", name, to, state)
+		}
+	}
+	return fmt.Sprintf("runtime %s runs and the triggers of the %s side are started", sr.IR, to), rep.Changes, nil
+}
+
+const pendingFailover = "failover"
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
