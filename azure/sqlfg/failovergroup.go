@@ -73,7 +73,7 @@ func ParseID(resourceID string) (ID, error) {
 	out.SubscriptionID, out.ResourceGroup, out.Name = id.SubscriptionID, id.ResourceGroupName, id.Name
 	// ParseResourceID accepts a path that stops at the collection or skips the
 	// resource group; neither names a failover group.
-	if false && out.SubscriptionID == "" || out.ResourceGroup == "" || id.Parent.Name == "" || out.Name == "" {
+	if out.SubscriptionID == "" || out.ResourceGroup == "" || id.Parent.Name == "" || out.Name == "" {
 		return ID{}, drerr.Errorf(drerr.Invalid, op, "%q lacks a subscription, resource group, parent or name; want %s", resourceID, expectedShapes)
 	}
 	return out, nil

@@ -101,7 +101,12 @@ func (s *Server) beginLocked(r *http.Request, op *operation) (*http.Response, er
 	op.resource, op.need = strings.ToLower(resource), st.pollsToComplete
 	if op.need == 0 {
 		s.completeLocked(op)
-		return answer(op.status, nil, op.body)
+		// A POST's first answer is 200 or 202 to the generated clients, never 204.
+		status := op.status
+		if status == http.StatusNoContent {
+			status = http.StatusOK
+		}
+		return answer(status, nil, op.body)
 	}
 	op.id = rand.Text()
 	st.ops[op.id] = op

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"integration-dr/dev/armstandin"
 	"integration-dr/drerr"
 	"integration-dr/mssql"
 )
@@ -173,6 +174,34 @@ func TestRolesSwapOnTheNextCallAfterAFailover(t *testing.T) {
 		if w != step.west || e != step.east || errW != nil || errE != nil {
 			t.Errorf("primary %s: west %v (%v), east %v (%v); want %v, %v", step.primary, w, errW, e, errE, step.west, step.east)
 		}
+	}
+}
+
+func TestFollowMemberReadsTheARMStandInsFailoverGroup(t *testing.T) {
+	arm := armstandin.New()
+	arm.PutFailoverGroup(armstandin.FailoverGroup{
+		Name: "fg-ssis", Kind: armstandin.ManagedInstance, Primary: 0,
+		Members: [2]armstandin.FailoverGroupMember{
+			{Group: "rg-west", Server: "mi-west", Location: "westeurope"},
+			{Group: "rg-east", Server: "mi-east", Location: "northeurope"},
+		},
+	})
+	s, base := serve(t)
+	must(t, s.PutSSISDB(west, mssql.ManagedInstance, FollowMember(arm, "fg-ssis", 0)))
+	must(t, s.PutSSISDB(east, mssql.ManagedInstance, FollowMember(arm, "fg-ssis", 1)))
+	must(t, s.PutSSISDB(sqlw, mssql.SQLDatabase, FollowMember(arm, "no-such-group", 0)))
+	for host, want := range map[string]mssql.Role{west: mssql.RolePrimary, east: mssql.RoleSecondary, sqlw: mssql.RoleNone} {
+		kind := mssql.ManagedInstance
+		if host == sqlw {
+			kind = mssql.SQLDatabase
+		}
+		got, err := client(t, base, host, kind).Role(t.Context())
+		if got != want || err != nil {
+			t.Errorf("%s: role = %v, %v; want %v", host, got, err, want)
+		}
+	}
+	if got := ops(s.Calls(west)); !slices.Equal(got, []string{"role"}) {
+		t.Errorf("west calls = %q, want one role", got)
 	}
 }
 

@@ -23,6 +23,24 @@ import (
 // it to a stand-in failover group, so that roles swap when the group fails over.
 type RoleSource func() (role string, ok bool)
 
+// MemberRoles is a stand-in failover group's roles (dev/armstandin.Server has them).
+// An interface, so that this package need not depend on the ARM stand-in.
+type MemberRoles interface {
+	// MemberRole is member's (0 or 1) role in failover group fgName, as ARM spells it
+	// ("Primary"), and whether both exist.
+	MemberRole(fgName string, member int) (role string, ok bool)
+}
+
+// FollowMember is a RoleSource reading member's role in failover group fgName at
+// each call, spelt as role_desc spells it ("PRIMARY"). No such failover group is no
+// row, as when the link has been removed.
+func FollowMember(fgs MemberRoles, fgName string, member int) RoleSource {
+	return func() (string, bool) {
+		role, ok := fgs.MemberRole(fgName, member)
+		return strings.ToUpper(role), ok
+	}
+}
+
 // Call is one statement that reached a host's SSISDB.
 type Call struct {
 	At    time.Time // when it was served
@@ -243,7 +261,7 @@ func (s *Server) roleRows(db *ssisdb) []string {
 	if override {
 		return rows
 	}
-	if role, ok := source(); ok && role == "" {
+	if role, ok := source(); ok {
 		return []string{role}
 	}
 	return nil
