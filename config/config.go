@@ -20,12 +20,15 @@ import (
 
 // Config is everything the handler needs.
 type Config struct {
-	Port   int
-	Pairs  []Pair
-	Budget Budget
-	Engine Engine
-	State  State
-	Azure  Azure
+	Port  int
+	Pairs []Pair
+	// SSISPairs are the Azure-SSIS dual-standby pairs; their names are distinct from
+	// Pairs' (a command names either).
+	SSISPairs []SSISPair
+	Budget    Budget
+	Engine    Engine
+	State     State
+	Azure     Azure
 	// AlertRules is the allow-list of alert rules that may start an operation.
 	AlertRules []alert.Rule
 }
@@ -139,7 +142,8 @@ const (
 
 // topology is the JSON shape of DR_TOPOLOGY.
 type topology struct {
-	Pairs []struct {
+	SSISPairs []ssisPairJSON `json:"ssisPairs"`
+	Pairs     []struct {
 		Name      string        `json:"name"`
 		Primary   string        `json:"primary"`
 		Secondary string        `json:"secondary"`
@@ -231,7 +235,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if ns := getenv(EnvServiceBusNS); ns != "" && (strings.ContainsAny(ns, ":/ ") || !strings.Contains(ns, ".")) {
 		p.fail(EnvServiceBusNS, fmt.Sprintf("%q is not a fully qualified namespace (<namespace>.servicebus.windows.net)", ns))
 	}
-	c.Pairs = p.topology(getenv(EnvTopology))
+	c.Pairs, c.SSISPairs = p.topology(getenv(EnvTopology))
 	if rules, err := alert.ParseRules(getenv(EnvAlertRules)); err != nil {
 		p.errs = append(p.errs, err)
 	} else if err := alert.CheckPairs(rules, func(name string) bool {
@@ -304,20 +308,20 @@ func bounded[T cmp.Ordered](p *parser, name, what string, def, lo, hi T, parse f
 	return x
 }
 
-func (p *parser) topology(raw string) []Pair {
+func (p *parser) topology(raw string) ([]Pair, []SSISPair) {
 	if strings.TrimSpace(raw) == "" {
-		p.fail(EnvTopology, "is required: a JSON object {\"pairs\": [...]}")
-		return nil
+		p.fail(EnvTopology, "is required: a JSON object {\"pairs\": [...], \"ssisPairs\": [...]}")
+		return nil, nil
 	}
 	var t topology
 	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&t); err != nil {
 		p.fail(EnvTopology, "is not valid JSON of the documented shape: "+err.Error())
-		return nil
+		return nil, nil
 	}
-	if len(t.Pairs) == 0 {
-		p.fail(EnvTopology, "pairs: at least one pair is required")
+	if len(t.Pairs) == 0 && len(t.SSISPairs) == 0 {
+		p.fail(EnvTopology, "pairs: at least one pair (or one of ssisPairs) is required")
 	}
 	seen := map[string]bool{}
 	var out []Pair
@@ -358,7 +362,7 @@ func (p *parser) topology(raw string) []Pair {
 		}
 		out = append(out, pair)
 	}
-	return out
+	return out, p.ssisPairs("ssisPairs", t.SSISPairs, seen)
 }
 
 func (p *parser) failover(field string, f *failoverJSON) Failover {

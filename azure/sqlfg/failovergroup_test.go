@@ -320,11 +320,12 @@ func TestTokensThatCannotResumeAreInvalid(t *testing.T) {
 		return token
 	}
 	planned, forced, instance := begin(dbID, false), begin(dbID, true), begin(miID, false)
+	_, plannedSDK, _ := strings.Cut(planned, ":")
 	_, forcedSDK, _ := strings.Cut(forced, ":")
 	tests := []struct{ name, token string }{
 		{"empty", ""},
 		{"no verb", forcedSDK},
-		{"unknown verb", "soon:" + forcedSDK},
+		{"unknown verb", "soon:" + plannedSDK},
 		{"not an SDK token", "planned:{not json"},
 		{"forced relabelled as planned", "planned:" + forcedSDK},
 		{"another kind's", instance},

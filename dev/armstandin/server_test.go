@@ -69,6 +69,15 @@ func (tk token) GetToken(context.Context, policy.TokenRequestOptions) (azcore.Ac
 // here so that these tests exercise the stand-in and azcore, not the app's policies.
 func clients(t *testing.T, url string, tk token, noRetry bool) *armlogic.ClientFactory {
 	t.Helper()
+	f, err := armlogic.NewClientFactory(sub, tk, armOptions(url, noRetry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// armOptions point any ARM SDK client at the stand-in at url.
+func armOptions(url string, noRetry bool) *arm.ClientOptions {
 	opts := &arm.ClientOptions{
 		ClientOptions: policy.ClientOptions{
 			Cloud: cloud.Configuration{
@@ -83,11 +92,7 @@ func clients(t *testing.T, url string, tk token, noRetry bool) *armlogic.ClientF
 	if noRetry {
 		opts.Retry = policy.RetryOptions{MaxRetries: -1}
 	}
-	f, err := armlogic.NewClientFactory(sub, tk, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return opts
 }
 
 // call is one ARM request through an SDK client; it returns the raw response, the

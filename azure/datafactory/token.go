@@ -1,0 +1,88 @@
+package datafactory
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"integration-dr/azure/azerr"
+	"integration-dr/drerr"
+)
+
+// The verbs a resume token records. The SDK's own token names the response type, not
+// which Begin call rebuilds it, so the verb rides in front of it.
+const (
+	verbStart = "start"
+	verbStop  = "stop"
+)
+
+// started turns a freshly begun operation into a resume token: "" when the first answer
+// was final (after surfacing a failure in it), else "<verb>:<SDK token>".
+func started[T any](ctx context.Context, op, verb string, p *runtime.Poller[T], err error) (string, error) {
+	if err != nil {
+		return "", azerr.Wrap(op, err)
+	}
+	if p.Done() {
+		if _, err := p.Result(ctx); err != nil {
+			return "", azerr.Wrap(op, err)
+		}
+		return "", nil
+	}
+	tok, err := p.ResumeToken()
+	if err != nil {
+		return "", drerr.E(drerr.Internal, op, err)
+	}
+	return verb + ":" + tok, nil
+}
+
+// pollOnce looks once at a poller rebuilt from a token. err is the rebuild's: the SDK
+// reads the token without a request, so its failure means the token is bad.
+func pollOnce[T any](ctx context.Context, op string, p *runtime.Poller[T], err error) (bool, error) {
+	if err != nil {
+		return false, drerr.Errorf(drerr.Invalid, op, "cannot resume from the token: %v", err)
+	}
+	if _, err := p.Poll(ctx); err != nil {
+		return p.Done(), azerr.Wrap(op, err)
+	}
+	if !p.Done() {
+		return false, nil
+	}
+	if _, err := p.Result(ctx); err != nil {
+		return true, azerr.Wrap(op, err)
+	}
+	return true, nil
+}
+
+// splitToken parses "<verb>:<SDK token>" for one of verbs, and checks that every URL
+// the SDK token would poll is on endpoint: a token read back from a journal must not
+// send our credential anywhere else.
+func splitToken(op, token string, endpoint *url.URL, verbs ...string) (verb, sdk string, err error) {
+	verb, sdk, ok := strings.Cut(token, ":")
+	known := false
+	for _, v := range verbs {
+		known = known || verb == v
+	}
+	if !ok || !known {
+		return "", "", drerr.Errorf(drerr.Invalid, op, "resume token does not start with one of %s followed by ':'", strings.Join(verbs, ", "))
+	}
+	var wrapper struct {
+		Token map[string]any `json:"token"`
+	}
+	if err := json.Unmarshal([]byte(sdk), &wrapper); err != nil || wrapper.Token == nil {
+		return "", "", drerr.Errorf(drerr.Invalid, op, "resume token is not an SDK poller token")
+	}
+	for k, v := range wrapper.Token {
+		s, isString := v.(string)
+		if !strings.HasSuffix(strings.ToLower(k), "url") || !isString || s == "" {
+			continue
+		}
+		u, err := url.Parse(s)
+		if err != nil || !strings.EqualFold(u.Scheme, endpoint.Scheme) || !strings.EqualFold(u.Host, endpoint.Host) {
+			return "", "", drerr.Errorf(drerr.Invalid, op, "resume token polls %q, not a URL on %s", s, endpoint.Host)
+		}
+	}
+	return verb, sdk, nil
+}
