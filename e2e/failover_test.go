@@ -53,7 +53,7 @@ func newDRStack(t *testing.T, mode string) *drStack {
 	settings := map[string]string{
 		"DR_TOPOLOGY": string(topo), "DR_ALERT_RULES": string(rules),
 		"DR_COMMAND_QUEUE": commandsQ, "ServiceBusConnection__fullyQualifiedNamespace": "local.servicebus.example",
-		"DR_REPLICATION_SCHEDULE": "*/10 * * * * *", "DR_OPERATIONS_SCHEDULE": "*/10 * * * * *",
+		"DR_REPLICATION_SCHEDULE": "*/10 * * * * *", "DR_OPERATIONS_SCHEDULE": "*/10 * * * * *", "DR_SSIS_SCHEDULE": "*/10 * * * * *",
 	}
 	s := newStack(t, time.Minute, settings)
 	for _, side := range [][2]string{{localstack.PrimaryGroup, localstack.PrimaryAcct}, {localstack.SecondaryGroup, localstack.SecondaryAcct}} {

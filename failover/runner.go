@@ -179,6 +179,9 @@ func (r *Runner) Submit(ctx context.Context, c command.Command, src journal.Sour
 	return r.run(ctx, op)
 }
 
+// Owns says whether pair is one of this runner's integration-account pairs.
+func (r *Runner) Owns(pair string) bool { _, ok := r.Pairs[pair]; return ok }
+
 // Propose journals a command as proposed: nothing runs until an operator confirms it.
 func (r *Runner) Propose(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error) {
 	op := journal.New(c, src, rtoStart, r.now())
@@ -235,6 +238,9 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 	out, errs := r.expireProposals(ctx)
 	r.snapshots(ctx)
 	for _, op := range pending {
+		if !r.Owns(op.Pair) {
+			continue // another runner's (an SSIS pair's)
+		}
 		done, err := r.run(ctx, op)
 		out = append(out, done)
 		if err != nil {

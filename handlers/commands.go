@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -38,6 +39,54 @@ type Operations interface {
 	Propose(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error)
 	Reject(ctx context.Context, c command.Command, src journal.Source, why string) (journal.Operation, error)
 	Advance(ctx context.Context) ([]journal.Operation, error)
+}
+
+// Runner is an Operations that says which pairs it runs commands for.
+type Runner interface {
+	Operations
+	Owns(pair string) bool
+}
+
+// ByPair runs each command with the runner that owns its pair (integration-account
+// pairs, SSIS pairs); a pair no runner owns goes to the first, which refuses it.
+type ByPair []Runner
+
+var _ Operations = ByPair(nil)
+
+func (b ByPair) runner(pair string) Runner {
+	for _, r := range b {
+		if r.Owns(pair) {
+			return r
+		}
+	}
+	return b[0]
+}
+
+func (b ByPair) Submit(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error) {
+	return b.runner(c.Pair).Submit(ctx, c, src, rtoStart)
+}
+
+func (b ByPair) Propose(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error) {
+	return b.runner(c.Pair).Propose(ctx, c, src, rtoStart)
+}
+
+func (b ByPair) Reject(ctx context.Context, c command.Command, src journal.Source, why string) (journal.Operation, error) {
+	return b.runner(c.Pair).Reject(ctx, c, src, why)
+}
+
+// Advance advances every runner's waiting operations; one runner's failure does not
+// hold up the others'.
+func (b ByPair) Advance(ctx context.Context) ([]journal.Operation, error) {
+	var out []journal.Operation
+	var errs []error
+	for _, r := range b {
+		ops, err := r.Advance(ctx)
+		out = append(out, ops...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // runCommand runs a command from the queue. Bad input is journaled as rejected and

@@ -42,6 +42,8 @@ type Handler struct {
 	// Operations runs commands; KnownPair says which pairs exist; AlertRules is the
 	// allow-list of alert rules.
 	Operations Operations
+	// SSIS reconciles the SSIS pairs; nil when there are none.
+	SSIS       SSIS
 	KnownPair  func(string) bool
 	AlertRules []alert.Rule
 	Log        *slog.Logger
@@ -72,6 +74,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.invoke(w, r, log, h.alertIntake)
 	case r.URL.Path == "/"+FnAdvanceOperations && r.Method == http.MethodPost && h.Operations != nil:
 		h.invoke(w, r, log, h.advanceOperations)
+	case r.URL.Path == "/"+FnReconcileSSIS && r.Method == http.MethodPost && h.SSIS != nil:
+		h.invoke(w, r, log, h.reconcileSSIS)
 	default:
 		writeReply(w, http.StatusNotFound, Reply{Logs: []string{fmt.Sprintf("no function at %s %s", r.Method, r.URL.Path)}})
 	}
@@ -181,7 +185,16 @@ func (h *Handler) status(ctx context.Context, _ Invocation, log *slog.Logger) (i
 			Logs:    []string{"status unavailable: " + err.Error()},
 		}
 	}
-	return http.StatusOK, Reply{Outputs: map[string]any{"res": httpResponse(http.StatusOK, map[string]any{"streams": streams})}}
+	body := map[string]any{"streams": streams}
+	if h.SSIS != nil {
+		pairs, err := h.SSIS.Status(ctx)
+		if err != nil {
+			log.Error("SSIS status unavailable", "err", err)
+			body["ssisError"] = "SSIS state unavailable: " + err.Error()
+		}
+		body["ssis"] = pairs
+	}
+	return http.StatusOK, Reply{Outputs: map[string]any{"res": httpResponse(http.StatusOK, body)}}
 }
 
 // httpResponse is an HTTP output binding's value.

@@ -580,3 +580,37 @@ func orDefault(d, def time.Duration) time.Duration {
 	}
 	return def
 }
+
+// PairStatus is an SSIS pair as the status page shows it: the last pass's report, the
+// side serving SSISDB after an attach-ir, and what is in flight.
+type PairStatus struct {
+	Report
+	// Serving is set while an attach-ir keeps the runtime away from the primary's side.
+	Serving Side `json:",omitempty"`
+	// InFlight lists starts and stops under way or waiting to be tried again.
+	InFlight []string `json:",omitempty"`
+}
+
+// Status reads every pair's state, without calling Azure. Resume tokens are left out:
+// they are operation URLs, of no use to a reader.
+func (r *Reconciler) Status(ctx context.Context) ([]PairStatus, error) {
+	var out []PairStatus
+	for _, name := range slices.Sorted(maps.Keys(r.Pairs)) {
+		st, err := r.Store.Load(ctx, name)
+		if err != nil {
+			return out, err
+		}
+		ps := PairStatus{Report: st.Last, Serving: st.Serving}
+		ps.Pair = name
+		for _, key := range slices.Sorted(maps.Keys(st.Pending)) {
+			pd := st.Pending[key]
+			line := fmt.Sprintf("%s: %s begun %s", key, pd.Op, pd.Began.UTC().Format(time.RFC3339))
+			if pd.Tries > 0 {
+				line += fmt.Sprintf(", failed %d times (%s), next try after %s", pd.Tries, pd.Error, pd.NextTry.UTC().Format(time.RFC3339))
+			}
+			ps.InFlight = append(ps.InFlight, line)
+		}
+		out = append(out, ps)
+	}
+	return out, nil
+}

@@ -47,7 +47,7 @@ func drSettings(overlap time.Duration) map[string]string {
 	return map[string]string{
 		"DR_TOPOLOGY": string(topo), "DR_ALERT_RULES": string(rules), "DR_COMMAND_QUEUE": demoQueue,
 		"ServiceBusConnection__fullyQualifiedNamespace": "local.servicebus.example",
-		"DR_REPLICATION_SCHEDULE":                       "*/3 * * * * *", "DR_OPERATIONS_SCHEDULE": "*/1 * * * * *",
+		"DR_REPLICATION_SCHEDULE":                       "*/3 * * * * *", "DR_OPERATIONS_SCHEDULE": "*/1 * * * * *", "DR_SSIS_SCHEDULE": "*/2 * * * * *",
 	}
 }
 
