@@ -28,6 +28,7 @@ demo: deps
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags standin ./cmd/handler
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \

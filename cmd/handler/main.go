@@ -42,13 +42,20 @@ func main() {
 	}
 }
 
+// envSQLStandin points SSISDB's statements at a local stand-in (test builds only).
+const envSQLStandin = "DR_SQL_STANDIN"
+
 // run serves until ctx ends, then lets the invocation in flight finish.
 func run(ctx context.Context, log *slog.Logger, getenv func(string) string) error {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err
 	}
-	h, err := wire(ctx, cfg, log)
+	open, err := sqlOpener(getenv, cfg.Azure.ClientID)
+	if err != nil {
+		return err
+	}
+	h, err := wire(ctx, cfg, open, log)
 	if err != nil {
 		return err
 	}
@@ -80,7 +87,7 @@ func run(ctx context.Context, log *slog.Logger, getenv func(string) string) erro
 }
 
 // wire builds the app from its configuration: adapters, engine, handler.
-func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handler, error) {
+func wire(ctx context.Context, cfg config.Config, open openDatabase, log *slog.Logger) (http.Handler, error) {
 	cred, armOpts, err := auth.ARM(cfg.Azure, cfg.Engine.Workers)
 	if err != nil {
 		return nil, fmt.Errorf("credential: %w", err)
@@ -142,11 +149,16 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handle
 		Journal: jrnl, Streams: store, CatchUp: engine, Pairs: plans, Writes: limits.Writes,
 		Log: log, ClockSkew: cfg.Engine.ClockSkew, Workers: cfg.Engine.Workers,
 	}
+	ssisOps, err := ssisRunner(cfg, jrnl, cred, armOpts, open, log)
+	if err != nil {
+		return nil, err
+	}
 	return &handlers.Handler{
 		Replicator: streams,
 		Status:     streams,
-		Operations: runner,
-		KnownPair:  func(name string) bool { _, ok := plans[name]; return ok },
+		Operations: handlers.ByPair{runner, ssisOps},
+		SSIS:       ssisOps.Reconciler,
+		KnownPair:  func(name string) bool { return runner.Owns(name) || ssisOps.Owns(name) },
 		AlertRules: cfg.AlertRules,
 		Log:        log,
 		// The lease bounds the work; the checkpoint commit after it has its own

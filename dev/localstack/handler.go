@@ -16,14 +16,16 @@ import (
 	"time"
 )
 
-// BuildHandler compiles cmd/handler into dir and returns the executable's path.
+// BuildHandler compiles cmd/handler into dir and returns the executable's path. It
+// builds with the standin tag, which lets DR_SQL_STANDIN send SSISDB's statements to
+// the in-memory stand-in (dev/sqlstandin); builds for Azure never have it.
 func BuildHandler(ctx context.Context, dir string) (string, error) {
 	root, err := ProjectRoot()
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "handler")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/handler")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "standin", "-o", bin, "./cmd/handler")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build handler: %w: %s", err, out)
