@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
@@ -12,8 +13,9 @@ import (
 	"integration-dr/drerr"
 )
 
-// The verbs a resume token records. The SDK's own token names the response type, not
-// which Begin call rebuilds it, so the verb rides in front of it.
+// The verbs a resume token records. Only the Begin call an SDK token came from can
+// resume it, and the token says which only in an undocumented field, so the verb rides
+// in front of it.
 const (
 	verbStart = "start"
 	verbStop  = "stop"
@@ -61,11 +63,7 @@ func pollOnce[T any](ctx context.Context, op string, p *runtime.Poller[T], err e
 // send our credential anywhere else.
 func splitToken(op, token string, endpoint *url.URL, verbs ...string) (verb, sdk string, err error) {
 	verb, sdk, ok := strings.Cut(token, ":")
-	known := false
-	for _, v := range verbs {
-		known = known || verb == v
-	}
-	if !ok || !known {
+	if !ok || !slices.Contains(verbs, verb) {
 		return "", "", drerr.Errorf(drerr.Invalid, op, "resume token does not start with one of %s followed by ':'", strings.Join(verbs, ", "))
 	}
 	var wrapper struct {

@@ -255,7 +255,7 @@ func TestFailedFailoverIsAnError(t *testing.T) {
 				g := newFG(t, id, s.transport())
 				token, err := g.BeginFailover(ctx, false)
 				if tt.begin != 0 {
-					if drerr.CodeOf(err) != tt.want || token != "" {
+					if !drerr.Is(err, tt.want) || token != "" {
 						t.Fatalf("BeginFailover: token %q, %v (code %s); want %s", token, err, drerr.CodeOf(err), tt.want)
 					}
 					return
@@ -263,7 +263,7 @@ func TestFailedFailoverIsAnError(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := g.PollFailover(ctx, token); drerr.CodeOf(err) != tt.want {
+				if _, err := g.PollFailover(ctx, token); !drerr.Is(err, tt.want) {
 					t.Fatalf("PollFailover: %v (code %s); want %s", err, drerr.CodeOf(err), tt.want)
 				}
 			})
