@@ -17,6 +17,7 @@ import (
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/hostsim"
 	"integration-dr/dev/localstack"
+	"integration-dr/dev/sqlstandin"
 	"integration-dr/handlers"
 	"integration-dr/journal"
 	"integration-dr/replication"
@@ -33,7 +34,7 @@ const (
 // demo waits 2 s), no cooldown (it fails over and back within a minute), an alert
 // rule that fails over at once, and the command queue.
 func drSettings(overlap time.Duration) map[string]string {
-	topo, _ := json.Marshal(map[string]any{"pairs": []map[string]any{{
+	topo, _ := json.Marshal(map[string]any{"ssisPairs": []any{localstack.SSISTopology(ssisStandby)}, "pairs": []map[string]any{{
 		"name": localstack.PairName, "overlap": overlap.String(),
 		"primary":   localstack.AccountID(localstack.PrimaryGroup, localstack.PrimaryAcct),
 		"secondary": localstack.AccountID(localstack.SecondaryGroup, localstack.SecondaryAcct),
@@ -63,7 +64,7 @@ type drDemo struct {
 	ops    map[string]journal.Operation
 }
 
-func disaster(ctx context.Context, o options, arm *armstandin.Server, h *localstack.Handler, env map[string]string, agr []localstack.Agreement, out io.Writer) error {
+func disaster(ctx context.Context, o options, arm *armstandin.Server, sql *sqlstandin.Server, h *localstack.Handler, env map[string]string, agr []localstack.Agreement, out io.Writer) error {
 	root, err := localstack.ProjectRoot()
 	if err != nil {
 		return err
@@ -157,12 +158,15 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, h *localst
 		"fallback_rto_s":            round2(fallback.RTO.Seconds()),
 		"lag_at_failover_s":         round2(failover.LagAtStart.Seconds()),
 	}
-	line, _ := json.Marshal(result)
-	fmt.Fprintf(out, "\n%s\n", line)
 	if result["duplicate_control_numbers"] != 0 || lost != 0 {
+		line, _ := json.Marshal(result)
+		fmt.Fprintf(out, "\n%s\n", line)
 		return fmt.Errorf("%d duplicate control numbers, %d lost changes", result["duplicate_control_numbers"], lost)
 	}
-	return nil
+	serr := (&ssisDemo{arm: arm, sql: sql, host: d.host, out: out}).run(ctx, result)
+	line, _ := json.Marshal(result)
+	fmt.Fprintf(out, "\n%s\n", line)
+	return serr
 }
 
 type side struct{ group, acct string }

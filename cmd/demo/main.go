@@ -23,6 +23,7 @@ import (
 	"integration-dr/config"
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/localstack"
+	"integration-dr/dev/sqlstandin"
 	"integration-dr/handlers"
 	"integration-dr/replication"
 	"integration-dr/session"
@@ -77,7 +78,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer logFile.Close()
+	// SSISDB on both instances: in memory, following the failover group's members.
+	sql := sqlstandin.New()
+	sqlURL, err := sql.Start(ctx, 0)
+	if err != nil {
+		return err
+	}
+	if err := localstack.SeedSSIS(arm, sql, ssisStandby); err != nil {
+		return err
+	}
 	env := localstack.HandlerEnv(az.ConnectionString(), armURL, time.Minute)
+	env["DR_SQL_STANDIN"] = sqlURL
 	maps.Copy(env, localstack.BudgetEnv(o.scale))
 	maps.Copy(env, drSettings(time.Minute))
 	localstack.Workflows(arm, localstack.PrimaryGroup, demoIntake)
@@ -174,7 +185,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t\n", k, pk[k], sk[k], totals[k], last.Lag.Round(time.Millisecond))
 	}
 	tw.Flush()
-	return disaster(ctx, o, arm, h, env, agr, out)
+	return disaster(ctx, o, arm, sql, h, env, agr, out)
 }
 
 func sessions(arm *armstandin.Server) (primary, secondary map[string]json.RawMessage) {

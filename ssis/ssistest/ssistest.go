@@ -185,7 +185,9 @@ func (w *World) WritesSoFar() []string {
 	return slices.Clone(w.Writes)
 }
 
-func (w *World) write(format string, args ...any) { w.Writes = append(w.Writes, fmt.Sprintf(format, args...)) }
+func (w *World) write(format string, args ...any) {
+	w.Writes = append(w.Writes, fmt.Sprintf(format, args...))
+}
 
 func (w *World) check(s ssis.Side) error {
 	if w.down[s] {
