@@ -8,9 +8,8 @@ import (
 	"sync"
 	"time"
 
-	sqlfake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/sql/armsql/fake"
-
 	adffake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/datafactory/armdatafactory/v9/fake"
+	sqlfake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/sql/armsql/fake"
 )
 
 // The SSIS slice: the ARM side of an Azure-SSIS integration runtime dual-standby pair.
@@ -53,13 +52,13 @@ const (
 // assert the order of failovers, integration runtime starts and stops, and trigger
 // changes across resource groups. Requests refused (4xx) are not in it.
 type Event struct {
-	Seq   int    // 1, 2, ... in the order the steps happened, across the stand-in
-	Op    string // as in Write.Op: "failoverGroups.failover", "integrationRuntimes.start", ...
-	Phase string // PhaseBegun or PhaseCompleted
-	Group string // the resource group of the request that began it
-	Name  string // the failover group, integration runtime or trigger
-	ID    string // the long-running operation's id; "" when answered at once
-	At    time.Time
+	Seq   int       // 1, 2, ... in the order the steps happened, across the stand-in
+	Op    string    // as in Write.Op: "failoverGroups.failover", "integrationRuntimes.start", ...
+	Phase string    // PhaseBegun or PhaseCompleted
+	Group string    // the resource group of the request that began it
+	Name  string    // the failover group, integration runtime or trigger
+	ID    string    // the long-running operation's id; "" when answered at once
+	At    time.Time // the machine's clock, as Write.At
 }
 
 // String is "op phase name", for test failures and comparisons.

@@ -1,10 +1,21 @@
 // Package armstandin is a development and test tool, never part of the product: a
-// local stand-in for the slice of Azure Resource Manager that integration-dr calls
-// (integration account sessions and agreements, Logic Apps workflows), built on the
-// armlogic SDK's own fake servers for routing and marshalling, served over HTTP on
-// 127.0.0.1 so that the real binaries and SDK clients run against it. It throttles
-// like ARM (on by default), and can skew a region's clock, cut a region off, and
-// inject latency and faults.
+// local stand-in for the slice of Azure Resource Manager that integration-dr calls,
+// built on the SDK's own fake servers for routing and marshalling, served over HTTP on
+// 127.0.0.1 so that the real binaries and SDK clients run against it:
+//
+//   - B2B (armlogic, 2019-05-01): integration account sessions and agreements, Logic
+//     Apps workflows.
+//   - SSIS (armsql, 2020-11-01-preview; armdatafactory, 2018-06-01): the ARM side of
+//     an Azure-SSIS dual-standby pair. SQL failover groups of both kinds (Azure SQL
+//     Database, Managed Instance) with planned and forced failover, Data Factory
+//     integration runtimes with start and stop, and triggers. Failovers and runtime
+//     starts and stops are long-running operations that the stand-in serves itself,
+//     as ARM's Location pattern, so that a client resumed from a token after a
+//     restart can poll them (lro.go). MemberRole lets a stand-in for SSISDB follow
+//     the failover group.
+//
+// It throttles like ARM (on by default), and can skew a region's clock, cut a region
+// off, and inject latency and faults.
 package armstandin
 
 import (
