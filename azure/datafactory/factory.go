@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/datafactory/armdatafactory/v9"
 
 	"integration-dr/azure/azerr"
+	"integration-dr/azure/lro"
 	"integration-dr/drerr"
 	"integration-dr/ssis"
 )
@@ -109,10 +110,10 @@ func (f *Factory) BeginIR(ctx context.Context, ir string, start bool) (string, e
 	op := fmt.Sprintf("%s integration runtime %s of %s", verbOf(start), ir, f.name)
 	if start {
 		p, err := f.runtimes.BeginStart(ctx, f.group, f.name, ir, nil)
-		return started(ctx, op, verbStart, p, err)
+		return lro.Started(ctx, op, verbStart, p, err)
 	}
 	p, err := f.runtimes.BeginStop(ctx, f.group, f.name, ir, nil)
-	return started(ctx, op, verbStop, p, err)
+	return lro.Started(ctx, op, verbStop, p, err)
 }
 
 // PollIR looks once at the start or stop a BeginIR token stands for: done once it
@@ -120,17 +121,17 @@ func (f *Factory) BeginIR(ctx context.Context, ir string, start bool) (string, e
 // format, or polling another host) is drerr.Invalid.
 func (f *Factory) PollIR(ctx context.Context, token string) (bool, error) {
 	op := "poll integration runtime operation of " + f.name
-	verb, sdk, err := splitToken(op, token, f.endpoint, verbStart, verbStop)
+	verb, sdk, err := lro.SplitToken(op, token, f.endpoint, verbStart, verbStop)
 	if err != nil {
 		return false, err
 	}
 	// Resuming reads everything from the token; the names are not sent.
 	if verb == verbStart {
 		p, err := f.runtimes.BeginStart(ctx, f.group, f.name, "", &armdatafactory.IntegrationRuntimesClientBeginStartOptions{ResumeToken: sdk})
-		return pollOnce(ctx, op, p, err)
+		return lro.PollOnce(ctx, op, p, err)
 	}
 	p, err := f.runtimes.BeginStop(ctx, f.group, f.name, "", &armdatafactory.IntegrationRuntimesClientBeginStopOptions{ResumeToken: sdk})
-	return pollOnce(ctx, op, p, err)
+	return lro.PollOnce(ctx, op, p, err)
 }
 
 // Triggers lists the factory's triggers, following every page. Annotations that are

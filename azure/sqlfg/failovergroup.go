@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/sql/armsql"
 
 	"integration-dr/azure/azerr"
+	"integration-dr/azure/lro"
 	"integration-dr/drerr"
 	"integration-dr/ssis"
 )
@@ -205,18 +206,18 @@ func (g *FailoverGroup) BeginFailover(ctx context.Context, force bool) (string, 
 	switch {
 	case g.servers != nil && force:
 		p, err := g.servers.BeginForceFailoverAllowDataLoss(ctx, rg, parent, name, nil)
-		return started(ctx, op, verb, p, err)
+		return lro.Started(ctx, op, verb, p, err)
 	case g.servers != nil:
 		p, err := g.servers.BeginFailover(ctx, rg, parent, name, nil)
-		return started(ctx, op, verb, p, err)
+		return lro.Started(ctx, op, verb, p, err)
 	}
 	parent = g.id.Location
 	if force {
 		p, err := g.instances.BeginForceFailoverAllowDataLoss(ctx, rg, parent, name, nil)
-		return started(ctx, op, verb, p, err)
+		return lro.Started(ctx, op, verb, p, err)
 	}
 	p, err := g.instances.BeginFailover(ctx, rg, parent, name, nil)
-	return started(ctx, op, verb, p, err)
+	return lro.Started(ctx, op, verb, p, err)
 }
 
 // PollFailover looks once at the failover a BeginFailover token stands for: done once
@@ -224,7 +225,7 @@ func (g *FailoverGroup) BeginFailover(ctx context.Context, force bool) (string, 
 // format, another kind's, or polling another host) is drerr.Invalid.
 func (g *FailoverGroup) PollFailover(ctx context.Context, token string) (bool, error) {
 	op := "poll failover of " + g.where()
-	verb, sdk, err := splitToken(op, token, g.endpoint, verbPlanned, verbForce)
+	verb, sdk, err := lro.SplitToken(op, token, g.endpoint, verbPlanned, verbForce)
 	if err != nil {
 		return false, err
 	}
@@ -232,16 +233,16 @@ func (g *FailoverGroup) PollFailover(ctx context.Context, token string) (bool, e
 	switch {
 	case g.servers != nil && verb == verbForce:
 		p, err := g.servers.BeginForceFailoverAllowDataLoss(ctx, rg, parent, name, &armsql.FailoverGroupsClientBeginForceFailoverAllowDataLossOptions{ResumeToken: sdk})
-		return pollOnce(ctx, op, p, err)
+		return lro.PollOnce(ctx, op, p, err)
 	case g.servers != nil:
 		p, err := g.servers.BeginFailover(ctx, rg, parent, name, &armsql.FailoverGroupsClientBeginFailoverOptions{ResumeToken: sdk})
-		return pollOnce(ctx, op, p, err)
+		return lro.PollOnce(ctx, op, p, err)
 	}
 	parent = g.id.Location
 	if verb == verbForce {
 		p, err := g.instances.BeginForceFailoverAllowDataLoss(ctx, rg, parent, name, &armsql.InstanceFailoverGroupsClientBeginForceFailoverAllowDataLossOptions{ResumeToken: sdk})
-		return pollOnce(ctx, op, p, err)
+		return lro.PollOnce(ctx, op, p, err)
 	}
 	p, err := g.instances.BeginFailover(ctx, rg, parent, name, &armsql.InstanceFailoverGroupsClientBeginFailoverOptions{ResumeToken: sdk})
-	return pollOnce(ctx, op, p, err)
+	return lro.PollOnce(ctx, op, p, err)
 }
