@@ -327,14 +327,7 @@ func (p *parser) topology(raw string) ([]Pair, []SSISPair) {
 	var out []Pair
 	for i, tp := range t.Pairs {
 		field := fmt.Sprintf("%s: pairs[%d]", EnvTopology, i)
-		pair := Pair{Name: strings.TrimSpace(tp.Name), Primary: tp.Primary, Secondary: tp.Secondary, Overlap: 5 * time.Minute}
-		switch {
-		case !validPairName(pair.Name):
-			p.fail(field+".name", fmt.Sprintf("%q is not a pair name (1-63 letters, digits, '-', '_')", tp.Name))
-		case seen[strings.ToLower(pair.Name)]:
-			p.fail(field+".name", fmt.Sprintf("%q is used by another pair", pair.Name))
-		}
-		seen[strings.ToLower(pair.Name)] = true
+		pair := Pair{Name: p.pairName(field+".name", tp.Name, seen), Primary: tp.Primary, Secondary: tp.Secondary, Overlap: 5 * time.Minute}
 		for _, side := range []struct{ name, id string }{{"primary", tp.Primary}, {"secondary", tp.Secondary}} {
 			if !isIntegrationAccountID(side.id) {
 				p.fail(field+"."+side.name, fmt.Sprintf("%q is not an integration account resource ID (/subscriptions/…/resourceGroups/…/providers/Microsoft.Logic/integrationAccounts/…)", side.id))
@@ -363,6 +356,20 @@ func (p *parser) topology(raw string) ([]Pair, []SSISPair) {
 		out = append(out, pair)
 	}
 	return out, p.ssisPairs("ssisPairs", t.SSISPairs, seen)
+}
+
+// pairName checks a pair's name, unique (case-insensitively) across every pair of
+// either kind: a command names a pair by it.
+func (p *parser) pairName(field, raw string, seen map[string]bool) string {
+	name := strings.TrimSpace(raw)
+	switch {
+	case !validPairName(name):
+		p.fail(field, fmt.Sprintf("%q is not a pair name (1-63 letters, digits, '-', '_')", raw))
+	case seen[strings.ToLower(name)]:
+		p.fail(field, fmt.Sprintf("%q is used by another pair", name))
+	}
+	seen[strings.ToLower(name)] = true
+	return name
 }
 
 func (p *parser) failover(field string, f *failoverJSON) Failover {

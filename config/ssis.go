@@ -87,14 +87,7 @@ func (p *parser) ssisPairs(field string, raw []ssisPairJSON, seen map[string]boo
 	var out []SSISPair
 	for i, tp := range raw {
 		f := fmt.Sprintf("%s: %s[%d]", EnvTopology, field, i)
-		pair := SSISPair{Name: strings.TrimSpace(tp.Name), StandbyIR: strings.ToLower(strings.TrimSpace(tp.StandbyIR))}
-		switch {
-		case !validPairName(pair.Name):
-			p.fail(f+".name", fmt.Sprintf("%q is not a pair name (1-63 letters, digits, '-', '_')", tp.Name))
-		case seen[strings.ToLower(pair.Name)]:
-			p.fail(f+".name", fmt.Sprintf("%q is used by another pair", pair.Name))
-		}
-		seen[strings.ToLower(pair.Name)] = true
+		pair := SSISPair{Name: p.pairName(f+".name", tp.Name, seen), StandbyIR: strings.ToLower(strings.TrimSpace(tp.StandbyIR))}
 		switch pair.StandbyIR {
 		case "":
 			pair.StandbyIR = "running"

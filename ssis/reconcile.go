@@ -176,10 +176,7 @@ func (ps *pass) run(ctx context.Context) {
 		}
 		return
 	}
-	primary := SidePrimary
-	if roles[SideSecondary] == Primary {
-		primary = SideSecondary
-	}
+	primary := primaryOf(roles)
 	serving := ps.st.Serving
 	if ps.opts.Serving != "" {
 		serving = ps.opts.Serving
@@ -535,6 +532,14 @@ func transient(err error) bool {
 		return true
 	}
 	return false
+}
+
+// primaryOf is the side holding the Primary role (the primary side if neither does).
+func primaryOf(roles map[Side]Role) Side {
+	if roles[SideSecondary] == Primary {
+		return SideSecondary
+	}
+	return SidePrimary
 }
 
 func rolesLine(roles map[Side]Role) string {

@@ -235,26 +235,32 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 	return "", nil, refuse("unknown step %q", name)
 }
 
+// read loads the pair's state and reads its roles as a reconcile does: primary is the
+// side holding the Primary role, meaningful only when the report's Unknown is empty.
+func (p *plan) read(ctx context.Context) (State, Side, Report, error) {
+	st, err := p.r.Reconciler.Store.Load(ctx, p.pair.Name)
+	if err != nil {
+		return st, "", Report{}, err
+	}
+	ps := &pass{r: p.r.Reconciler, pair: p.pair, st: &st}
+	roles := ps.roles(ctx)
+	return st, primaryOf(roles), ps.rep, nil
+}
+
 // target is the side the operation moves to: for ssis-failover the side to make
 // primary, for attach-ir the side whose runtime takes SSISDB over. Authorize records
 // it in the operation's Side.
 func (p *plan) target() Side { return Side(p.op.Side) }
 
 func (p *plan) authorize(ctx context.Context) (string, []string, error) {
-	st, err := p.r.Reconciler.Store.Load(ctx, p.pair.Name)
+	st, primary, rd, err := p.read(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	ps := &pass{r: p.r.Reconciler, pair: p.pair, st: &st}
-	roles := ps.roles(ctx)
-	if ps.rep.Unknown != "" {
-		return "", nil, refuse("the role is unknown, so no side can be chosen safely: %s", ps.rep.Unknown)
+	if rd.Unknown != "" {
+		return "", nil, refuse("the role is unknown, so no side can be chosen safely: %s", rd.Unknown)
 	}
-	primary := SidePrimary
-	if roles[SideSecondary] == Primary {
-		primary = SideSecondary
-	}
-	reading := strings.Join(ps.rep.Reading, "; ")
+	reading := strings.Join(rd.Reading, "; ")
 	if p.op.Action == command.SSISFailover {
 		p.op.Side = string(primary.Other())
 		kind := "planned"
@@ -427,19 +433,14 @@ func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 func (p *plan) attach(ctx context.Context) (string, []string, error) {
 	rc := p.r.Reconciler
 	to := p.target()
-	st, err := rc.Store.Load(ctx, p.pair.Name)
+	st, primary, rd, err := p.read(ctx)
 	if err != nil {
 		return "", nil, err
 	}
+	if rd.Unknown != "" {
+		return "", nil, wait("the role is unknown, waiting to know which SSISDB is primary: %s", rd.Unknown)
+	}
 	ps := &pass{r: rc, pair: p.pair, st: &st}
-	roles := ps.roles(ctx)
-	if ps.rep.Unknown != "" {
-		return "", nil, wait("the role is unknown, waiting to know which SSISDB is primary: %s", ps.rep.Unknown)
-	}
-	primary := SidePrimary
-	if roles[SideSecondary] == Primary {
-		primary = SideSecondary
-	}
 	db := p.pair.Sides[primary].DB
 	if db == nil {
 		return "", nil, refuse("the primary SSISDB (%s side) has no SQL endpoint configured", primary)
