@@ -28,7 +28,7 @@ demo: deps
 
 vet:
 	$(GO) vet ./...
-	$(GO) vet -tags standin ./cmd/handler
+	$(GO) vet -tags standin ./app
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \

@@ -1,6 +1,6 @@
 //go:build !standin
 
-package main
+package app
 
 import "fmt"
 
@@ -8,8 +8,8 @@ import "fmt"
 // build cannot reach a stand-in, and silently ignoring the setting would hide a
 // configuration meant for a test machine.
 func sqlOpener(getenv func(string) string, clientID string) (openDatabase, error) {
-	if getenv(envSQLStandin) != "" {
-		return nil, fmt.Errorf("%s is set, but this build has no SQL stand-in (only a build with -tags standin has, for local tests)", envSQLStandin)
+	if getenv(EnvSQLStandin) != "" {
+		return nil, fmt.Errorf("%s is set, but this build has no SQL stand-in (only a build with -tags standin has, for local tests)", EnvSQLStandin)
 	}
 	return openMSSQL(clientID), nil
 }

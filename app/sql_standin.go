@@ -1,6 +1,6 @@
 //go:build standin
 
-package main
+package app
 
 import (
 	"integration-dr/dev/sqlstandin"
@@ -12,7 +12,7 @@ import (
 // loopback URL) when it is set. Only the tests' and the demo's build has this file:
 // no SQL Server engine runs on a development machine.
 func sqlOpener(getenv func(string) string, clientID string) (openDatabase, error) {
-	base := getenv(envSQLStandin)
+	base := getenv(EnvSQLStandin)
 	if base == "" {
 		return openMSSQL(clientID), nil
 	}
