@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 
@@ -60,6 +61,9 @@ type Pair struct {
 	// RequireDuplicateChecks refuses a target whose agreements do not check received
 	// control numbers for duplicates; false only warns.
 	RequireDuplicateChecks bool
+	// MaxLag is the replication lag above which readiness reports the pair not ready
+	// (DefaultMaxLag when zero).
+	MaxLag time.Duration
 }
 
 func (p Pair) side(r replication.Region) Side {
@@ -593,6 +597,26 @@ func (p *plan) authorize(ctx context.Context) (string, []string, error) {
 }
 
 func (p *plan) readiness(ctx context.Context) (string, []string, error) {
+	r, notes, err := p.assess(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if !r.Ready() && !p.op.Force {
+		return "", nil, refuse("target not ready: %s", strings.Join(r.Reasons, "; "))
+	}
+	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	p.op.LagAtStart = replication.Lag(cp, p.r.now())
+	notes = append(notes, r.Reasons...)
+	return fmt.Sprintf("target ready: %d agreements; replication lag %s", len(p.target), p.op.LagAtStart.Round(time.Second)), notes, nil
+}
+
+// assess reads both sides' agreements and compares them: r holds what refuses the
+// target (agreements missing or differing, and duplicate checks off where the pair
+// requires them), notes the rest. The error is for a target that does not answer.
+func (p *plan) assess(ctx context.Context) (r Readiness, notes []string, err error) {
 	from, to := p.direction()
 	// Both sides at once: the old one may take its retries to say it is down.
 	var old []AgreementState
@@ -609,13 +633,10 @@ func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 	target, err := p.pair.side(to).Agreements.Agreements(ctx)
 	<-done
 	if err != nil {
-		return "", nil, fmt.Errorf("the target (%s) does not answer: %w", to, err)
+		return r, nil, fmt.Errorf("the target (%s) does not answer: %w", to, err)
 	}
 	p.target = target
-	var notes []string
-	err = oldErr
-	var r Readiness
-	if err != nil {
+	if oldErr != nil {
 		p.oldDown = true
 		// Compare with the last record of the old side's agreements instead.
 		var snap snapshot
@@ -639,16 +660,8 @@ func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 			}
 		}
 	}
-	if !r.Ready() && !p.op.Force {
-		return "", nil, refuse("target not ready: %s", strings.Join(r.Reasons, "; "))
-	}
-	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
-	if err != nil {
-		return "", nil, err
-	}
-	p.op.LagAtStart = replication.Lag(cp, p.r.now())
-	notes = append(notes, r.Reasons...)
-	return fmt.Sprintf("target ready: %d agreements; replication lag %s", len(target), p.op.LagAtStart.Round(time.Second)), notes, nil
+	sort.Strings(r.Reasons)
+	return r, notes, nil
 }
 
 func plain(as []AgreementState) []Agreement {

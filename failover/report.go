@@ -1,0 +1,136 @@
+package failover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"integration-dr/command"
+	"integration-dr/drerr"
+	"integration-dr/journal"
+	"integration-dr/replication"
+)
+
+// Readiness check names, in the order a report lists them.
+const (
+	CheckNameReachable  = "target reachable"
+	CheckNameAgreements = "agreements match"
+	CheckNameDuplicates = "duplicate checks on receive"
+	CheckNameRoom       = "room in every bound"
+	CheckNameLag        = "replication lag"
+)
+
+// Check is one readiness check's verdict.
+type Check struct {
+	Name string
+	OK   bool
+	// Warn: the check found something the pair's policy only warns about.
+	Warn bool   `json:",omitempty"`
+	Why  string `json:",omitempty"`
+}
+
+// Report is whether a pair could move its active side now, every check with its
+// verdict: what an operator reads before a disaster, not during one.
+type Report struct {
+	Pair     string
+	At       time.Time
+	From, To replication.Region
+	Checks   []Check
+	// Bumps are the numbers the move would bump now ("session: from -> to").
+	Bumps []string `json:",omitempty"`
+	// Notes are what the checks noticed beside their verdicts.
+	Notes []string `json:",omitempty"`
+}
+
+// Ready says every check passed.
+func (r Report) Ready() bool {
+	for _, c := range r.Checks {
+		if !c.OK {
+			return false
+		}
+	}
+	return len(r.Checks) > 0
+}
+
+// Readiness runs, changing nothing, every check a failover of the pair (a fallback,
+// when the secondary is active) would run now: the target answers, its agreements
+// match the active side's by name and protocol, they check received numbers for
+// duplicates, every generated number has room for its bump, and replication's lag is
+// within MaxLag.
+func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
+	pair, ok := r.Pairs[name]
+	if !ok {
+		return Report{}, drerr.Errorf(drerr.Invalid, "readiness", "%q is not an integration-account pair", name)
+	}
+	cp, region, err := r.Streams.Load(ctx, name)
+	if err != nil {
+		return Report{}, err
+	}
+	action := command.Failover
+	if region.Active == replication.Secondary {
+		action = command.Fallback
+	}
+	op := journal.Operation{ID: "readiness", Action: action, Pair: name, DryRun: true}
+	p := &plan{r: r, pair: pair, op: &op}
+	from, to := p.direction()
+	rep := Report{Pair: name, At: r.now(), From: from, To: to}
+	add := func(c Check) { rep.Checks = append(rep.Checks, c) }
+
+	agreements, notes, err := p.assess(ctx)
+	if err != nil {
+		add(Check{Name: CheckNameReachable, Why: err.Error()})
+		return rep, nil
+	}
+	add(Check{Name: CheckNameReachable, OK: true, Why: fmt.Sprintf("%d agreements", len(p.target))})
+	var dup, other []string
+	for _, why := range agreements.Reasons {
+		if strings.Contains(why, "for duplicates") {
+			dup = append(dup, why)
+		} else {
+			other = append(other, why)
+		}
+	}
+	var warned []string
+	for _, n := range notes {
+		if w, ok := strings.CutPrefix(n, "warning: "); ok && strings.Contains(w, "for duplicates") {
+			warned = append(warned, w)
+		} else {
+			rep.Notes = append(rep.Notes, n)
+		}
+	}
+	add(Check{Name: CheckNameAgreements, OK: len(other) == 0, Why: strings.Join(other, "; ")})
+	add(Check{Name: CheckNameDuplicates, OK: len(dup) == 0, Warn: len(warned) > 0, Why: strings.Join(append(dup, warned...), "; ")})
+
+	op.LagAtStart = replication.Lag(cp, r.now())
+	_, bumps, err := p.floors(ctx)
+	var ref *errRefuse
+	switch {
+	case errors.As(err, &ref):
+		add(Check{Name: CheckNameRoom, Why: ref.why})
+	case err != nil:
+		add(Check{Name: CheckNameRoom, Why: err.Error()})
+	default:
+		add(Check{Name: CheckNameRoom, OK: true, Why: fmt.Sprintf("%d numbers to bump", len(bumps))})
+	}
+	rep.Bumps = bumps
+
+	lag := replication.Lag(cp, r.now())
+	maxLag := pair.MaxLag
+	if maxLag <= 0 {
+		maxLag = DefaultMaxLag
+	}
+	switch {
+	case lag < 0:
+		add(Check{Name: CheckNameLag, Why: "replication has not completed a full sync yet"})
+	case lag > maxLag:
+		add(Check{Name: CheckNameLag, Why: fmt.Sprintf("%s behind, more than %s", lag.Round(time.Second), maxLag)})
+	default:
+		add(Check{Name: CheckNameLag, OK: true, Why: fmt.Sprintf("%s behind (at most %s)", lag.Round(time.Second), maxLag)})
+	}
+	return rep, nil
+}
+
+// DefaultMaxLag is the replication lag above which a pair is reported not ready.
+const DefaultMaxLag = 10 * time.Minute

@@ -1,0 +1,80 @@
+package failover_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"integration-dr/failover"
+)
+
+func checks(rep failover.Report) map[string]failover.Check {
+	out := map[string]failover.Check{}
+	for _, c := range rep.Checks {
+		out[c.Name] = c
+	}
+	return out
+}
+
+func TestReadinessReportsEveryCheck(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(f *fixture)
+		failed string // the check that fails, "" for ready
+		why    string
+	}{
+		{"ready", func(*fixture) {}, "", ""},
+		{"the target does not answer", func(f *fixture) { f.secondary.down = true }, failover.CheckNameReachable, "does not answer"},
+		{"an agreement only on the primary", func(f *fixture) {
+			p := f.runner.Pairs["p"]
+			a := p.Secondary.Agreements.(agreements)
+			a.list = a.list[1:]
+			p.Secondary.Agreements = a
+			f.runner.Pairs["p"] = p
+		}, failover.CheckNameAgreements, `"A00"`},
+		{"duplicate checks off", func(f *fixture) {
+			p := f.runner.Pairs["p"]
+			a := p.Secondary.Agreements.(agreements)
+			list := append([]failover.AgreementState(nil), a.list...)
+			list[0].DuplicateChecks = false
+			a.list = list
+			p.Secondary.Agreements = a
+			f.runner.Pairs["p"] = p
+		}, failover.CheckNameDuplicates, "for duplicates"},
+		{"replication lags", func(f *fixture) { f.shift = time.Hour }, failover.CheckNameLag, "more than"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, 3, failover.Bounds{Lower: 1, Upper: 999999999})
+			tc.change(f)
+			puts := f.secondary.acct.Puts
+			rep, err := f.runner.Readiness(context.Background(), "p")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := checks(rep)
+			if tc.failed == "" {
+				if !rep.Ready() || len(rep.Checks) != 5 || len(rep.Bumps) == 0 {
+					t.Fatalf("a ready pair: %+v", rep)
+				}
+			} else if c := got[tc.failed]; c.OK || !strings.Contains(c.Why, tc.why) || rep.Ready() {
+				t.Fatalf("check %q = %+v, want failed saying %q; report %+v", tc.failed, c, tc.why, rep)
+			}
+			if f.secondary.acct.Puts != puts {
+				t.Fatal("readiness wrote to the target")
+			}
+		})
+	}
+}
+
+func TestReadinessFindsNoRoom(t *testing.T) {
+	f := newFixture(t, 2, failover.Bounds{Lower: 1, Upper: 500})
+	rep, err := f.runner.Readiness(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := checks(rep)[failover.CheckNameRoom]; c.OK || c.Why == "" {
+		t.Fatalf("no room in a bound of 500 with rollover off: %+v", c)
+	}
+}
