@@ -111,7 +111,7 @@ func Build(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	streams := &replication.Service{Engine: engine, Pairs: pairs}
 	runner := &failover.Runner{
 		Journal: jrnl, Streams: store, CatchUp: engine, Pairs: plans, Writes: limits.Writes,
-		Log: log, ClockSkew: cfg.Engine.ClockSkew, Workers: cfg.Engine.Workers,
+		Log: log, ClockSkew: cfg.Engine.ClockSkew, Workers: cfg.Engine.Workers, ReadinessEvery: cfg.Engine.ReadinessEvery,
 	}
 	ssisOps, err := ssisRunner(cfg, jrnl, cred, armOpts, open, log)
 	if err != nil {
@@ -163,7 +163,7 @@ func planPair(p config.Pair, rp replication.Pair, cred azcore.TokenCredential, a
 	return failover.Pair{
 		Name: p.Name, Replication: rp, Primary: primary, Secondary: secondary,
 		Policy: failover.Policy{MinBump: f.MinBump, BlockSize: f.BlockSize, Safety: f.Safety},
-		Settle: f.Settle, Cooldown: f.Cooldown, RequireDuplicateChecks: f.RequireDuplicateChecks,
+		Settle: f.Settle, Cooldown: f.Cooldown, RequireDuplicateChecks: f.RequireDuplicateChecks, MaxLag: f.MaxLag,
 	}, nil
 }
 

@@ -57,6 +57,8 @@ type Failover struct {
 	// RequireDuplicateChecks refuses a target whose agreements do not check received
 	// control numbers for duplicates ("refuse"); false only warns ("warn").
 	RequireDuplicateChecks bool
+	// MaxLag is the replication lag above which readiness reports the pair not ready.
+	MaxLag time.Duration
 }
 
 // Budget is ARM's per-principal token buckets as the app budgets them, shared by all
@@ -78,6 +80,9 @@ type Engine struct {
 	BatchSize      int
 	ClockSkew      time.Duration
 	ReconcileEvery time.Duration
+	// ReadinessEvery is how often the operations timer reruns each pair's readiness
+	// report (0: never).
+	ReadinessEvery time.Duration
 }
 
 // State says where checkpoints live.
@@ -123,6 +128,7 @@ const (
 	EnvReadBurst   = "DR_READ_BUDGET_BURST"
 	EnvClockSkew   = "DR_CLOCK_SKEW"
 	EnvReconcile   = "DR_RECONCILE_EVERY"
+	EnvReadiness   = "DR_READINESS_EVERY"
 	EnvLease       = "DR_RUN_LEASE"
 	EnvWorkers     = "DR_WRITE_WORKERS"
 	EnvPageSize    = "DR_LIST_PAGE_SIZE"
@@ -162,13 +168,14 @@ type failoverJSON struct {
 	Settle             string   `json:"settle"`
 	Cooldown           string   `json:"cooldown"`
 	Readiness          string   `json:"readiness"`
+	MaxLag             string   `json:"maxLag"`
 }
 
 // Failover defaults: a bump of at least 1000 numbers, the connector's default block
 // of 100 reserved numbers, five minutes' safety on top of the replication lag, the
 // 15 s Microsoft documents for a changed number to take effect, half an hour between
 // operations on a pair.
-var defaultFailover = Failover{MinBump: 1000, BlockSize: 100, Safety: 5 * time.Minute, Settle: 15 * time.Second, Cooldown: 30 * time.Minute, RequireDuplicateChecks: true}
+var defaultFailover = Failover{MinBump: 1000, BlockSize: 100, Safety: 5 * time.Minute, Settle: 15 * time.Second, Cooldown: 30 * time.Minute, RequireDuplicateChecks: true, MaxLag: 10 * time.Minute}
 
 // Load reads and validates the settings from getenv. Every problem found is reported,
 // each naming its setting.
@@ -189,6 +196,7 @@ func Load(getenv func(string) string) (Config, error) {
 			BatchSize:      p.int(EnvBatchSize, 500, 1, 100000),
 			ClockSkew:      p.duration(EnvClockSkew, 5*time.Second, time.Millisecond, 10*time.Minute),
 			ReconcileEvery: p.duration(EnvReconcile, 24*time.Hour, 0, 30*24*time.Hour),
+			ReadinessEvery: p.duration(EnvReadiness, time.Hour, 0, 7*24*time.Hour),
 		},
 		State: State{
 			ConnectionString: getenv(EnvStorage),
@@ -406,7 +414,7 @@ func (p *parser) failover(field string, f *failoverJSON) Failover {
 	for _, d := range []struct {
 		name, v string
 		dst     *time.Duration
-	}{{"safety", f.Safety, &out.Safety}, {"settle", f.Settle, &out.Settle}, {"cooldown", f.Cooldown, &out.Cooldown}} {
+	}{{"safety", f.Safety, &out.Safety}, {"settle", f.Settle, &out.Settle}, {"cooldown", f.Cooldown, &out.Cooldown}, {"maxLag", f.MaxLag, &out.MaxLag}} {
 		if d.v == "" {
 			continue
 		}

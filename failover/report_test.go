@@ -78,3 +78,38 @@ func TestReadinessFindsNoRoom(t *testing.T) {
 		t.Fatalf("no room in a bound of 500 with rollover off: %+v", c)
 	}
 }
+
+func TestTheTimerKeepsAReadinessReport(t *testing.T) {
+	f := newFixture(t, 2, failover.Bounds{Lower: 1, Upper: 999999999})
+	f.runner.ReadinessEvery = time.Hour
+	if _, err := f.runner.Advance(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first, err := f.runner.LastReadiness(context.Background(), "p")
+	if err != nil || !first.Ready() {
+		t.Fatalf("kept report %+v, %v", first, err)
+	}
+	// Drift: an agreement added on the primary only. Within the hour nothing is rerun;
+	// after it, the kept report says so.
+	p := f.runner.Pairs["p"]
+	a := p.Primary.Agreements.(agreements)
+	extra := a.list[0]
+	extra.Name = "A99"
+	a.list = append(append([]failover.AgreementState(nil), a.list...), extra)
+	p.Primary.Agreements = a
+	f.runner.Pairs["p"] = p
+	if _, err := f.runner.Advance(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := f.runner.LastReadiness(context.Background(), "p"); !again.At.Equal(first.At) {
+		t.Fatal("the report was made again within the hour")
+	}
+	f.shift = 61 * time.Minute
+	if _, err := f.runner.Advance(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	drift, _ := f.runner.LastReadiness(context.Background(), "p")
+	if c := checks(drift)[failover.CheckNameAgreements]; c.OK || !strings.Contains(c.Why, "A99") {
+		t.Fatalf("the drift does not show: %+v", drift)
+	}
+}

@@ -102,6 +102,10 @@ type Runner struct {
 	// SnapshotEvery is how often the active side's agreements are recorded, for the
 	// readiness check of a failover whose old side no longer answers (default 10m).
 	SnapshotEvery time.Duration
+	// ReadinessEvery is how often the timer runs and keeps each pair's readiness
+	// report, so that drift shows before a disaster (0: never). It lists the
+	// target's sessions, so it is hourly by default, not every tick.
+	ReadinessEvery time.Duration
 }
 
 // snapshot is a side's agreements as last seen.
@@ -241,6 +245,7 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 	}
 	out, errs := r.expireProposals(ctx)
 	r.snapshots(ctx)
+	r.readinessReports(ctx)
 	for _, op := range pending {
 		if !r.Owns(op.Pair) {
 			continue // another runner's (an SSIS pair's)
@@ -262,7 +267,7 @@ func (r *Runner) snapshots(ctx context.Context) {
 		every = 10 * time.Minute
 	}
 	for name, pair := range r.Pairs {
-		if raw, err := r.Journal.LoadSnapshot(ctx, name); err == nil {
+		if raw, err := r.Journal.LoadSnapshot(ctx, name, journal.SnapshotAgreements); err == nil {
 			var s snapshot
 			if json.Unmarshal(raw, &s) == nil && r.now().Sub(s.Taken) < every {
 				continue
@@ -279,10 +284,51 @@ func (r *Runner) snapshots(ctx context.Context) {
 			continue
 		}
 		raw, _ := json.Marshal(snapshot{Side: region.Active, Taken: r.now(), Agreements: plain(ags)})
-		if err := r.Journal.SaveSnapshot(ctx, name, raw); err != nil {
+		if err := r.Journal.SaveSnapshot(ctx, name, journal.SnapshotAgreements, raw); err != nil {
 			r.log().Warn("readiness snapshot not saved", "pair", name, "err", err)
 		}
 	}
+}
+
+// readinessReports runs and keeps each pair's readiness report when the kept one is
+// older than ReadinessEvery. A pair an operation runs on is left alone: its plan
+// checks readiness itself.
+func (r *Runner) readinessReports(ctx context.Context) {
+	if r.ReadinessEvery <= 0 {
+		return
+	}
+	for name := range r.Pairs {
+		if last, err := r.LastReadiness(ctx, name); err == nil && r.now().Sub(last.At) < r.ReadinessEvery {
+			continue
+		}
+		rep, err := r.Readiness(ctx, name)
+		if err != nil {
+			r.log().Warn("readiness report not made", "pair", name, "err", err)
+			continue
+		}
+		raw, _ := json.Marshal(rep)
+		if len(raw) > journal.MaxSnapshot {
+			rep.Bumps = append(rep.Bumps[:0:0], fmt.Sprintf("%d numbers to bump (too many to keep)", len(rep.Bumps)))
+			raw, _ = json.Marshal(rep)
+		}
+		if err := r.Journal.SaveSnapshot(ctx, name, journal.SnapshotReadiness, raw); err != nil {
+			r.log().Warn("readiness report not saved", "pair", name, "err", err)
+		}
+	}
+}
+
+// LastReadiness returns the readiness report the timer kept last; drerr.NotFound if
+// there is none yet.
+func (r *Runner) LastReadiness(ctx context.Context, pair string) (Report, error) {
+	raw, err := r.Journal.LoadSnapshot(ctx, pair, journal.SnapshotReadiness)
+	if err != nil {
+		return Report{}, err
+	}
+	var rep Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return Report{}, drerr.E(drerr.Internal, "decode readiness report of "+pair, err)
+	}
+	return rep, nil
 }
 
 // expireProposals rejects proposals no operator confirmed in time.
@@ -640,7 +686,7 @@ func (p *plan) assess(ctx context.Context) (r Readiness, notes []string, err err
 		p.oldDown = true
 		// Compare with the last record of the old side's agreements instead.
 		var snap snapshot
-		raw, lerr := p.r.Journal.LoadSnapshot(ctx, p.pair.Name)
+		raw, lerr := p.r.Journal.LoadSnapshot(ctx, p.pair.Name, journal.SnapshotAgreements)
 		if lerr == nil && json.Unmarshal(raw, &snap) == nil && snap.Side == from {
 			r = CheckAgreements(snap.Agreements, plain(target))
 			notes = append(notes, fmt.Sprintf("old side (%s) unreachable: compared with its agreements as recorded at %s", from, snap.Taken.UTC().Format(time.RFC3339)))

@@ -143,14 +143,21 @@ type Store interface {
 	// holder, for anyone else. Releasing a lock nobody holds is a no-op.
 	Unlock(ctx context.Context, pair, opID string) error
 
-	// SaveSnapshot replaces the pair's readiness snapshot (what a plan compares with
-	// when the old side does not answer); at most MaxSnapshot bytes, else
-	// drerr.Invalid. LoadSnapshot returns it, drerr.NotFound if there is none.
-	SaveSnapshot(ctx context.Context, pair string, data []byte) error
-	LoadSnapshot(ctx context.Context, pair string) ([]byte, error)
+	// SaveSnapshot replaces one of the pair's named snapshots (SnapshotAgreements:
+	// what a plan compares with when the old side does not answer; SnapshotReadiness:
+	// the last readiness report); at most MaxSnapshot bytes, else drerr.Invalid.
+	// LoadSnapshot returns it, drerr.NotFound if there is none.
+	SaveSnapshot(ctx context.Context, pair, name string, data []byte) error
+	LoadSnapshot(ctx context.Context, pair, name string) ([]byte, error)
 }
 
-// MaxSnapshot bounds a readiness snapshot: one table property.
+// Snapshot names.
+const (
+	SnapshotAgreements = "agreements"
+	SnapshotReadiness  = "readiness"
+)
+
+// MaxSnapshot bounds a snapshot: one table property.
 const MaxSnapshot = 60 << 10
 
 // New journals a command as a new, accepted operation. rtoStart is when the clock

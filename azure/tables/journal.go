@@ -46,7 +46,7 @@ const (
 	journalPrefix    = "journal|"
 	pendingPartition = "journal|~pending"
 	rowLock          = "lock"
-	rowSnapshot      = "readiness-snapshot"
+	rowSnapshot      = "snapshot|" // + its name
 
 	// A binary property holds 64 KiB; an entity 1 MiB. The steps take at most 12
 	// properties of 60 KiB, which leaves room for the rest.
@@ -728,19 +728,19 @@ func chunkBytes(b []byte, n int) [][]byte {
 	return out
 }
 
-// SaveSnapshot replaces the pair's readiness snapshot: one binary property.
-func (j *Journal) SaveSnapshot(ctx context.Context, pair string, data []byte) error {
+// SaveSnapshot replaces one of the pair's named snapshots: one binary property.
+func (j *Journal) SaveSnapshot(ctx context.Context, pair, name string, data []byte) error {
 	if len(data) > journal.MaxSnapshot {
 		return drerr.Errorf(drerr.Invalid, "save readiness snapshot of "+pair, "%d bytes; the limit is %d", len(data), journal.MaxSnapshot)
 	}
-	err := j.upsert(ctx, map[string]any{"PartitionKey": journalPK(pair), "RowKey": rowSnapshot,
+	err := j.upsert(ctx, map[string]any{"PartitionKey": journalPK(pair), "RowKey": rowSnapshot + name,
 		"Data": base64.StdEncoding.EncodeToString(data), "Data@odata.type": "Edm.Binary"})
 	return azerr.Wrap("save readiness snapshot of "+pair, err)
 }
 
-// LoadSnapshot returns the pair's readiness snapshot; drerr.NotFound if none.
-func (j *Journal) LoadSnapshot(ctx context.Context, pair string) ([]byte, error) {
-	resp, err := j.table.GetEntity(ctx, journalPK(pair), rowSnapshot, nil)
+// LoadSnapshot returns one of the pair's named snapshots; drerr.NotFound if none.
+func (j *Journal) LoadSnapshot(ctx context.Context, pair, name string) ([]byte, error) {
+	resp, err := j.table.GetEntity(ctx, journalPK(pair), rowSnapshot+name, nil)
 	if err != nil {
 		return nil, azerr.Wrap("load readiness snapshot of "+pair, err)
 	}

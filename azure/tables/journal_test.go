@@ -599,19 +599,19 @@ func TestAReadinessSnapshotIsReplacedAndReadBack(t *testing.T) {
 	f := openJournal(t)
 	ctx := context.Background()
 	pair := f.pair("snap")
-	if _, err := f.j.LoadSnapshot(ctx, pair); !drerr.Is(err, drerr.NotFound) {
+	if _, err := f.j.LoadSnapshot(ctx, pair, journal.SnapshotAgreements); !drerr.Is(err, drerr.NotFound) {
 		t.Fatalf("no snapshot yet: %v", err)
 	}
 	for _, data := range [][]byte{[]byte(`{"agreements":["A","B"]}`), []byte(`{"agreements":["A"]}`)} {
-		if err := f.j.SaveSnapshot(ctx, pair, data); err != nil {
+		if err := f.j.SaveSnapshot(ctx, pair, journal.SnapshotAgreements, data); err != nil {
 			t.Fatal(err)
 		}
-		got, err := f.j.LoadSnapshot(ctx, pair)
+		got, err := f.j.LoadSnapshot(ctx, pair, journal.SnapshotAgreements)
 		if err != nil || string(got) != string(data) {
 			t.Fatalf("read back %s (%v), saved %s", got, err, data)
 		}
 	}
-	if err := f.j.SaveSnapshot(ctx, pair, make([]byte, journal.MaxSnapshot+1)); !drerr.Is(err, drerr.Invalid) {
+	if err := f.j.SaveSnapshot(ctx, pair, journal.SnapshotAgreements, make([]byte, journal.MaxSnapshot+1)); !drerr.Is(err, drerr.Invalid) {
 		t.Fatalf("an oversized snapshot: %v", err)
 	}
 }

@@ -178,22 +178,22 @@ func (s *Store) Unlock(_ context.Context, pair, opID string) error {
 	return nil
 }
 
-func (s *Store) SaveSnapshot(_ context.Context, pair string, data []byte) error {
+func (s *Store) SaveSnapshot(_ context.Context, pair, name string, data []byte) error {
 	if len(data) > journal.MaxSnapshot {
 		return drerr.Errorf(drerr.Invalid, "save snapshot", "%d bytes; the limit is %d", len(data), journal.MaxSnapshot)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.snaps[pair] = bytes.Clone(data)
+	s.snaps[pair+"|"+name] = bytes.Clone(data)
 	return nil
 }
 
-func (s *Store) LoadSnapshot(_ context.Context, pair string) ([]byte, error) {
+func (s *Store) LoadSnapshot(_ context.Context, pair, name string) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, ok := s.snaps[pair]
+	d, ok := s.snaps[pair+"|"+name]
 	if !ok {
-		return nil, drerr.Errorf(drerr.NotFound, "load snapshot", "no snapshot of %s", pair)
+		return nil, drerr.Errorf(drerr.NotFound, "load snapshot", "no %s snapshot of %s", name, pair)
 	}
 	return bytes.Clone(d), nil
 }
