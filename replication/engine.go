@@ -236,12 +236,18 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	cp.LastError = ""
 	if runErr != nil {
 		cp.LastError = runErr.Error()
+	} else {
+		cp.LastSuccess = started
 	}
 	st.ScanListed, st.ReconcileListed = cp.Scan.Listed, cp.Reconcile.Listed
 	cp.Recent = ps.recent()
 	cp.Rates = mergeRates(cp.Rates, ps.rates)
 	st.Watermark = cp.Watermark
 	st.Lag = Lag(cp, e.opts.Now())
+	cp.History = append(cp.History, RunSample{At: started, LagSeconds: st.Lag.Seconds(), Writes: int64(st.Writes), OK: runErr == nil})
+	if n := len(cp.History); n > HistoryLen {
+		cp.History = append([]RunSample(nil), cp.History[n-HistoryLen:]...)
+	}
 	if _, err := e.store.Save(commitCtx, cp); err != nil {
 		// Someone took the stream (our lease ran out): the checkpoint is not ours to
 		// write. The standby writes made are idempotent and stay.

@@ -159,11 +159,14 @@ func TestAFailedRunKeepsItsWatermarkAndTheNextOneFinishes(t *testing.T) {
 	if !cp.Watermark.IsZero() {
 		t.Fatalf("watermark moved to %v after a failed run", cp.Watermark)
 	}
-	if cp.LeaseOwner != "" || cp.LastError == "" {
-		t.Fatalf("failed run left lease %q, last error %q", cp.LeaseOwner, cp.LastError)
+	if cp.LeaseOwner != "" || cp.LastError == "" || !cp.LastSuccess.IsZero() || len(cp.History) != 1 || cp.History[0].OK {
+		t.Fatalf("failed run left lease %q, last error %q, last success %v, history %+v", cp.LeaseOwner, cp.LastError, cp.LastSuccess, cp.History)
 	}
 	f.secondary.FailPutAfter = 0
 	st := f.run(t)
+	if cp, _, _ := f.store.Load(context.Background(), "p"); cp.LastSuccess.IsZero() || len(cp.History) != 2 || !cp.History[1].OK {
+		t.Fatalf("the run that succeeded: last success %v, history %+v", cp.LastSuccess, cp.History)
+	}
 	requireEqual(t, f.primary.Snapshot(), f.secondary.Snapshot())
 	// What the failed run wrote is remembered: the resumed run neither rewrites nor
 	// re-reads it.
@@ -320,5 +323,17 @@ func TestASessionListedTwiceEndsInItsNewestState(t *testing.T) {
 				t.Fatalf("%d writes, standby holds %s; want at most %d, ending in %s", st.Writes, got, tt.maxWrites, newer.Content)
 			}
 		})
+	}
+}
+
+func TestTheRunHistoryIsBounded(t *testing.T) {
+	f := newFixture(t)
+	f.primary.Set("A00-X12-Icn", cn(1, t0))
+	for range replication.HistoryLen + 5 {
+		f.run(t)
+	}
+	cp, _, _ := f.store.Load(context.Background(), "p")
+	if len(cp.History) != replication.HistoryLen || !cp.History[0].At.Before(cp.History[len(cp.History)-1].At) && !cp.History[0].At.Equal(cp.History[len(cp.History)-1].At) {
+		t.Fatalf("history of %d samples after %d runs", len(cp.History), replication.HistoryLen+5)
 	}
 }

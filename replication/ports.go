@@ -148,10 +148,26 @@ type Checkpoint struct {
 	LastError     string
 	LastDuration  time.Duration
 	FutureStamped int64
+	// LastSuccess is when the last run that ended without an error started.
+	LastSuccess time.Time
+	// History is the last HistoryLen runs, oldest first: what the status page charts.
+	History []RunSample
 
 	// ETag is the store's version of this checkpoint; empty for a new one.
 	ETag string
 }
+
+// RunSample is one run as the status page charts it.
+type RunSample struct {
+	At         time.Time `json:"at"`
+	LagSeconds float64   `json:"lag"` // -1 before the first full sync
+	Writes     int64     `json:"writes"`
+	OK         bool      `json:"ok"`
+}
+
+// HistoryLen bounds Checkpoint.History: an hour of once-a-minute runs, a few KiB in
+// the checkpoint's entity.
+const HistoryLen = 60
 
 // Store keeps checkpoints and active-region records.
 type Store interface {

@@ -63,9 +63,14 @@ type StreamStatus struct {
 	LastWrites      int64     `json:"lastWrites"`
 	LastListed      int64     `json:"lastListed"`
 	LastError       string    `json:"lastError,omitempty"`
-	Runs            int64     `json:"runs"`
-	Writes          int64     `json:"writes"`
-	RunInProgress   bool      `json:"runInProgress"`
+	// SinceSuccessSeconds is how long ago the last run without an error started
+	// (machine clock); -1 if none has.
+	SinceSuccessSeconds float64 `json:"sinceSuccessSeconds"`
+	// History is the recent runs, oldest first.
+	History       []RunSample `json:"history,omitempty"`
+	Runs          int64       `json:"runs"`
+	Writes        int64       `json:"writes"`
+	RunInProgress bool        `json:"runInProgress"`
 }
 
 // Status reads every pair's checkpoint and active-region record.
@@ -83,13 +88,16 @@ func (s *Service) Status(ctx context.Context) ([]StreamStatus, error) {
 			Watermark: cp.Watermark, LagSeconds: -1,
 			Scan: cp.Scan.Kind, ScanListed: cp.Scan.Listed, Reconciling: cp.Reconcile.Kind != "", ReconcileListed: cp.Reconcile.Listed, LastReconciled: cp.LastReconciled, LastHealed: cp.LastHealed,
 			FutureStamped: cp.FutureStamped,
-			LastRun:       cp.LastRun, LastWrites: cp.LastWrites, LastListed: cp.LastListed, LastError: cp.LastError,
+			LastRun:       cp.LastRun, LastWrites: cp.LastWrites, LastListed: cp.LastListed, LastError: cp.LastError, History: cp.History, SinceSuccessSeconds: -1,
 			Runs: cp.Runs, Writes: cp.Writes, RunInProgress: cp.LeaseOwner != "" && now.Before(cp.LeaseUntil),
 		}
 		if cp.Epoch == region.Epoch {
 			if lag := Lag(cp, now); lag >= 0 {
 				st.LagSeconds = lag.Seconds()
 			}
+		}
+		if !cp.LastSuccess.IsZero() {
+			st.SinceSuccessSeconds = now.Sub(cp.LastSuccess).Seconds()
 		}
 		out = append(out, st)
 	}

@@ -123,6 +123,8 @@ type entity struct {
 	LastListed     int64  `json:"LastListed"`
 	LastError      string `json:"LastError"`
 	LastDurationMs int64  `json:"LastDurationMs"`
+	LastSuccess    string `json:"LastSuccess,omitempty"`
+	History        string `json:"History,omitempty"` // JSON, at most HistoryLen samples
 	RecentChunks   int    `json:"RecentChunks"`
 	RatesChunks    int    `json:"RatesChunks"`
 }
@@ -249,6 +251,8 @@ func toEntity(cp replication.Checkpoint) ([]byte, error) {
 		LastListed:     cp.LastListed,
 		LastError:      truncate(cp.LastError, 4000),
 		LastDurationMs: cp.LastDuration.Milliseconds(),
+		LastSuccess:    formatTime(cp.LastSuccess),
+		History:        history(cp.History),
 	}
 	// Compact: name → [content digest, changedTime in Unix milliseconds]. Milliseconds
 	// round down, which only keeps an entry a little longer.
@@ -287,6 +291,16 @@ func toEntity(cp replication.Checkpoint) ([]byte, error) {
 
 // maxRateChunks bounds the observed rates' share of the entity.
 const maxRateChunks = 12
+
+// history encodes the run samples; the checkpoint's samples are bounded, and a
+// sample is about 80 bytes, far below a property's 64 KiB.
+func history(h []replication.RunSample) string {
+	if len(h) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(h)
+	return string(b)
+}
 
 // encodeRates stores name → numbers per second in chunks; past the bound it keeps
 // the fastest sessions, whose margins matter most.
@@ -338,8 +352,12 @@ func fromEntity(pair string, e entity, fields map[string]any) replication.Checkp
 		LastListed:     e.LastListed,
 		LastError:      e.LastError,
 		LastDuration:   time.Duration(e.LastDurationMs) * time.Millisecond,
+		LastSuccess:    parseTime(e.LastSuccess),
 		ETag:           e.ETag,
 		Recent:         map[string]replication.Seen{},
+	}
+	if e.History != "" {
+		_ = json.Unmarshal([]byte(e.History), &cp.History) // a damaged chart is no reason to stop
 	}
 	var blob strings.Builder
 	for i := range e.RecentChunks {

@@ -3,6 +3,7 @@ package tables_test
 import (
 	"errors"
 	"maps"
+	"slices"
 	"net/http"
 
 	"context"
@@ -60,6 +61,10 @@ func TestCheckpointRoundTripsAndWritesAreConditional(t *testing.T) {
 	cp.ClockOffset = -1500 * time.Millisecond
 	cp.Rates = map[string]float64{"Contoso-Partner-0001-X12-Icn": 2.5, "Contoso-Partner-0002-X12-Gcn": 0.125}
 	cp.Runs = 3
+	cp.LastSuccess = cp.Watermark.Add(time.Minute)
+	for i := range replication.HistoryLen {
+		cp.History = append(cp.History, replication.RunSample{At: cp.Watermark.Add(time.Duration(i) * time.Minute), LagSeconds: float64(i) / 4, Writes: int64(i), OK: i%7 != 0})
+	}
 	saved, err := s.Save(ctx, cp)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +74,10 @@ func TestCheckpointRoundTripsAndWritesAreConditional(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !got.Watermark.Equal(cp.Watermark) || got.Runs != 3 || len(got.Recent) != len(recent) || got.ETag != saved.ETag ||
-		got.Scan != cp.Scan || got.Reconcile != cp.Reconcile || got.ClockOffset != cp.ClockOffset || !maps.Equal(got.Rates, cp.Rates) {
+		got.Scan != cp.Scan || got.Reconcile != cp.Reconcile || got.ClockOffset != cp.ClockOffset || !maps.Equal(got.Rates, cp.Rates) ||
+		!got.LastSuccess.Equal(cp.LastSuccess) || !slices.EqualFunc(got.History, cp.History, func(a, b replication.RunSample) bool {
+			return a.At.Equal(b.At) && a.LagSeconds == b.LagSeconds && a.Writes == b.Writes && a.OK == b.OK
+		}) {
 		t.Fatalf("loaded %v runs %d recent %d etag %q scan %+v offset %v; saved %v runs 3 recent %d etag %q scan %+v offset %v",
 			got.Watermark, got.Runs, len(got.Recent), got.ETag, got.Scan, got.ClockOffset, cp.Watermark, len(recent), saved.ETag, cp.Scan, cp.ClockOffset)
 	}
