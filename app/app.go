@@ -21,6 +21,7 @@ import (
 	"integration-dr/config"
 	"integration-dr/failover"
 	"integration-dr/handlers"
+	"integration-dr/overview"
 	"integration-dr/replication"
 	"integration-dr/session"
 	"integration-dr/ssis"
@@ -118,9 +119,18 @@ func Build(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		return nil, err
 	}
 	ops := handlers.ByPair{runner, ssisOps}
+	var pairNames []string
+	for _, p := range cfg.Pairs {
+		pairNames = append(pairNames, p.Name)
+	}
+	for _, p := range cfg.SSISPairs {
+		pairNames = append(pairNames, p.Name)
+	}
 	h := &handlers.Handler{
 		Replicator: streams,
-		Status:     streams,
+		Overview: overview.Sources{
+			Streams: streams, Journal: jrnl, Readiness: runner, SSIS: ssisOps.Reconciler, Pairs: pairNames,
+		},
 		Operations: ops,
 		SSIS:       ssisOps.Reconciler,
 		KnownPair:  func(name string) bool { return runner.Owns(name) || ssisOps.Owns(name) },

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"integration-dr/overview"
 )
 
 // FuzzDecodeInvocation: no envelope, timer or metadata may panic the decoders.
@@ -65,7 +67,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add("/ReplicateSessions", []byte(timerInvocation))
 	f.Add("/", []byte(``))
 	f.Add("/ReplicateSessions", []byte(`{"Data":{"timer":[1,2]}}`))
-	h := &Handler{Replicator: &replicator{}, Status: statusReader{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Second}
+	h := &Handler{Replicator: &replicator{}, Overview: overview.Sources{Streams: statusReader{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Second}
 	f.Fuzz(func(t *testing.T, path string, body []byte) {
 		req := &http.Request{Method: http.MethodPost, URL: &url.URL{Path: path}, Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))}
 		rec := httptest.NewRecorder()

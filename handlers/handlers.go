@@ -13,6 +13,7 @@ import (
 
 	"integration-dr/alert"
 	"integration-dr/drerr"
+	"integration-dr/overview"
 	"integration-dr/replication"
 )
 
@@ -30,15 +31,11 @@ type Replicator interface {
 	ReplicateAll(ctx context.Context) ([]replication.Stats, error)
 }
 
-// StatusReader reports the state of every stream.
-type StatusReader interface {
-	Status(ctx context.Context) ([]replication.StreamStatus, error)
-}
-
 // Handler serves the custom-handler routes.
 type Handler struct {
 	Replicator Replicator
-	Status     StatusReader
+	// Overview is where the Status function reads from.
+	Overview overview.Sources
 	// Operations runs commands; KnownPair says which pairs exist; AlertRules is the
 	// allow-list of alert rules.
 	Operations Operations
@@ -172,29 +169,6 @@ func splitJoined(err error) []error {
 		return out
 	}
 	return []error{err}
-}
-
-// status answers the HTTP-triggered Status function through its "res" output binding:
-// the host wraps the caller's request in the invocation and returns res to the caller.
-func (h *Handler) status(ctx context.Context, _ Invocation, log *slog.Logger) (int, Reply) {
-	streams, err := h.Status.Status(ctx)
-	if err != nil {
-		log.Error("status unavailable", "err", err)
-		return http.StatusOK, Reply{
-			Outputs: map[string]any{"res": httpResponse(http.StatusServiceUnavailable, map[string]string{"error": "state store unavailable: " + err.Error()})},
-			Logs:    []string{"status unavailable: " + err.Error()},
-		}
-	}
-	body := map[string]any{"streams": streams}
-	if h.SSIS != nil {
-		pairs, err := h.SSIS.Status(ctx)
-		if err != nil {
-			log.Error("SSIS status unavailable", "err", err)
-			body["ssisError"] = "SSIS state unavailable: " + err.Error()
-		}
-		body["ssis"] = pairs
-	}
-	return http.StatusOK, Reply{Outputs: map[string]any{"res": httpResponse(http.StatusOK, body)}}
 }
 
 // httpResponse is an HTTP output binding's value.

@@ -17,6 +17,7 @@ import (
 	"integration-dr/command"
 	"integration-dr/drerr"
 	"integration-dr/journal"
+	"integration-dr/overview"
 	"integration-dr/replication"
 )
 
@@ -100,7 +101,7 @@ func TestHandlerReplies(t *testing.T) {
 
 // The reply must always be a JSON object the host can read, whatever came in.
 func TestHandlerNeverPanicsOnGarbage(t *testing.T) {
-	h := &Handler{Replicator: &replicator{}, Status: statusReader{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Second}
+	h := &Handler{Replicator: &replicator{}, Overview: overview.Sources{Streams: statusReader{}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Second}
 	for _, body := range []string{``, `{`, `null`, `[]`, `{"Data":null}`, `{"Data":{"timer":null},"Metadata":[]}`, "\x00\xff", `{"Data":{"timer":{"ScheduleStatus":{"Last":123}}}}`} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ReplicateSessions", strings.NewReader(body)))
@@ -132,7 +133,7 @@ func TestStatusAnswersThroughTheHTTPOutputBinding(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := &Handler{Status: tt.status, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Second}
+			h := &Handler{Overview: overview.Sources{Streams: tt.status}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Second}
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/Status", strings.NewReader(httpInvocation)))
 			var reply struct {
