@@ -117,6 +117,11 @@ func (p *parser) ssisPairs(field string, raw []ssisPairJSON, seen map[string]boo
 		case strings.EqualFold(pair.Primary.FailoverGroup, pair.Secondary.FailoverGroup):
 			p.fail(f+".secondary.failoverGroup", "is the primary's: each side names the group through its own server or location")
 		}
+		if pair.Primary.DataFactory != "" && strings.EqualFold(pair.Primary.DataFactory, pair.Secondary.DataFactory) {
+			// The standby's triggers and runtime would be the primary's: stopping one
+			// side would stop the other.
+			p.fail(f+".secondary.dataFactory", "is the primary's: each side's runtime and triggers live in its own factory")
+		}
 		for _, side := range []struct {
 			name string
 			s    SSISSide

@@ -308,3 +308,29 @@ func TestTheInMemoryJournalDoesNotShareStepsWithItsCallers(t *testing.T) {
 		t.Fatalf("an unsaved step change reached the store: %s", s.Status)
 	}
 }
+
+// The timer does not run an operation whose attempt is still alive (RunCommand in the
+// middle of it), and takes it over once that attempt's claim has run out.
+func TestTheTimerLeavesAnOperationAnotherAttemptRuns(t *testing.T) {
+	f := newFixture(t, 2, failover.Bounds{Lower: 1, Upper: 999999999})
+	ctx := context.Background()
+	op := journal.New(command.Command{ID: "busy-1", Action: command.Failover, Pair: "p"}, journal.Source{}, f.now(), f.now())
+	op.Status, op.AttemptUntil = journal.Running, f.now().Add(time.Minute)
+	if _, err := f.journal.Create(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	puts := f.secondary.acct.Puts
+	if _, err := f.runner.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.journal.Get(ctx, "p", "busy-1"); got.Status != journal.Running || len(got.Steps) != 0 || f.secondary.acct.Puts != puts {
+		t.Fatalf("the timer ran an operation another attempt holds: %s, %d steps, %d writes", got.Status, len(got.Steps), f.secondary.acct.Puts-puts)
+	}
+	f.shift = 6 * time.Minute
+	if _, err := f.runner.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.journal.Get(ctx, "p", "busy-1"); got.Status == journal.Running && len(got.Steps) == 0 {
+		t.Fatal("the timer never took over an attempt whose claim ran out")
+	}
+}

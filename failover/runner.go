@@ -137,7 +137,25 @@ const (
 	defaultCatchUp = 30 * time.Second
 	defaultWorkers = 8
 	oldSideTimeout = 3 * time.Second
+	// attemptTTL is how long an attempt is presumed alive after its last step: the
+	// longest step, the bumps of a large pair within the write budget, takes minutes.
+	attemptTTL = 5 * time.Minute
 )
+
+// errBusy: another attempt runs the operation now.
+var errBusy = errors.New("another attempt runs the operation")
+
+// claim makes this attempt the one running op; see run.
+func (r *Runner) claim(op *journal.Operation, timer bool) error {
+	if !timer {
+		op.AttemptUntil = r.now().Add(attemptTTL)
+		return nil
+	}
+	if err := op.Claim(r.now(), attemptTTL); err != nil {
+		return fmt.Errorf("%w: %v", errBusy, err)
+	}
+	return nil
+}
 
 // steps is each action's plan.
 func steps(a command.Action, dry bool) []string {
@@ -184,7 +202,7 @@ func (r *Runner) Submit(ctx context.Context, c command.Command, src journal.Sour
 	if err != nil || op.Status.Terminal() || op.Status == journal.Proposed {
 		return op, err
 	}
-	return r.run(ctx, op)
+	return r.run(ctx, op, false)
 }
 
 // Owns says whether pair is one of this runner's integration-account pairs.
@@ -233,7 +251,7 @@ func (r *Runner) confirm(ctx context.Context, c command.Command) (journal.Operat
 	if op.Status.Terminal() {
 		return op, nil
 	}
-	return r.run(ctx, op)
+	return r.run(ctx, op, false)
 }
 
 // Advance resumes every operation waiting for the world: a settle time passed, a
@@ -250,7 +268,10 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 		if !r.Owns(op.Pair) {
 			continue // another runner's (an SSIS pair's)
 		}
-		done, err := r.run(ctx, op)
+		done, err := r.run(ctx, op, true)
+		if errors.Is(err, errBusy) {
+			continue // another attempt is running it
+		}
 		out = append(out, done)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("operation %s: %w", op.ID, err))
@@ -366,7 +387,7 @@ func (r *Runner) expireProposals(ctx context.Context) ([]journal.Operation, []er
 }
 
 // run takes the pair's lock and runs op's remaining steps.
-func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operation, error) {
+func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (journal.Operation, error) {
 	pair, ok := r.Pairs[op.Pair]
 	if !ok {
 		return r.finish(ctx, op, refuse("unknown pair %q", op.Pair))
@@ -375,6 +396,14 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 		if drerr.Is(err, drerr.Conflict) {
 			return r.finish(ctx, op, refuse("another operation runs on pair %s: %v", op.Pair, err))
 		}
+		return op, err
+	}
+	// One attempt at a time. The timer leaves an operation alone while an attempt's
+	// claim runs; a delivery of the command does not wait for it, because Service Bus
+	// redelivers a message only once its last delivery is over (failed, or its
+	// process gone), which is when a resumption must not wait out a claim. Of two
+	// attempts that read the same version, the journal's ETag lets one win.
+	if err := r.claim(&op, timer); err != nil {
 		return op, err
 	}
 	if op.Status != journal.Running {
@@ -387,6 +416,9 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 	}
 	var err error
 	if op, err = r.Journal.Update(ctx, op); err != nil {
+		if drerr.Is(err, drerr.Conflict) {
+			return op, fmt.Errorf("%w: %v", errBusy, err)
+		}
 		return op, err
 	}
 	p := &plan{r: r, pair: pair, op: &op}
@@ -431,6 +463,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 		if err := op.FinishStep(st.Name, status, outcome, changes, r.now()); err != nil {
 			return op, err
 		}
+		op.AttemptUntil = r.now().Add(attemptTTL)
 		if op, err = r.Journal.Update(ctx, op); err != nil {
 			return op, err
 		}
@@ -478,6 +511,7 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 	default:
 		// Transient: record it for the operator and let the message come back.
 		op.Error = err.Error()
+		op.AttemptUntil = time.Time{} // this attempt is over: the redelivery may run it
 		if saved, uerr := r.Journal.Update(ctx, op); uerr == nil {
 			op = saved
 		}

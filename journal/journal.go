@@ -9,9 +9,11 @@ package journal
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"integration-dr/command"
+	"integration-dr/drerr"
 )
 
 // Status is where an operation stands.
@@ -77,6 +79,10 @@ type Operation struct {
 	Error       string
 	Steps       []Step
 
+	// AttemptUntil is when the attempt running the operation stops being presumed
+	// alive: until then no other attempt (a redelivery, the timer) may run it.
+	AttemptUntil time.Time
+
 	// ETag is the stored version this value was read at; Update is conditional on it.
 	ETag string
 }
@@ -97,6 +103,17 @@ type Lock struct {
 	OpID  string
 	Until time.Time
 }
+
+// HeldError is the cause of a drerr.Conflict from Lock, Renew or Unlock: who holds the
+// pair's lock, so that a caller can tell a moment's hold from an operation's.
+type HeldError struct{ Lock Lock }
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("pair %s is locked by %s until %s", e.Lock.Pair, e.Lock.OpID, e.Lock.Until.UTC().Format(time.RFC3339))
+}
+
+// Held returns the conflict error for a pair that l holds.
+func Held(op string, l Lock) error { return drerr.E(drerr.Conflict, op, &HeldError{Lock: l}) }
 
 // Store keeps operations, their numbers, and the per-pair locks.
 type Store interface {

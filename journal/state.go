@@ -100,6 +100,9 @@ func (op *Operation) SetStatus(to Status, now time.Time) error {
 	if err := move(op.Status, to); err != nil {
 		return invalid(op.ID, "%v", err)
 	}
+	if to != Running {
+		op.AttemptUntil = time.Time{} // the attempt is over: the next may run it
+	}
 	if op.Status == to {
 		return nil
 	}
@@ -110,6 +113,18 @@ func (op *Operation) SetStatus(to Status, now time.Time) error {
 			op.RTO = now.Sub(op.RTOStart)
 		}
 	}
+	return nil
+}
+
+// Claim makes the caller the attempt running op until now+ttl, refusing
+// (drerr.Conflict) while another attempt's claim has not run out. The claim is stored
+// with the operation's next Update, which is conditional on its ETag: of two attempts
+// that read the same version, one wins.
+func (op *Operation) Claim(now time.Time, ttl time.Duration) error {
+	if op.Status == Running && op.AttemptUntil.After(now) {
+		return drerr.Errorf(drerr.Conflict, "run operation "+op.ID, "another attempt runs it until %s", op.AttemptUntil.UTC().Format(time.RFC3339))
+	}
+	op.AttemptUntil = now.Add(ttl)
 	return nil
 }
 

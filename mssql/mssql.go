@@ -211,15 +211,17 @@ const opRole = "read SSISDB replication role"
 // Rows that disagree are RoleUnknown with a drerr.Unavailable error, and a value it
 // does not know (NULL reads as "") RoleUnknown with a drerr.Internal one.
 func RoleOf(descs []string) (Role, error) {
+	// An answer that cannot be one role is not "no answer": ErrInconsistentRole lets a
+	// caller tell the two apart.
 	role, seen := RoleNone, false
 	for _, desc := range descs {
 		r := parseRole(desc)
 		if r == RoleUnknown {
-			return RoleUnknown, drerr.Errorf(drerr.Internal, opRole, "unexpected role_desc %q", desc)
+			return RoleUnknown, drerr.E(drerr.Internal, opRole, fmt.Errorf("%w: unexpected role_desc %q", ErrInconsistentRole, desc))
 		}
 		if seen && r != role {
 			// Links caught mid-failover can disagree; asking again later can help.
-			return RoleUnknown, drerr.Errorf(drerr.Unavailable, opRole, "replication links disagree: %v and %v", role, r)
+			return RoleUnknown, drerr.E(drerr.Unavailable, opRole, fmt.Errorf("%w: replication links disagree: %v and %v", ErrInconsistentRole, role, r))
 		}
 		role, seen = r, true
 	}
@@ -376,6 +378,10 @@ func (d *DB) FailoverIntegrationRuntime(ctx context.Context, dataFactory, irName
 	}
 	return nil
 }
+
+// ErrInconsistentRole is wrapped by a role reading that SSISDB answered with rows that
+// disagree (a failover in progress) or with a role it does not know.
+var ErrInconsistentRole = errors.New("SSISDB's replication role is inconsistent")
 
 // ErrNoAgent is wrapped by schedule calls on Azure SQL Database.
 var ErrNoAgent = errors.New("Azure SQL Database has no SQL Agent: only ADF triggers and integration runtimes follow the role")

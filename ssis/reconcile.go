@@ -35,6 +35,9 @@ type Reconciler struct {
 	LockTTL time.Duration
 }
 
+// passPrefix starts the lock holder id of a timer's pass.
+const passPrefix = "reconcile-"
+
 // Options steer one pass.
 type Options struct {
 	// DryRun reads everything and changes nothing: the report lists what would change.
@@ -51,7 +54,7 @@ func (r *Reconciler) ReconcileAll(ctx context.Context) ([]Report, error) {
 	var out []Report
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(r.Pairs)) {
-		holder := fmt.Sprintf("reconcile-%d", r.now().UnixNano())
+		holder := fmt.Sprintf("%s%d", passPrefix, r.now().UnixNano())
 		if _, err := r.Journal.Lock(ctx, name, holder, r.now().Add(r.lockTTL())); err != nil {
 			if drerr.Is(err, drerr.Conflict) {
 				out = append(out, Report{Pair: name, At: r.now(), Problems: []string{"left to the operation that holds the pair: " + err.Error()}})
@@ -95,28 +98,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, opts Options) (
 	return ps.rep, r.record(ctx, ps)
 }
 
-// record journals what the pass changed (and a role newly unknown) and saves the state.
+// record saves the state, then journals what the pass changed (and a role newly
+// unknown). The state first: a journal that refuses the entry must not cost the
+// tokens and back-offs the pass recorded.
 func (r *Reconciler) record(ctx context.Context, ps *pass) error {
 	ctx = context.WithoutCancel(ctx) // a pass that changed Azure must be recorded
 	rep := ps.rep
-	var entry *journal.Operation
-	switch {
-	case rep.Unknown != "" && rep.Unknown != ps.st.Unknown:
-		op := r.entry(rep, journal.Rejected, "role unknown, nothing changed: "+rep.Unknown)
-		entry = &op
-	case len(rep.Changes) > 0:
-		status, why := journal.Succeeded, ""
-		if len(rep.Problems) > 0 {
-			status, why = journal.Failed, strings.Join(rep.Problems, "; ")
-		}
-		op := r.entry(rep, status, why)
-		entry = &op
-	}
-	if entry != nil {
-		if _, err := r.Journal.Create(ctx, *entry); err != nil && !drerr.Is(err, drerr.Conflict) {
-			return fmt.Errorf("journal reconcile of %s: %w", rep.Pair, err)
-		}
-	}
+	newlyUnknown := rep.Unknown != "" && rep.Unknown != ps.st.Unknown
 	ps.st.Unknown = rep.Unknown
 	ps.st.Last = rep
 	saved, err := r.Store.Save(ctx, *ps.st)
@@ -124,25 +112,43 @@ func (r *Reconciler) record(ctx context.Context, ps *pass) error {
 		return fmt.Errorf("save state of %s: %w", rep.Pair, err)
 	}
 	*ps.st = saved
+	var entry journal.Operation
+	switch {
+	case newlyUnknown:
+		entry = r.entry(rep, journal.Rejected, "role unknown, nothing changed: "+rep.Unknown)
+	case len(rep.Changes) > 0:
+		status, why := journal.Succeeded, ""
+		if len(rep.Problems) > 0 {
+			status, why = journal.Failed, strings.Join(rep.Problems, "; ")
+		}
+		entry = r.entry(rep, status, why)
+	default:
+		return nil
+	}
+	if _, err := r.Journal.Create(ctx, entry); err != nil && !drerr.Is(err, drerr.Conflict) {
+		return fmt.Errorf("journal reconcile of %s: %w", rep.Pair, err)
+	}
 	return nil
 }
 
-// entry is the journal's record of a pass: what, where and why in its step, when in
-// its times, and the role reading it acted on in its reason.
+// entry is the journal's record of a pass: what, where and why in its step (cut to
+// the journal's limits, the count of the rest kept), when in its times, and the role
+// reading it acted on in its reason.
 func (r *Reconciler) entry(rep Report, status journal.Status, why string) journal.Operation {
 	now := r.now()
 	op := journal.Operation{
-		ID:     fmt.Sprintf("reconcile-%d", now.UnixNano()),
+		ID:     fmt.Sprintf("%s%d", passPrefix, now.UnixNano()),
 		Action: command.Reconcile, Pair: rep.Pair,
 		Source: journal.Source{RequestedBy: "ReconcileSSIS"},
 		Reason: clip(strings.Join(rep.Reading, "; "), journal.MaxSourceField),
 		Status: status, Created: now, Updated: now, Done: now, Error: clip(why, journal.MaxError),
 	}
-	op.Steps = []journal.Step{{Name: "reconcile", Status: journal.StepDone, Started: rep.At, Ended: now,
-		Outcome: clip(rolesLine(rep.Roles), journal.MaxOutcome), Changes: rep.Changes}}
+	stepStatus := journal.StepDone
 	if status != journal.Succeeded {
-		op.Steps[0].Status = journal.StepFailed
+		stepStatus = journal.StepFailed
 	}
+	_ = op.StartStep("reconcile", rep.At)
+	_ = op.FinishStep("reconcile", stepStatus, clip(rolesLine(rep.Roles), journal.MaxOutcome), rep.Changes, now)
 	return op
 }
 
@@ -201,14 +207,21 @@ func (ps *pass) run(ctx context.Context) {
 	// What must stop goes first: a trigger or schedule running on both sides at once
 	// would run its packages twice.
 	standby := serving.Other()
-	ps.triggers(ctx, standby, false)
-	ps.schedules(ctx, primary.Other(), false)
-	ps.schedules(ctx, primary, true)
+	triggersHeld := ps.triggers(ctx, standby, false)
+	schedulesHeld := ps.schedules(ctx, primary.Other(), false)
+	if schedulesHeld {
+		ps.problem("%s: SQL Agent schedules left disabled: the %s side's could not be disabled, and a job must not run on both", primary, primary.Other())
+	} else {
+		ps.schedules(ctx, primary, true)
+	}
 	ps.runtime(ctx, serving, true)
 	// A trigger fires pipelines that need the runtime: started only once it runs.
-	if ps.rep.Sides[serving].IRState == IRStarted {
+	switch {
+	case triggersHeld:
+		ps.problem("%s: triggers left stopped: the %s side's could not be stopped, and a pipeline must not run on both", serving, standby)
+	case ps.rep.Sides[serving].IRState == IRStarted:
 		ps.triggers(ctx, serving, true)
-	} else {
+	default:
 		ps.waitTriggers(serving)
 	}
 	// The standby runtime follows the policy; after an attach-ir it is the one whose
@@ -262,6 +275,8 @@ func (ps *pass) roles(ctx context.Context) map[Side]Role {
 			return err
 		})
 		switch {
+		case errors.Is(err, mssql.ErrInconsistentRole):
+			return unknown(fmt.Sprintf("SSISDB on the %s side answered inconsistently: %v", s, err))
 		case err != nil:
 			ps.rep.Reading = append(ps.rep.Reading, fmt.Sprintf("SSISDB on the %s side: no answer, not cross-checked (%v)", s, err))
 		case got == mssql.RoleNone:
@@ -392,11 +407,13 @@ func (ps *pass) runtime(ctx context.Context, s Side, run bool) {
 	}
 }
 
-// triggers starts (run) or stops a side's listed triggers.
-func (ps *pass) triggers(ctx context.Context, s Side, run bool) {
+// triggers starts (run) or stops a side's listed triggers. held reports a stop the
+// side refused (it answered, so its triggers may still run): the other side's must
+// then wait. A side that does not answer holds nothing: its region is down.
+func (ps *pass) triggers(ctx context.Context, s Side, run bool) (held bool) {
 	e := ps.pair.Sides[s]
 	if len(e.Triggers) == 0 && e.TriggerAnnotation == "" {
-		return
+		return false
 	}
 	var all []Trigger
 	err := ps.call(ctx, func(ctx context.Context) (err error) {
@@ -405,7 +422,7 @@ func (ps *pass) triggers(ctx context.Context, s Side, run bool) {
 	})
 	if err != nil {
 		ps.problem("%s: triggers of %s unreadable (%v)", s, e.Factory.Name(), err)
-		return
+		return !run && !transient(err)
 	}
 	states := map[string]string{}
 	found := map[string]bool{}
@@ -427,6 +444,7 @@ func (ps *pass) triggers(ctx context.Context, s Side, run bool) {
 		err := ps.call(ctx, func(ctx context.Context) error { return e.Factory.SetTrigger(ctx, t.Name, run) })
 		if err != nil {
 			ps.problem("%s: trigger %s/%s: %s failed (%v)", s, e.Factory.Name(), t.Name, verb, err)
+			held = held || !run && !transient(err)
 			continue
 		}
 		states[t.Name] = map[bool]string{true: TriggerStarted, false: TriggerStopped}[run]
@@ -440,6 +458,7 @@ func (ps *pass) triggers(ctx context.Context, s Side, run bool) {
 	sr := ps.rep.Sides[s]
 	sr.Triggers = states
 	ps.rep.Sides[s] = sr
+	return held
 }
 
 // waitTriggers reports the triggers left until the serving runtime runs.
@@ -455,21 +474,22 @@ func (ps *pass) waitTriggers(s Side) {
 }
 
 // schedules enables (primary) or disables a side's listed SQL Agent schedules, reading
-// each first and updating only those that differ.
-func (ps *pass) schedules(ctx context.Context, s Side, enable bool) {
+// each first and updating only those that differ. held reports a disable the side
+// refused, as triggers does.
+func (ps *pass) schedules(ctx context.Context, s Side, enable bool) (held bool) {
 	e := ps.pair.Sides[s]
 	sr := ps.rep.Sides[s]
 	defer func() { ps.rep.Sides[s] = sr }()
 	switch {
 	case ps.pair.Kind == mssql.SQLDatabase:
 		sr.Agent = "Azure SQL Database has no SQL Agent: only triggers and the runtime follow the role"
-		return
+		return false
 	case len(e.ScheduleIDs) == 0 && len(e.ScheduleNames) == 0:
 		sr.Agent = "no SQL Agent schedules configured"
-		return
+		return false
 	case e.DB == nil:
 		sr.Agent = "no SQL endpoint configured"
-		return
+		return false
 	}
 	var list []mssql.Schedule
 	err := ps.call(ctx, func(ctx context.Context) (err error) {
@@ -479,7 +499,7 @@ func (ps *pass) schedules(ctx context.Context, s Side, enable bool) {
 	if err != nil {
 		ps.problem("%s: SQL Agent schedules: %v", s, err)
 		if !drerr.Is(err, drerr.NotFound) {
-			return
+			return !enable && !transient(err)
 		}
 	}
 	for _, sc := range list {
@@ -493,6 +513,7 @@ func (ps *pass) schedules(ctx context.Context, s Side, enable bool) {
 				err := ps.call(ctx, func(ctx context.Context) error { return e.DB.SetScheduleEnabled(ctx, sc.ID, enable) })
 				if err != nil {
 					ps.problem("%s: SQL Agent schedule %d (%s): %s failed (%v)", s, sc.ID, sc.Name, verb, err)
+					held = held || !enable && !transient(err)
 					break
 				}
 				state.Enabled = enable
@@ -501,6 +522,7 @@ func (ps *pass) schedules(ctx context.Context, s Side, enable bool) {
 		}
 		sr.Schedules = append(sr.Schedules, state)
 	}
+	return held
 }
 
 // call runs f with the per-call time limit.

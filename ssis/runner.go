@@ -21,6 +21,9 @@ type Runner struct {
 	// Timeout fails an operation that has waited this long for the world (default 2h):
 	// its lock is freed and the timer's reconcile takes the pair back.
 	Timeout time.Duration
+	// PassWait is how long a command waits for a reconcile pass that holds its pair
+	// (default 15s) before asking to be redelivered.
+	PassWait time.Duration
 }
 
 // Step names, in the order plans run them.
@@ -32,6 +35,9 @@ const (
 	StepAttach    = "attach-runtime"
 	StepReconcile = "reconcile"
 	lockTTL       = 2 * time.Hour
+	// attemptTTL is how long an attempt is presumed alive after its last step: an
+	// SSIS step is a few bounded calls.
+	attemptTTL = 2 * time.Minute
 )
 
 func steps(a command.Action, dry bool) []string {
@@ -68,7 +74,7 @@ func (r *Runner) Submit(ctx context.Context, c command.Command, src journal.Sour
 	if err != nil || op.Status.Terminal() {
 		return op, err
 	}
-	return r.run(ctx, op)
+	return r.run(ctx, op, false)
 }
 
 // Propose refuses: SSIS commands come from operators, who run them, not from alerts.
@@ -103,7 +109,10 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 		if !r.Owns(op.Pair) {
 			continue
 		}
-		done, err := r.run(ctx, op)
+		done, err := r.run(ctx, op, true)
+		if errors.Is(err, errBusy) {
+			continue // another attempt is running it
+		}
 		out = append(out, done)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("operation %s: %w", op.ID, err))
@@ -113,13 +122,22 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 }
 
 // run takes the pair's lock and runs op's remaining steps.
-func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operation, error) {
+func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (journal.Operation, error) {
 	j := r.Reconciler.Journal
-	if _, err := j.Lock(ctx, op.Pair, op.ID, r.now().Add(lockTTL)); err != nil {
-		if drerr.Is(err, drerr.Conflict) && op.Status == journal.Accepted {
-			return r.end(ctx, op, journal.Rejected, "another operation, or a reconcile pass, holds the pair: "+err.Error())
+	if err := r.lock(ctx, op); err != nil {
+		var held *journal.HeldError
+		if errors.As(err, &held) && !isPass(held.Lock.OpID) && op.Status == journal.Accepted {
+			return r.end(ctx, op, journal.Rejected, "another operation holds the pair: "+err.Error())
 		}
-		return op, err // a reconcile pass holds it for a moment: try again
+		return op, err // a pass that outlasted the wait, or the store: try again
+	}
+	// One attempt at a time. The timer leaves an operation alone while an attempt's
+	// claim runs; a delivery of the command does not wait for it, because Service Bus
+	// redelivers a message only once its last delivery is over (failed, or its
+	// process gone), which is when a resumption must not wait out a claim. Of two
+	// attempts that read the same version, the journal's ETag lets one win.
+	if err := r.claim(&op, timer); err != nil {
+		return op, err
 	}
 	if len(op.Steps) == 0 {
 		op.PlanSteps(steps(op.Action, op.DryRun)...)
@@ -129,6 +147,9 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 	}
 	op, err := j.Update(ctx, op)
 	if err != nil {
+		if drerr.Is(err, drerr.Conflict) {
+			return op, fmt.Errorf("%w: %v", errBusy, err) // another attempt claimed it first
+		}
 		return op, err
 	}
 	if r.now().Sub(op.Created) > orDefault(r.Timeout, 2*time.Hour) {
@@ -164,6 +185,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 			return r.end(ctx, op, status, refused.why)
 		case err != nil:
 			op.Error = err.Error()
+			op.AttemptUntil = time.Time{} // this attempt is over: the redelivery may run it
 			if saved, uerr := j.Update(ctx, op); uerr == nil {
 				op = saved
 			}
@@ -176,6 +198,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 		if err := op.FinishStep(st.Name, status, outcome, changes, r.now()); err != nil {
 			return op, err
 		}
+		op.AttemptUntil = r.now().Add(attemptTTL)
 		if op, err = j.Update(ctx, op); err != nil {
 			return op, err
 		}
@@ -195,11 +218,66 @@ func (r *Runner) end(ctx context.Context, op journal.Operation, status journal.S
 	if err != nil {
 		return op, err
 	}
+	if err := r.forgetFailover(ctx, op); err != nil {
+		return saved, err
+	}
 	if err := j.Unlock(ctx, op.Pair, op.ID); err != nil && !drerr.Is(err, drerr.Conflict) {
 		return saved, err
 	}
 	r.Reconciler.log().Info("ssis operation", "id", saved.ID, "pair", saved.Pair, "action", saved.Action, "status", saved.Status, "error", saved.Error)
 	return saved, nil
+}
+
+// forgetFailover drops the group failover an ended operation began, if it is still
+// recorded: the reconcile follows the roles whatever became of it, and the next
+// ssis-failover must not take it for its own.
+func (r *Runner) forgetFailover(ctx context.Context, op journal.Operation) error {
+	if op.Action != command.SSISFailover {
+		return nil
+	}
+	st, err := r.Reconciler.Store.Load(ctx, op.Pair)
+	if err != nil {
+		return err
+	}
+	if pd, ok := st.Pending[pendingFailover]; !ok || pd.OpID != op.ID {
+		return nil
+	}
+	delete(st.Pending, pendingFailover)
+	_, err = r.Reconciler.Store.Save(ctx, st)
+	return err
+}
+
+// lock takes the pair's lock for op. A reconcile pass holds it for seconds: wait for
+// it (up to PassWait) rather than refuse a command that arrived at that moment.
+func (r *Runner) lock(ctx context.Context, op journal.Operation) error {
+	deadline := time.Now().Add(orDefault(r.PassWait, 15*time.Second))
+	for {
+		_, err := r.Reconciler.Journal.Lock(ctx, op.Pair, op.ID, r.now().Add(lockTTL))
+		var held *journal.HeldError
+		if err == nil || !errors.As(err, &held) || !isPass(held.Lock.OpID) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// errBusy: another attempt runs the operation now.
+var errBusy = errors.New("another attempt runs the operation")
+
+// claim makes this attempt the one running op; see run.
+func (r *Runner) claim(op *journal.Operation, timer bool) error {
+	if !timer {
+		op.AttemptUntil = r.now().Add(attemptTTL)
+		return nil
+	}
+	if err := op.Claim(r.now(), attemptTTL); err != nil {
+		return fmt.Errorf("%w: %v", errBusy, err)
+	}
+	return nil
 }
 
 type errRefused struct{ why string }
@@ -209,6 +287,9 @@ func (e *errRefused) Error() string { return e.why }
 func refuse(format string, args ...any) error { return &errRefused{fmt.Sprintf(format, args...)} }
 
 func (r *Runner) now() time.Time { return r.Reconciler.now() }
+
+// isPass says whether a lock holder is a reconcile pass (ReconcileAll's holder ids).
+func isPass(holder string) bool { return strings.HasPrefix(holder, passPrefix) }
 
 // plan is one attempt at an operation's steps.
 type plan struct {
@@ -328,6 +409,14 @@ func (p *plan) failover(ctx context.Context) (string, []string, error) {
 	}
 	group := p.pair.Sides[to].Group
 	pd, begun := st.Pending[pendingFailover]
+	if begun && pd.OpID != p.op.ID {
+		// Left by an operation that ended: not ours to poll.
+		delete(st.Pending, pendingFailover)
+		if st, err = rc.Store.Save(ctx, st); err != nil {
+			return "", nil, err
+		}
+		begun = false
+	}
 	if begun && pd.Token != "" {
 		var done bool
 		err := (&pass{r: rc}).call(ctx, func(ctx context.Context) (err error) {
@@ -366,10 +455,14 @@ func (p *plan) failover(ctx context.Context) (string, []string, error) {
 		token, err = group.BeginFailover(ctx, p.op.Force)
 		return err
 	})
-	if err != nil {
-		if transient(err) {
-			return "", nil, err
-		}
+	switch {
+	case drerr.Is(err, drerr.Conflict):
+		// A failover of the group is under way: an earlier attempt's, begun before its
+		// token was recorded. The roles say when it is done.
+		return "", nil, wait("a failover of the group to the %s side is in progress (%v)", to, err)
+	case err != nil && transient(err):
+		return "", nil, err
+	case err != nil:
 		return "", nil, refuse("the failover group refused the failover: %v", err)
 	}
 	verb := "planned failover"
@@ -379,7 +472,7 @@ func (p *plan) failover(ctx context.Context) (string, []string, error) {
 	if token == "" {
 		return "the " + string(to) + " side is primary", []string{"failover group: " + verb + " to the " + string(to) + " side"}, nil
 	}
-	st.Pending[pendingFailover] = Pending{Op: verb, Token: token, Began: rc.now()}
+	st.Pending[pendingFailover] = Pending{Op: verb, Token: token, Began: rc.now(), OpID: p.op.ID}
 	if _, err := rc.Store.Save(ctx, st); err != nil {
 		return "", nil, err
 	}
@@ -416,8 +509,8 @@ func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 		}
 		return "runtime " + e.IR + " on the " + string(old) + " side is " + state, ps.rep.Changes, nil
 	}
-	if _, inFlight := st.Pending[pendingIR(old)]; !inFlight && state == IRStarted {
-		ps.runtime(ctx, old, false)
+	if pd, ok := st.Pending[pendingIR(old)]; (!ok || pd.Token == "") && state == IRStarted {
+		ps.runtime(ctx, old, false) // begins, or retries after its back-off
 	}
 	if _, err := rc.Store.Save(ctx, st); err != nil {
 		return "", nil, err

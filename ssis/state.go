@@ -72,6 +72,8 @@ type Pending struct {
 	Tries   int       `json:",omitempty"`
 	NextTry time.Time `json:",omitempty"`
 	Error   string    `json:",omitempty"`
+	// OpID is the operation that began it (a group failover); empty for the timer's.
+	OpID string `json:",omitempty"`
 }
 
 // Store keeps each SSIS pair's State (Table Storage in production).

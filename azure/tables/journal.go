@@ -127,6 +127,7 @@ type opEntity struct {
 	Done             string `json:"Done"`
 	RTOStart         string `json:"RTOStart"`
 	Error            string `json:"Error"`
+	AttemptUntil     string `json:"AttemptUntil,omitempty"`
 	StepsChunks      int    `json:"StepsChunks"`
 }
 
@@ -153,7 +154,7 @@ func opToEntity(op journal.Operation) ([]byte, error) {
 		AlertID: op.Source.AlertID, AlertRule: op.Source.AlertRule, RequestedBy: op.Source.RequestedBy,
 		Reason: op.Reason, Force: op.Force, DryRun: op.DryRun, HasExpectedEpoch: op.ExpectedEpoch != nil,
 		Status: string(op.Status), Created: formatTime(op.Created), Updated: formatTime(op.Updated), Done: formatTime(op.Done),
-		RTOStart: formatTime(op.RTOStart), Error: op.Error, StepsChunks: len(chunks),
+		RTOStart: formatTime(op.RTOStart), Error: op.Error, AttemptUntil: formatTime(op.AttemptUntil), StepsChunks: len(chunks),
 	}
 	base, _ := json.Marshal(e)
 	var m map[string]any
@@ -190,7 +191,7 @@ func opFromEntity(raw []byte, etag string) (journal.Operation, error) {
 		Reason: e.Reason, Force: e.Force, DryRun: e.DryRun,
 		Status: journal.Status(e.Status), Created: parseTime(e.Created), Updated: parseTime(e.Updated), Done: parseTime(e.Done),
 		RTOStart: parseTime(e.RTOStart), RTO: time.Duration(ints["RTONs"]), LagAtStart: time.Duration(ints["LagAtStartNs"]),
-		EpochBefore: ints["EpochBefore"], EpochAfter: ints["EpochAfter"], Error: e.Error, ETag: etag,
+		EpochBefore: ints["EpochBefore"], EpochAfter: ints["EpochAfter"], Error: e.Error, AttemptUntil: parseTime(e.AttemptUntil), ETag: etag,
 	}
 	if e.HasExpectedEpoch {
 		v := ints["ExpectedEpoch"]
@@ -706,7 +707,8 @@ func (j *Journal) readLock(ctx context.Context, pair string) (journal.Lock, stri
 }
 
 func held(pair string, l journal.Lock, op string) error {
-	return drerr.Errorf(drerr.Conflict, op, "pair %s is locked by operation %s until %s", pair, l.OpID, formatTime(l.Until))
+	l.Pair = pair
+	return journal.Held(op, l)
 }
 
 func rowRange(pk, from, to string) *string {

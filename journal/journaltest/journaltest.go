@@ -147,7 +147,7 @@ func (s *Store) Lock(_ context.Context, pair, opID string, until time.Time) (jou
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur, ok := s.locks[pair]; ok && cur.OpID != "" && cur.OpID != opID && s.Now().Before(cur.Until) {
-		return cur, drerr.Errorf(drerr.Conflict, "lock "+pair, "operation %s holds the pair until %s", cur.OpID, cur.Until.UTC().Format(time.RFC3339))
+		return cur, journal.Held("lock "+pair, cur)
 	}
 	l := journal.Lock{Pair: pair, OpID: opID, Until: until}
 	s.locks[pair] = l
@@ -172,7 +172,7 @@ func (s *Store) Unlock(_ context.Context, pair, opID string) error {
 		return nil
 	}
 	if cur.OpID != opID {
-		return drerr.Errorf(drerr.Conflict, "unlock "+pair, "operation %s holds the pair", cur.OpID)
+		return journal.Held("unlock "+pair, cur)
 	}
 	delete(s.locks, pair)
 	return nil

@@ -111,6 +111,11 @@ func (w *World) SetRoles(primary, secondary ssis.Role) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.roles[ssis.SidePrimary], w.roles[ssis.SideSecondary] = primary, secondary
+	for token, o := range w.ops {
+		if o.kind != "start" && o.kind != "stop" {
+			delete(w.ops, token) // the group's failover finished
+		}
+	}
 }
 
 // SetSQLRole makes SSISDB on a side answer role ("PRIMARY", "SECONDARY", "none" for no
@@ -233,6 +238,12 @@ func (g group) BeginFailover(_ context.Context, force bool) (string, error) {
 	}
 	if g.w.roles[g.s] == ssis.Primary {
 		return "", drerr.Errorf(drerr.Invalid, "failover", "the %s side is primary already", g.s)
+	}
+	for _, o := range g.w.ops {
+		if o.kind != "start" && o.kind != "stop" {
+			// As ARM answers 409 FailoverGroupOperationInProgress.
+			return "", drerr.Errorf(drerr.Conflict, "failover", "a failover of the group is in progress")
+		}
 	}
 	kind := "failover"
 	if force {
