@@ -6,7 +6,7 @@ FUZZ_TARGETS := handlers:FuzzDecodeInvocation handlers:FuzzDecodeMessageBody han
 FUZZTIME       ?= 2m
 FUZZTIME_SHORT ?= 5s
 
-.PHONY: all deps build demo test vet fmt-check package bench fuzz fuzz-short clean
+.PHONY: all deps browser-deps build demo test vet fmt-check package bench fuzz fuzz-short clean
 
 all: build
 
@@ -14,6 +14,15 @@ all: build
 # Azurite (package-lock.json).
 deps: node_modules/.installed
 	$(GO) mod download
+
+# Debian's Chromium, for the status page's browser test (statuspage); nothing to do
+# when it is installed. sudo only when not root.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -34,9 +43,9 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Unit, integration (Azurite) and end-to-end (handler binary + stand-in + Azurite)
-# tests, plus a short fuzz run of each fuzz target.
-test: deps vet fmt-check
+# Unit, integration (Azurite), end-to-end (handler binary + stand-in + Azurite) and
+# browser (headless Chromium) tests, plus a short fuzz run of each fuzz target.
+test: deps browser-deps vet fmt-check
 	$(GO) test -count=1 -timeout 25m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
