@@ -6,7 +6,7 @@ FUZZ_TARGETS := handlers:FuzzDecodeInvocation handlers:FuzzDecodeMessageBody han
 FUZZTIME       ?= 2m
 FUZZTIME_SHORT ?= 5s
 
-.PHONY: all deps browser-deps build demo test vet fmt-check package bench fuzz fuzz-short clean
+.PHONY: all deps browser-deps build demo demo-up test vet fmt-check package bench fuzz fuzz-short clean
 
 all: build
 
@@ -34,6 +34,10 @@ build:
 # The main job on embedded defaults: Azurite, the ARM stand-in, the real handler.
 demo: deps
 	$(GO) run ./cmd/demo
+
+# The demo, then the stack kept running (Ctrl-C ends it) for the drctl lines it prints.
+demo-up: deps
+	$(GO) run ./cmd/demo -keep
 
 vet:
 	$(GO) vet ./...

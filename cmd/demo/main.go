@@ -37,6 +37,7 @@ type options struct {
 	latency    time.Duration
 	scale      float64
 	drLoad     time.Duration
+	keep       bool
 }
 
 func main() {
@@ -48,6 +49,7 @@ func main() {
 	flag.DurationVar(&o.latency, "latency", 10*time.Millisecond, "latency the ARM stand-in adds to every call")
 	flag.DurationVar(&o.drLoad, "dr-load", 9*time.Second, "how long each traffic phase of the disaster half runs")
 	flag.Float64Var(&o.scale, "scale", 20, "ARM time scale: the stand-in refills ARM's buckets this many times faster, and the lease shrinks alike")
+	flag.BoolVar(&o.keep, "keep", false, "keep the stack running after the demo, for drctl (make demo-up)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -185,7 +187,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t\n", k, pk[k], sk[k], totals[k], last.Lag.Round(time.Millisecond))
 	}
 	tw.Flush()
-	return disaster(ctx, o, arm, sql, h, env, agr, out)
+	if err := disaster(ctx, o, arm, sql, h, env, agr, out); err != nil {
+		return err
+	}
+	return offerDrctl(ctx, o.keep, env, out)
 }
 
 func sessions(arm *armstandin.Server) (primary, secondary map[string]json.RawMessage) {
