@@ -104,8 +104,14 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 	add(Check{Name: CheckNameDuplicates, OK: len(dup) == 0, Warn: len(warned) > 0, Why: strings.Join(append(dup, warned...), "; ")})
 
 	op.LagAtStart = replication.Lag(cp, r.now())
-	_, bumps, err := p.floors(ctx)
+	var bumps []string
 	var ref *errRefuse
+	if op.LagAtStart < 0 {
+		// The margins are sized by the lag: unknown until a full sync completes.
+		err = refuse("not computed: replication has not completed a full sync, so the lag the bumps are sized by is unknown")
+	} else {
+		_, bumps, err = p.floors(ctx)
+	}
 	switch {
 	case errors.As(err, &ref):
 		add(Check{Name: CheckNameRoom, Why: ref.why})

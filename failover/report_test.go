@@ -113,3 +113,23 @@ func TestTheTimerKeepsAReadinessReport(t *testing.T) {
 		t.Fatalf("the drift does not show: %+v", drift)
 	}
 }
+
+func TestReadinessBeforeTheFirstFullSyncSaysWhy(t *testing.T) {
+	f := newFixture(t, 2, failover.Bounds{Lower: 1, Upper: 999999999})
+	cp, _, _ := f.store.Load(context.Background(), "p")
+	cp.Watermark = time.Time{}
+	if _, err := f.store.Save(context.Background(), cp); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.runner.Readiness(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := checks(rep)
+	if c := got[failover.CheckNameRoom]; c.OK || !strings.Contains(c.Why, "full sync") || strings.Contains(c.Why, "negative") {
+		t.Fatalf("room before the first sync: %+v", c)
+	}
+	if c := got[failover.CheckNameLag]; c.OK || !strings.Contains(c.Why, "full sync") {
+		t.Fatalf("lag before the first sync: %+v", c)
+	}
+}

@@ -109,7 +109,8 @@ func (op *Operation) SetStatus(to Status, now time.Time) error {
 	op.Status, op.Updated = to, now
 	if to.Terminal() {
 		op.Done = now
-		if to == Succeeded && !op.RTOStart.IsZero() {
+		// A dry run or a drill moves nothing: it has no RTO to report.
+		if to == Succeeded && !op.RTOStart.IsZero() && !op.DryRun && op.Action != command.Drill {
 			op.RTO = now.Sub(op.RTOStart)
 		}
 	}

@@ -3,8 +3,8 @@ package tables_test
 import (
 	"errors"
 	"maps"
-	"slices"
 	"net/http"
+	"slices"
 
 	"context"
 	"encoding/json"
@@ -76,8 +76,8 @@ func TestCheckpointRoundTripsAndWritesAreConditional(t *testing.T) {
 	if !got.Watermark.Equal(cp.Watermark) || got.Runs != 3 || len(got.Recent) != len(recent) || got.ETag != saved.ETag ||
 		got.Scan != cp.Scan || got.Reconcile != cp.Reconcile || got.ClockOffset != cp.ClockOffset || !maps.Equal(got.Rates, cp.Rates) ||
 		!got.LastSuccess.Equal(cp.LastSuccess) || !slices.EqualFunc(got.History, cp.History, func(a, b replication.RunSample) bool {
-			return a.At.Equal(b.At) && a.LagSeconds == b.LagSeconds && a.Writes == b.Writes && a.OK == b.OK
-		}) {
+		return a.At.Equal(b.At) && a.LagSeconds == b.LagSeconds && a.Writes == b.Writes && a.OK == b.OK
+	}) {
 		t.Fatalf("loaded %v runs %d recent %d etag %q scan %+v offset %v; saved %v runs 3 recent %d etag %q scan %+v offset %v",
 			got.Watermark, got.Runs, len(got.Recent), got.ETag, got.Scan, got.ClockOffset, cp.Watermark, len(recent), saved.ETag, cp.Scan, cp.ClockOffset)
 	}
