@@ -68,9 +68,11 @@ bench: deps
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1s ./session ./handlers
 	$(GO) run ./bench
 
-# A deployable folder and zip: host.json, the linux/amd64 executable and every
-# function folder at the app root.
+# A deployable folder and zip: host.json, the linux/amd64 executable (static, without
+# the standin tag) and every function folder at the app root. azure.yaml deploys the
+# folder, `make deploy` the zip.
 package:
+	@command -v zip >/dev/null || { echo "make package needs zip (apt-get install zip)"; exit 1; }
 	rm -rf $(PKG_DIR) dist/app.zip
 	mkdir -p $(PKG_DIR)
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -o $(PKG_DIR)/handler ./cmd/handler
@@ -78,6 +80,28 @@ package:
 	cp -R functions/. $(PKG_DIR)/
 	cd $(PKG_DIR) && zip -qr ../app.zip .
 	@echo "packaged $(PKG_DIR) and dist/app.zip"
+
+# The az CLI alternative to `azd up`: provision infra/bicep at subscription scope with
+# main.bicepparam, then zip-deploy dist/app.zip. Needs `az login` and, in the
+# environment or on the command line, AZURE_ENV_NAME, AZURE_LOCATION (the secondary
+# region) and AZURE_SUBSCRIPTION_ID; AZURE_RESOURCE_GROUP is optional. See README, Deploy.
+DEPLOYMENT ?= integration-dr-$(AZURE_ENV_NAME)
+.PHONY: deploy
+deploy: package
+	@test -n "$(AZURE_ENV_NAME)" && test -n "$(AZURE_LOCATION)" && test -n "$(AZURE_SUBSCRIPTION_ID)" || \
+		{ echo "set AZURE_ENV_NAME, AZURE_LOCATION (the secondary region) and AZURE_SUBSCRIPTION_ID"; exit 2; }
+	AZURE_ENV_NAME="$(AZURE_ENV_NAME)" AZURE_LOCATION="$(AZURE_LOCATION)" AZURE_SUBSCRIPTION_ID="$(AZURE_SUBSCRIPTION_ID)" \
+	AZURE_RESOURCE_GROUP="$(AZURE_RESOURCE_GROUP)" \
+		az deployment sub create --subscription "$(AZURE_SUBSCRIPTION_ID)" --name "$(DEPLOYMENT)" \
+		--location "$(AZURE_LOCATION)" --template-file infra/bicep/main.bicep \
+		--parameters infra/bicep/main.bicepparam --output none
+	@out() { az deployment sub show --subscription "$(AZURE_SUBSCRIPTION_ID)" --name "$(DEPLOYMENT)" \
+		--query "properties.outputs.$$1.value" --output tsv; }; \
+	rg=$$(out AZURE_RESOURCE_GROUP) && app=$$(out AZURE_FUNCTION_APP_NAME) && \
+	echo "deploying dist/app.zip to $$app in $$rg" && \
+	az functionapp deployment source config-zip --subscription "$(AZURE_SUBSCRIPTION_ID)" \
+		--resource-group "$$rg" --name "$$app" --src dist/app.zip && \
+	echo "status: $$(out STATUS_URL)"
 
 clean:
 	rm -rf bin dist

@@ -1,92 +1,297 @@
-// integration-dr: the function app, its storage and its identity.
-// Deploy: az deployment group create -g <rg> -f infra/bicep/main.bicep -p topology=@topology.json
-// then zip-deploy dist/app.zip (make package).
+// integration-dr: the function app in the SECONDARY region, what it runs on, and the
+// least rights its identity needs on the resources it keeps in step. Deployed at
+// subscription scope by `azd up` or `make deploy`; parameters in main.bicepparam.
+//
+// infra/infra_test.go reads these files (no Bicep compiler runs in CI): the app
+// settings below must be the ones config.Settings() says a deployment sets, the queue
+// and routes the ones function.json binds, and every role the code's ARM calls need
+// must be assigned here at the narrowest scope, with no action they do not need.
+targetScope = 'subscription'
 
-@description('Region of the function app. Put it in the secondary region: it must survive the primary.')
-param location string = resourceGroup().location
+@minLength(2)
+@maxLength(24)
+@description('Environment name (azd: AZURE_ENV_NAME): letters, digits and hyphens. Names, tags and role names derive from it.')
+param environmentName string
 
-@description('Name prefix for the resources.')
-param name string = 'integrationdr'
+@description('Region of the app: the SECONDARY region, which must outlive the primary. Flex Consumption must be offered there.')
+param location string
 
-@description('DR_TOPOLOGY: the pairs as JSON, see local.settings.json.example.')
-param topology string
+@description('Resource group of the app, created if missing. Default: rg-<environmentName>.')
+param resourceGroupName string = ''
 
-@description('Resource IDs of every integration account named in the topology, for role assignments.')
-param integrationAccountIds array
+@description('DR_TOPOLOGY as an object (see local.settings.json.example): pairs and ssisPairs. Role assignments are derived from it.')
+param topology object
 
-@description('NCRONTAB schedule of ReplicateSessions.')
+@description('DR_ALERT_RULES entries for alert rules of your own that may start an operation: [{rule, pair, action, mode}]. The example rules created here are added.')
+param alertRules array = []
+
+@description('NCRONTAB schedule of ReplicateSessions (DR_REPLICATION_SCHEDULE).')
 param replicationSchedule string = '0 */1 * * * *'
 
-var storageName = take('${toLower(name)}${uniqueString(resourceGroup().id)}', 24)
+@description('NCRONTAB schedule of AdvanceOperations (DR_OPERATIONS_SCHEDULE).')
+param operationsSchedule string = '*/10 * * * * *'
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  name: storageName
+@description('NCRONTAB schedule of ReconcileSSIS (DR_SSIS_SCHEDULE).')
+param ssisSchedule string = '0 */1 * * * *'
+
+@description('Service Bus queue of commands (DR_COMMAND_QUEUE).')
+param commandQueueName string = 'dr-commands'
+
+@description('Table of checkpoints, active-region records and the journal (DR_STATE_TABLE).')
+param stateTableName string = 'drstate'
+
+@description('Redundancy of the storage account (state, host, deployment package).')
+param storageSku string = 'Standard_ZRS'
+
+@description('Instances kept warm for the HTTP functions (AlertIntake) and for RunCommand, so that no cold start sits in a failover\'s RTO. 0 lets them scale to zero.')
+param alwaysReadyInstances int = 1
+
+@minValue(1)
+@description('Most instances any one function scales to.')
+param maximumInstanceCount int = 40
+
+@description('Create the example alert rules: a primary workflow failing and the primary integration account unavailable (both propose a failover), and replication lag.')
+param createExampleAlerts bool = true
+
+@description('Failed runs of a primary workflow within 5 minutes that make its example rule fire.')
+param failedRunsThreshold int = 5
+
+@description('Replication lag, in seconds, above which the example lag alert fires.')
+param maxLagSeconds int = 600
+
+@description('E-mail addresses the example alerts also notify.')
+param notifyEmails array = []
+
+var token = take(uniqueString(subscription().id, environmentName, location), 8)
+var rgName = empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+var tags = {
+  'azd-env-name': environmentName
+}
+
+// What the app acts on, read from the topology (the same JSON config.Load validates).
+var pairs = topology.?pairs ?? []
+var ssisSides = flatten(map(topology.?ssisPairs ?? [], p => [p.primary, p.secondary]))
+var integrationAccountIds = union(map(flatten(map(pairs, p => [p.primary, p.secondary])), id => toLower(id)), [])
+var workflowIds = union(map(flatten(map(pairs, p => concat(p.?failover.?primaryWorkflows ?? [], p.?failover.?secondaryWorkflows ?? []))), id => toLower(id)), [])
+var dataFactoryIds = union(map(ssisSides, s => toLower(s.dataFactory)), [])
+// A failover group's ID through its side: .../Microsoft.Sql/servers/{server}/failoverGroups/{group}
+// (Azure SQL Database) or .../Microsoft.Sql/locations/{location}/instanceFailoverGroups/{group}
+// (Managed Instance).
+var failoverGroupIds = union(map(ssisSides, s => toLower(s.failoverGroup)), [])
+var databaseFailoverGroupIds = filter(failoverGroupIds, id => split(id, '/')[9] == 'failovergroups')
+var instanceFailoverGroupIds = filter(failoverGroupIds, id => split(id, '/')[9] == 'instancefailovergroups')
+var databaseGroupResourceGroups = union(map(databaseFailoverGroupIds, id => join(take(split(id, '/'), 5), '/')), [])
+var instanceGroupResourceGroups = union(map(instanceFailoverGroupIds, id => join(take(split(id, '/'), 5), '/')), [])
+var targetSubscriptions = union(map(concat(integrationAccountIds, workflowIds, dataFactoryIds, failoverGroupIds), id => '/subscriptions/${split(id, '/')[2]}'), [subscription().id])
+
+// The example rules that may propose a failover, by name: created in alerts.bicep and
+// allow-listed in DR_ALERT_RULES from this one list.
+var workflowRules = flatten(map(pairs, p => map(p.?failover.?primaryWorkflows ?? [], w => {
+  rule: '${p.name}-${last(split(w, '/'))}-failing'
+  pair: p.name
+  target: w
+})))
+var accountRules = map(pairs, p => {
+  rule: '${p.name}-primary-account-unavailable'
+  pair: p.name
+  target: p.primary
+})
+var exampleFailoverRules = createExampleAlerts ? concat(workflowRules, accountRules) : []
+var allowList = concat(alertRules, map(exampleFailoverRules, r => {
+  rule: r.rule
+  pair: r.pair
+  action: 'failover'
+  mode: 'propose'
+}))
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: rgName
   location: location
-  kind: 'StorageV2'
-  sku: { name: 'Standard_ZRS' }
-  properties: {
-    minimumTlsVersion: 'TLS1_2'
-    allowBlobPublicAccess: false
-    allowSharedKeyAccess: false
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-${environmentName}'
+    location: location
+    tags: tags
   }
 }
 
-resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
-  name: '${name}-plan'
-  location: location
-  sku: { name: 'EP1', tier: 'ElasticPremium' }
-  kind: 'elastic'
-  properties: { reserved: true }
-}
-
-resource app 'Microsoft.Web/sites@2023-12-01' = {
-  name: '${name}-${uniqueString(resourceGroup().id)}'
-  location: location
-  kind: 'functionapp,linux'
-  identity: { type: 'SystemAssigned' }
-  properties: {
-    serverFarmId: plan.id
-    httpsOnly: true
-    siteConfig: {
-      linuxFxVersion: ''
-      minTlsVersion: '1.2'
-      appSettings: [
-        { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
-        { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'custom' }
-        { name: 'AzureWebJobsStorage__accountName', value: storage.name }
-        { name: 'AzureWebJobsStorage__tableServiceUri', value: storage.properties.primaryEndpoints.table }
-        { name: 'DR_TOPOLOGY', value: topology }
-        { name: 'DR_REPLICATION_SCHEDULE', value: replicationSchedule }
-        { name: 'DR_CREDENTIAL', value: 'managedidentity' }
-      ]
-    }
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    name: environmentName
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
   }
 }
 
-// Built-in role definition IDs.
-var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-var logicAppContributor = '87a39d53-fc1b-424a-814c-f7e04687dc9e'
-
-resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in [storageBlobDataOwner, storageQueueDataContributor, storageTableDataContributor]: {
-  name: guid(storage.id, app.id, role)
-  scope: storage
-  properties: {
-    principalId: app.identity.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'stdr${uniqueString(subscription().id, environmentName, location)}'
+    location: location
+    tags: tags
+    skuName: storageSku
+    deploymentContainerName: 'app-package'
+    stateTableName: stateTableName
+    principalId: identity.outputs.principalId
   }
-}]
+}
 
-module accountRoles 'integration-account-role.bicep' = [for (id, i) in integrationAccountIds: {
-  name: 'ia-role-${i}'
+module serviceBus 'modules/servicebus.bicep' = {
+  name: 'servicebus'
+  scope: rg
+  params: {
+    name: 'sb-${environmentName}-${token}'
+    location: location
+    tags: tags
+    queueName: commandQueueName
+    principalId: identity.outputs.principalId
+  }
+}
+
+// Every setting the app reads in Azure, and nothing else: no key, no connection string
+// with a secret. The identity reaches storage, Service Bus, ARM and telemetry.
+var appSettings = {
+  AzureWebJobsStorage__accountName: storage.outputs.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.outputs.clientId
+  AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
+  ServiceBusConnection__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+  ServiceBusConnection__credential: 'managedidentity'
+  ServiceBusConnection__clientId: identity.outputs.clientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.outputs.clientId}'
+  AZURE_CLIENT_ID: identity.outputs.clientId
+  DR_CREDENTIAL: 'managedidentity'
+  DR_TOPOLOGY: string(topology)
+  DR_ALERT_RULES: string({
+    rules: allowList
+  })
+  DR_COMMAND_QUEUE: commandQueueName
+  DR_STATE_TABLE: stateTableName
+  DR_REPLICATION_SCHEDULE: replicationSchedule
+  DR_OPERATIONS_SCHEDULE: operationsSchedule
+  DR_SSIS_SCHEDULE: ssisSchedule
+}
+
+module app 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  params: {
+    name: 'func-${environmentName}-${token}'
+    planName: 'plan-${environmentName}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    appSettings: appSettings
+    alwaysReadyInstances: alwaysReadyInstances
+    maximumInstanceCount: maximumInstanceCount
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    name: environmentName
+    location: location
+    tags: tags
+    functionAppId: app.outputs.id
+    functionAppHostName: app.outputs.defaultHostName
+    appInsightsId: monitoring.outputs.id
+    failoverRules: exampleFailoverRules
+    createLagAlert: createExampleAlerts
+    failedRunsThreshold: failedRunsThreshold
+    maxLagSeconds: maxLagSeconds
+    notifyEmails: notifyEmails
+  }
+}
+
+// Custom roles: exactly the ARM actions the adapters call, nothing else.
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  params: {
+    environmentName: environmentName
+    assignableScopes: targetSubscriptions
+  }
+}
+
+module integrationAccountAccess 'modules/access-integration-account.bicep' = [for (id, i) in integrationAccountIds: {
+  name: 'access-ia-${i}'
   scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
   params: {
-    integrationAccountName: last(split(id, '/'))
-    principalId: app.identity.principalId
-    roleDefinitionId: logicAppContributor
+    integrationAccountId: id
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.b2bRoleGuid
   }
 }]
 
-output functionAppName string = app.name
+module workflowAccess 'modules/access-workflow.bicep' = [for (id, i) in workflowIds: {
+  name: 'access-wf-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    workflowId: id
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.b2bRoleGuid
+  }
+}]
+
+module dataFactoryAccess 'modules/access-data-factory.bicep' = [for (id, i) in dataFactoryIds: {
+  name: 'access-adf-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    dataFactoryId: id
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.dataFactoryRoleGuid
+  }
+}]
+
+module databaseFailoverGroupAccess 'modules/access-sql-failover-group.bicep' = [for (id, i) in databaseFailoverGroupIds: {
+  name: 'access-sqlfg-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    failoverGroupId: id
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.sqlFailoverGroupRoleGuid
+  }
+}]
+
+// A database failover's status is polled at .../resourceGroups/{g}/providers/Microsoft.Sql/locations/{l}/failoverGroupAzureAsyncOperation/{id}:
+// a resource-group path, so its read is granted there, alone.
+module databaseFailoverStatusAccess 'modules/access-resource-group.bicep' = [for (id, i) in databaseGroupResourceGroups: {
+  name: 'access-sqlfg-status-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.sqlFailoverStatusRoleGuid
+    purpose: 'read the status of a failover of an Azure SQL Database failover group'
+  }
+}]
+
+// Instance failover groups live under .../resourceGroups/{g}/providers/Microsoft.Sql/locations/{l}:
+// the resource group is the narrowest scope a role can be assigned at.
+module instanceFailoverGroupAccess 'modules/access-resource-group.bicep' = [for (id, i) in instanceGroupResourceGroups: {
+  name: 'access-mifg-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.sqlInstanceFailoverGroupRoleGuid
+    purpose: 'read and fail over SQL Managed Instance failover groups'
+  }
+}]
+
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = app.outputs.name
+output AZURE_CLIENT_ID string = identity.outputs.clientId
+output AZURE_PRINCIPAL_ID string = identity.outputs.principalId
+output SERVICE_BUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
+output STATUS_URL string = 'https://${app.outputs.defaultHostName}/api/status'
