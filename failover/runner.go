@@ -142,21 +142,6 @@ const (
 	attemptTTL = 5 * time.Minute
 )
 
-// errBusy: another attempt runs the operation now.
-var errBusy = errors.New("another attempt runs the operation")
-
-// claim makes this attempt the one running op; see run.
-func (r *Runner) claim(op *journal.Operation, timer bool) error {
-	if !timer {
-		op.AttemptUntil = r.now().Add(attemptTTL)
-		return nil
-	}
-	if err := op.Claim(r.now(), attemptTTL); err != nil {
-		return fmt.Errorf("%w: %v", errBusy, err)
-	}
-	return nil
-}
-
 // steps is each action's plan.
 func steps(a command.Action, dry bool) []string {
 	switch {
@@ -224,11 +209,7 @@ func (r *Runner) Reject(ctx context.Context, c command.Command, src journal.Sour
 
 // journal creates op, or returns the one already journaled under its id.
 func (r *Runner) journal(ctx context.Context, op journal.Operation) (journal.Operation, error) {
-	created, err := r.Journal.Create(ctx, op)
-	if drerr.Is(err, drerr.Conflict) {
-		return r.Journal.Get(ctx, op.Pair, op.ID)
-	}
-	return created, err
+	return journal.CreateOrGet(ctx, r.Journal, op)
 }
 
 func (r *Runner) confirm(ctx context.Context, c command.Command) (journal.Operation, error) {
@@ -269,7 +250,7 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 			continue // another runner's (an SSIS pair's)
 		}
 		done, err := r.run(ctx, op, true)
-		if errors.Is(err, errBusy) {
+		if errors.Is(err, journal.ErrBusy) {
 			continue // another attempt is running it
 		}
 		out = append(out, done)
@@ -403,7 +384,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 	// redelivers a message only once its last delivery is over (failed, or its
 	// process gone), which is when a resumption must not wait out a claim. Of two
 	// attempts that read the same version, the journal's ETag lets one win.
-	if err := r.claim(&op, timer); err != nil {
+	if err := op.Claim(r.now(), attemptTTL, !timer); err != nil {
 		return op, err
 	}
 	if op.Status != journal.Running {
@@ -416,10 +397,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 	}
 	var err error
 	if op, err = r.Journal.Update(ctx, op); err != nil {
-		if drerr.Is(err, drerr.Conflict) {
-			return op, fmt.Errorf("%w: %v", errBusy, err)
-		}
-		return op, err
+		return op, journal.Busy(err)
 	}
 	p := &plan{r: r, pair: pair, op: &op}
 	if fl := op.StepByName(StepFloors); fl != nil && fl.Status == journal.StepDone {

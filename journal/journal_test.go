@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +194,41 @@ func TestNewCopiesTheCommand(t *testing.T) {
 	if o.ID != "c" || o.Action != command.Drill || o.Source.RequestedBy != "me" || o.Source.AlertRule != "rule" || !o.Force || !o.DryRun ||
 		*o.ExpectedEpoch != 3 || o.Status != Accepted || !o.Created.Equal(t0) || !o.RTOStart.Equal(t0.Add(-time.Minute)) {
 		t.Fatalf("%+v", o)
+	}
+}
+
+func TestOneAttemptAtATime(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name        string
+		status      Status
+		until       time.Time
+		redelivered bool
+		busy        bool
+	}{
+		{"a waiting operation", Waiting, time.Time{}, false, false},
+		{"a running one whose attempt is alive", Running, now.Add(time.Minute), false, true},
+		{"the same, taken over by a redelivery", Running, now.Add(time.Minute), true, false},
+		{"a running one whose attempt's claim ran out", Running, now.Add(-time.Second), false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			op := Operation{ID: "op-1", Status: tc.status, AttemptUntil: tc.until}
+			err := op.Claim(now, 2*time.Minute, tc.redelivered)
+			if got := errors.Is(err, ErrBusy); got != tc.busy {
+				t.Fatalf("busy = %v (%v), want %v", got, err, tc.busy)
+			}
+			if !tc.busy && !op.AttemptUntil.Equal(now.Add(2*time.Minute)) {
+				t.Fatalf("claim until %v", op.AttemptUntil)
+			}
+		})
+	}
+	if err := Busy(drerr.Errorf(drerr.Conflict, "update", "etag")); !errors.Is(err, ErrBusy) {
+		t.Fatalf("an ETag conflict after a claim: %v", err)
+	}
+	op := Operation{ID: "op-1", Status: Running, AttemptUntil: now.Add(time.Minute)}
+	_ = op.SetStatus(Waiting, now)
+	if !op.AttemptUntil.IsZero() {
+		t.Fatal("an attempt that ends waiting keeps its claim")
 	}
 }

@@ -1,6 +1,8 @@
 package journal
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -117,16 +119,40 @@ func (op *Operation) SetStatus(to Status, now time.Time) error {
 	return nil
 }
 
-// Claim makes the caller the attempt running op until now+ttl, refusing
-// (drerr.Conflict) while another attempt's claim has not run out. The claim is stored
+// ErrBusy is wrapped by Claim's refusal: another attempt runs the operation now.
+var ErrBusy = errors.New("another attempt runs the operation")
+
+// Claim makes the caller the attempt running op until now+ttl. It refuses (ErrBusy)
+// while another attempt's claim has not run out, unless redelivered: a command's
+// message comes back only once its last delivery is over (failed, or its process
+// gone), which is when a resumption must not wait out a claim. The claim is stored
 // with the operation's next Update, which is conditional on its ETag: of two attempts
-// that read the same version, one wins.
-func (op *Operation) Claim(now time.Time, ttl time.Duration) error {
-	if op.Status == Running && op.AttemptUntil.After(now) {
-		return drerr.Errorf(drerr.Conflict, "run operation "+op.ID, "another attempt runs it until %s", op.AttemptUntil.UTC().Format(time.RFC3339))
+// that read the same version, one wins (Busy maps that conflict to ErrBusy).
+func (op *Operation) Claim(now time.Time, ttl time.Duration, redelivered bool) error {
+	if !redelivered && op.Status == Running && op.AttemptUntil.After(now) {
+		return fmt.Errorf("%w until %s", ErrBusy, op.AttemptUntil.UTC().Format(time.RFC3339))
 	}
 	op.AttemptUntil = now.Add(ttl)
 	return nil
+}
+
+// Busy turns an Update's ETag conflict, right after Claim, into ErrBusy: another
+// attempt claimed the operation first.
+func Busy(err error) error {
+	if drerr.Is(err, drerr.Conflict) {
+		return fmt.Errorf("%w: %v", ErrBusy, err)
+	}
+	return err
+}
+
+// CreateOrGet journals op, or returns the operation already journaled under its id (a
+// redelivered or duplicated command).
+func CreateOrGet(ctx context.Context, s Store, op Operation) (Operation, error) {
+	created, err := s.Create(ctx, op)
+	if drerr.Is(err, drerr.Conflict) {
+		return s.Get(ctx, op.Pair, op.ID)
+	}
+	return created, err
 }
 
 // Fail records why op failed (truncated to MaxError) and moves it to Failed.

@@ -90,11 +90,7 @@ func (r *Runner) Reject(ctx context.Context, c command.Command, src journal.Sour
 }
 
 func (r *Runner) journal(ctx context.Context, op journal.Operation) (journal.Operation, error) {
-	created, err := r.Reconciler.Journal.Create(ctx, op)
-	if drerr.Is(err, drerr.Conflict) {
-		return r.Reconciler.Journal.Get(ctx, op.Pair, op.ID)
-	}
-	return created, err
+	return journal.CreateOrGet(ctx, r.Reconciler.Journal, op)
 }
 
 // Advance resumes this runner's operations that wait for the world.
@@ -110,7 +106,7 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 			continue
 		}
 		done, err := r.run(ctx, op, true)
-		if errors.Is(err, errBusy) {
+		if errors.Is(err, journal.ErrBusy) {
 			continue // another attempt is running it
 		}
 		out = append(out, done)
@@ -136,7 +132,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 	// redelivers a message only once its last delivery is over (failed, or its
 	// process gone), which is when a resumption must not wait out a claim. Of two
 	// attempts that read the same version, the journal's ETag lets one win.
-	if err := r.claim(&op, timer); err != nil {
+	if err := op.Claim(r.now(), attemptTTL, !timer); err != nil {
 		return op, err
 	}
 	if len(op.Steps) == 0 {
@@ -147,10 +143,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 	}
 	op, err := j.Update(ctx, op)
 	if err != nil {
-		if drerr.Is(err, drerr.Conflict) {
-			return op, fmt.Errorf("%w: %v", errBusy, err) // another attempt claimed it first
-		}
-		return op, err
+		return op, journal.Busy(err) // another attempt claimed it first
 	}
 	if r.now().Sub(op.Created) > orDefault(r.Timeout, 2*time.Hour) {
 		return r.end(ctx, op, journal.Failed, "gave up waiting: the operation is older than its time limit; the reconcile timer takes the pair back")
@@ -263,21 +256,6 @@ func (r *Runner) lock(ctx context.Context, op journal.Operation) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-// errBusy: another attempt runs the operation now.
-var errBusy = errors.New("another attempt runs the operation")
-
-// claim makes this attempt the one running op; see run.
-func (r *Runner) claim(op *journal.Operation, timer bool) error {
-	if !timer {
-		op.AttemptUntil = r.now().Add(attemptTTL)
-		return nil
-	}
-	if err := op.Claim(r.now(), attemptTTL); err != nil {
-		return fmt.Errorf("%w: %v", errBusy, err)
-	}
-	return nil
 }
 
 type errRefused struct{ why string }
