@@ -252,8 +252,9 @@ func (h hookAccount) Put(ctx context.Context, s session.Session) error {
 // The pair lock (and the stream hold) are taken for 30 minutes at the start of an
 // attempt and never renewed while a step runs. A bump of a large account at ARM's
 // write budget outlasts that: a second command for the pair then takes the lock and
-// runs its own plan beside the first (a drill here; a failover would bump again on
-// top of the first plan's bumps, then fail at flip after changing Azure).
+// runs its own plan beside the first (a second failover would bump again on top of the
+// first plan's bumps, then fail at flip after changing Azure). A drill or a dry run
+// only reads and takes no lock.
 func TestASecondCommandIsRefusedWhileALongBumpStillRuns(t *testing.T) {
 	f := newFixture(t, 3, failover.Bounds{Lower: 1, Upper: 999999999})
 	var clock atomic.Int64 // the runner's and journal's clock offset
@@ -267,7 +268,7 @@ func TestASecondCommandIsRefusedWhileALongBumpStillRuns(t *testing.T) {
 		clock.Add(int64(5 * time.Minute)) // each write waits its turn in the budget
 		if time.Duration(clock.Load()) > 35*time.Minute {
 			once.Do(func() {
-				second, secondErr = f.runner.Submit(context.Background(), command.Command{ID: "c2", Action: command.Drill, Pair: "p"}, journal.Source{}, now())
+				second, secondErr = f.runner.Submit(context.Background(), command.Command{ID: "c2", Action: command.Failover, Pair: "p"}, journal.Source{}, now())
 			})
 		}
 	}}

@@ -373,18 +373,22 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 	if !ok {
 		return r.finish(ctx, op, refuse("unknown pair %q", op.Pair))
 	}
-	if _, err := r.Journal.Lock(ctx, op.Pair, op.ID, r.now().Add(lockTTL)); err != nil {
-		if drerr.Is(err, drerr.Conflict) {
-			return r.finish(ctx, op, refuse("another operation runs on pair %s: %v", op.Pair, err))
+	// A dry run or a drill only reads: it takes no lock, so a preview (drctl plan) never
+	// stands in the way of the real failover.
+	if !readOnly(op) {
+		if _, err := r.Journal.Lock(ctx, op.Pair, op.ID, r.now().Add(lockTTL)); err != nil {
+			if drerr.Is(err, drerr.Conflict) {
+				return r.finish(ctx, op, refuse("another operation runs on pair %s: %v", op.Pair, err))
+			}
+			return op, err
 		}
-		return op, err
 	}
 	// One attempt at a time. The timer leaves an operation alone while an attempt's
 	// claim runs; a delivery of the command does not wait for it, because Service Bus
 	// redelivers a message only once its last delivery is over (failed, or its
 	// process gone), which is when a resumption must not wait out a claim. Of two
 	// attempts that read the same version, the journal's ETag lets one win.
-	if err := op.Claim(r.now(), attemptTTL, !timer); err != nil {
+	if err := op.Claim(r.now(), attemptTTL, !timer && journal.Redelivered(ctx)); err != nil {
 		return op, err
 	}
 	if op.Status != journal.Running {
@@ -499,7 +503,7 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 	if uerr != nil {
 		return op, uerr
 	}
-	if unlock {
+	if unlock && !readOnly(op) {
 		if err := r.Journal.Unlock(ctx, op.Pair, op.ID); err != nil && !drerr.Is(err, drerr.Conflict) {
 			return saved, err
 		}
@@ -508,6 +512,9 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 	r.log().Info("operation", "id", saved.ID, "pair", saved.Pair, "action", saved.Action, "status", saved.Status, "error", saved.Error)
 	return saved, nil
 }
+
+// readOnly says whether op only reads: a dry run or a drill.
+func readOnly(op journal.Operation) bool { return op.DryRun || op.Action == command.Drill }
 
 // changedAnything says whether a step that changes Azure has run.
 func changedAnything(op journal.Operation) bool {
@@ -637,7 +644,7 @@ func (p *plan) authorize(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	for _, o := range recent {
-		if o.ID != p.op.ID && o.Status.Pending() && !p.op.DryRun && p.op.Action != command.Drill {
+		if o.ID != p.op.ID && o.Status.Pending() && !readOnly(o) && !readOnly(*p.op) {
 			return "", nil, refuse("operation %s (%s) is still %s on pair %s", o.ID, o.Action, o.Status, p.pair.Name)
 		}
 	}

@@ -136,6 +136,22 @@ func (op *Operation) Claim(now time.Time, ttl time.Duration, redelivered bool) e
 	return nil
 }
 
+type respectClaimsKey struct{}
+
+// RespectClaims marks ctx as a caller that is not a delivery of the command's message
+// (drctl --direct): nothing guarantees that the attempt holding a claim is over, so
+// the runners leave a claimed operation alone, as the timer does.
+func RespectClaims(ctx context.Context) context.Context {
+	return context.WithValue(ctx, respectClaimsKey{}, true)
+}
+
+// Redelivered says whether a Submit on ctx may take over a claimed operation: only a
+// delivery of the command's message may (see Claim).
+func Redelivered(ctx context.Context) bool {
+	respect, _ := ctx.Value(respectClaimsKey{}).(bool)
+	return !respect
+}
+
 // Busy turns an Update's ETag conflict, right after Claim, into ErrBusy: another
 // attempt claimed the operation first.
 func Busy(err error) error {

@@ -120,6 +120,7 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 // run takes the pair's lock and runs op's remaining steps.
 func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (journal.Operation, error) {
 	j := r.Reconciler.Journal
+	// A dry run only reads: it takes no lock, so a preview never stands in the way.
 	if err := r.lock(ctx, op); err != nil {
 		var held *journal.HeldError
 		if errors.As(err, &held) && !isPass(held.Lock.OpID) && op.Status == journal.Accepted {
@@ -132,7 +133,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 	// redelivers a message only once its last delivery is over (failed, or its
 	// process gone), which is when a resumption must not wait out a claim. Of two
 	// attempts that read the same version, the journal's ETag lets one win.
-	if err := op.Claim(r.now(), attemptTTL, !timer); err != nil {
+	if err := op.Claim(r.now(), attemptTTL, !timer && journal.Redelivered(ctx)); err != nil {
 		return op, err
 	}
 	if len(op.Steps) == 0 {
@@ -214,7 +215,7 @@ func (r *Runner) end(ctx context.Context, op journal.Operation, status journal.S
 	if err := r.forgetFailover(ctx, op); err != nil {
 		return saved, err
 	}
-	if err := j.Unlock(ctx, op.Pair, op.ID); err != nil && !drerr.Is(err, drerr.Conflict) {
+	if err := j.Unlock(ctx, op.Pair, op.ID); !op.DryRun && err != nil && !drerr.Is(err, drerr.Conflict) {
 		return saved, err
 	}
 	r.Reconciler.log().Info("ssis operation", "id", saved.ID, "pair", saved.Pair, "action", saved.Action, "status", saved.Status, "error", saved.Error)
@@ -243,6 +244,9 @@ func (r *Runner) forgetFailover(ctx context.Context, op journal.Operation) error
 // lock takes the pair's lock for op. A reconcile pass holds it for seconds: wait for
 // it (up to PassWait) rather than refuse a command that arrived at that moment.
 func (r *Runner) lock(ctx context.Context, op journal.Operation) error {
+	if op.DryRun {
+		return nil
+	}
 	deadline := time.Now().Add(orDefault(r.PassWait, 15*time.Second))
 	for {
 		_, err := r.Reconciler.Journal.Lock(ctx, op.Pair, op.ID, r.now().Add(lockTTL))

@@ -14,6 +14,7 @@ import (
 	"integration-dr/command"
 	"integration-dr/config"
 	"integration-dr/drerr"
+	"integration-dr/failover"
 	"integration-dr/journal"
 )
 
@@ -270,6 +271,25 @@ func summaryLine(v operationView) string {
 	return s
 }
 
+// settled says whether --wait has nothing more to wait for: the operation ended, or
+// the pair has flipped and only the fence of an old side that does not answer is left
+// (the timer applies it when that side answers; in a regional outage that may be
+// hours, and the failover has done its work).
+func settled(op journal.Operation) bool {
+	if op.Status.Terminal() {
+		return true
+	}
+	if st := op.StepByName(failover.StepFlip); st == nil || st.Status != journal.StepDone {
+		return false
+	}
+	for _, st := range op.Steps {
+		if !st.Status.Terminal() && st.Name != failover.StepFenceOld {
+			return false
+		}
+	}
+	return true
+}
+
 // exitFor is an operation's outcome as an exit code: rejected is a safety rule's
 // refusal (4), failed is 1; anything else, done or still going, is 0.
 func exitFor(op journal.Operation) error {
@@ -366,7 +386,7 @@ func (w *watch) run(ctx context.Context, ops submitter) (journal.Operation, erro
 				return ev.op, nil
 			}
 			w.show(ev.op)
-			if !w.opts.Wait || ev.op.Status.Terminal() {
+			if !w.opts.Wait || settled(ev.op) {
 				return ev.op, nil
 			}
 		case <-tick.C:
@@ -382,7 +402,7 @@ func (w *watch) run(ctx context.Context, ops submitter) (journal.Operation, erro
 			case err == nil:
 				last = op
 				w.show(op)
-				if submitted && op.Status.Terminal() {
+				if submitted && settled(op) {
 					return op, nil
 				}
 			}
@@ -418,6 +438,9 @@ func (w *watch) drive(ctx context.Context, ops submitter, events chan<- driven, 
 			return true
 		}
 	}
+	// Not a delivery of the command's message: a RunCommand attempt may still be
+	// running it, so leave an operation another attempt has claimed (see journal.Claim).
+	ctx = journal.RespectClaims(ctx)
 	for attempt := 1; ; attempt++ {
 		op, err := ops.Submit(ctx, w.cmd, src, rtoStart)
 		select {
@@ -444,7 +467,15 @@ func (w *watch) drive(ctx context.Context, ops submitter, events chan<- driven, 
 }
 
 func (w *watch) poll(ctx context.Context) (journal.Operation, error) {
-	return w.app.Journal.Get(ctx, w.cmd.Pair, w.id)
+	op, err := w.app.Journal.Get(ctx, w.cmd.Pair, w.id)
+	if w.cmd.Action == command.Confirm && w.id != w.cmd.ID && (drerr.Is(err, drerr.NotFound) || err == nil && op.Status == journal.Proposed) {
+		// RunCommand journals a confirm it refuses (no such proposal) under the
+		// confirm's own id, not the target's: that is the outcome to report.
+		if own, oerr := w.app.Journal.Get(ctx, w.cmd.Pair, w.cmd.ID); oerr == nil && own.Status == journal.Rejected {
+			return own, nil
+		}
+	}
+	return op, err
 }
 
 // progress is where progress lines go: stdout for a human; beside --json, stderr if

@@ -97,7 +97,10 @@ func runReplicate(ctx context.Context, opts *replicateOptions) error {
 		row(tw, "PAIR", "DIRECTION", "SCAN", "LISTED", "STANDBY READS", "WRITES", "SAME", "STANDBY NEWER", "SCAN DONE", "LAG", "NOTE")
 		for _, st := range stats {
 			lag := "no full sync yet"
-			if st.Lag >= 0 {
+			switch {
+			case st.Skipped != "":
+				lag = "-" // the run stood aside: it measured nothing (drctl status has the lag)
+			case st.Lag >= 0:
 				lag = fmtAge(st.Lag.Seconds())
 			}
 			note := st.Skipped
