@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"integration-dr/drerr"
@@ -68,7 +69,8 @@ type Sources struct {
 }
 
 // Collect reads everything; a part that cannot be read is named in Problems and the
-// rest is still returned. pair, when not empty, limits it to that pair.
+// rest is still returned. pair, when not empty, limits it to that pair. Its free text
+// comes back masked (see Masked), so every reader may show it as it is.
 func Collect(ctx context.Context, src Sources, pair string) Overview {
 	now := time.Now
 	if src.Now != nil {
@@ -79,8 +81,9 @@ func Collect(ctx context.Context, src Sources, pair string) Overview {
 	problem := func(what string, err error) { o.Problems = append(o.Problems, fmt.Sprintf("%s: %v", what, err)) }
 	if src.Streams != nil {
 		st, err := src.Streams.Status(ctx)
-		if err != nil {
-			problem("replication status", err)
+		// A failure per pair is a problem per pair; the streams read are kept.
+		for _, e := range joined(err) {
+			problem("replication status", e)
 		}
 		for _, s := range st {
 			if want(s.Pair) {
@@ -138,5 +141,25 @@ func Collect(ctx context.Context, src Sources, pair string) Overview {
 			}
 		}
 	}
-	return o
+	return o.Masked()
+}
+
+// joined splits the errors of an errors.Join into a list, one per failure; any other
+// error is a list of itself, nil an empty list. An error that wraps several but
+// says more than their messages (fmt.Errorf with two %w) is kept whole.
+func joined(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := j.Unwrap()
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		if len(errs) > 0 && strings.Join(msgs, "\n") == err.Error() {
+			return errs
+		}
+	}
+	return []error{err}
 }

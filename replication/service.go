@@ -73,14 +73,18 @@ type StreamStatus struct {
 	RunInProgress bool        `json:"runInProgress"`
 }
 
-// Status reads every pair's checkpoint and active-region record.
+// Status reads every pair's checkpoint and active-region record. A pair that cannot
+// be read does not hide the others: it returns the streams it could read, in the
+// pairs' order, and the failures joined, each naming its pair.
 func (s *Service) Status(ctx context.Context) ([]StreamStatus, error) {
 	now := s.Engine.opts.Now()
 	var out []StreamStatus
+	var errs []error
 	for _, p := range s.Pairs {
 		cp, region, err := s.Engine.store.Load(ctx, p.Name)
 		if err != nil {
-			return nil, fmt.Errorf("pair %s: %w", p.Name, err)
+			errs = append(errs, fmt.Errorf("pair %s: %w", p.Name, err))
+			continue
 		}
 		st := StreamStatus{
 			Pair: p.Name, Active: region.Active, Epoch: region.Epoch,
@@ -101,5 +105,5 @@ func (s *Service) Status(ctx context.Context) ([]StreamStatus, error) {
 		}
 		out = append(out, st)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }

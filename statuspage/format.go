@@ -3,30 +3,23 @@ package statuspage
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"integration-dr/overview"
 )
 
 // maxText bounds one free-text value (an error, a reason, an outcome): a stack trace
 // or a whole response body must not push the rest of the page out of sight.
 const maxText = 600
 
-// secretPattern finds what looks like a credential inside free text: errors from SDKs
-// sometimes quote a connection string or a signed URL. The overview carries no
-// secrets, but the page is opened from anywhere during an outage, so it masks them
-// rather than trust every error message upstream.
-var secretPattern = regexp.MustCompile(`(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature|sig|code|client_secret|password|pwd|token)=([^;&\s"'<>]+)`)
-
-var bearerPattern = regexp.MustCompile(`(?i)\bbearer\s+[a-z0-9\-._~+/]+=*`)
-
-// text prepares free text for the page: secrets masked, length bounded.
+// text prepares free text for the page: secrets masked, length bounded. The overview
+// from overview.Collect is masked already; masking again costs little and covers an
+// overview built any other way.
 func text(s string) string {
-	s = secretPattern.ReplaceAllString(s, "$1=[redacted]")
-	s = bearerPattern.ReplaceAllString(s, "Bearer [redacted]")
-	return clip(s, maxText)
+	return clip(overview.Mask(s), maxText)
 }
 
 // clip cuts s to at most n runes, marking the cut.

@@ -96,8 +96,11 @@ type readyView struct {
 	Pair, Direction string
 	At              when
 	Verdict         badge
-	Checks          list[checkView]
-	Bumps, Notes    list[string]
+	// Stale is set when the report was made from the side that is no longer active:
+	// it checked the move already made, not the one that could run now.
+	Stale        *badge
+	Checks       list[checkView]
+	Bumps, Notes list[string]
 }
 
 type checkView struct {
@@ -127,10 +130,12 @@ type ssisView struct {
 	Pair, Serving, Unknown string
 	At                     when
 	Converged              badge
-	DryRun                 bool
-	Sides                  list[sideView]
-	InFlight, Reading      list[string]
-	Changes, Problems      list[string]
+	// Old is set when the last reconcile is older than ssisStale.
+	Old               *badge
+	DryRun            bool
+	Sides             list[sideView]
+	InFlight, Reading list[string]
+	Changes, Problems list[string]
 }
 
 type sideView struct {
@@ -154,6 +159,10 @@ func build(o overview.Overview) view {
 	for _, r := range o.Readiness {
 		ready[r.Pair] = r
 	}
+	active := map[string]replication.Region{}
+	for _, s := range o.Streams {
+		active[s.Pair] = s.Active
+	}
 	pending := map[string]int{}
 	for _, op := range o.Pending {
 		pending[op.Pair]++
@@ -171,7 +180,7 @@ func build(o overview.Overview) view {
 	reports := capped(o.Readiness, maxPairs)
 	v.Readiness.More = reports.More
 	for _, r := range reports.Items {
-		v.Readiness.Items = append(v.Readiness.Items, readinessView(r, now))
+		v.Readiness.Items = append(v.Readiness.Items, readinessView(r, active[r.Pair], now))
 	}
 
 	pend := capped(o.Pending, maxOps)
@@ -265,6 +274,8 @@ func streamTile(p pairView, s replication.StreamStatus, r failover.Report, hasRe
 	switch {
 	case !hasReport:
 		t.Lines = append(t.Lines, badge{"no readiness report", "warn"})
+	case predates(r, s.Active):
+		t.Lines = append(t.Lines, predatesBadge)
 	case r.Ready():
 		t.Lines = append(t.Lines, badge{"ready to move to " + orUnknown(string(r.To)), "ok"})
 	default:
@@ -306,6 +317,9 @@ func ssisTile(p ssis.PairStatus, sv ssisView, pending int) tile {
 	if p.Unknown == "" {
 		t.Lines = append(t.Lines, sv.Converged)
 	}
+	if sv.Old != nil {
+		t.Lines = append(t.Lines, *sv.Old)
+	}
 	if len(p.Problems) > 0 {
 		t.Lines = append(t.Lines, badge{plural(len(p.Problems), "problem"), "bad"})
 	}
@@ -316,10 +330,26 @@ func ssisTile(p ssis.PairStatus, sv ssisView, pending int) tile {
 	return t
 }
 
-func readinessView(r failover.Report, now time.Time) readyView {
+// predatesBadge says a pair's readiness report was made before its active side moved.
+var predatesBadge = badge{"readiness report predates the move", "warn"}
+
+// predates says the report was made from another side than the one active now: it
+// checked the move since made (a failover's report, kept until the next hourly one),
+// not the one that could run now (the fallback). Unknown sides prove nothing.
+func predates(r failover.Report, active replication.Region) bool {
+	return r.From != "" && active != "" && r.From != active
+}
+
+// readinessView shows a report; active is the pair's active side now, if known.
+func readinessView(r failover.Report, active replication.Region, now time.Time) readyView {
 	v := readyView{
 		Pair: text(r.Pair), Direction: orUnknown(string(r.From)) + " → " + orUnknown(string(r.To)),
 		At: whenOf(r.At, now), Bumps: texts(r.Bumps, maxLines), Notes: texts(r.Notes, maxLines),
+	}
+	if predates(r, active) {
+		b := predatesBadge
+		b.Text += fmt.Sprintf(": %s is active now", text(string(active)))
+		v.Stale = &b
 	}
 	switch {
 	case r.Ready():
@@ -328,6 +358,9 @@ func readinessView(r failover.Report, now time.Time) readyView {
 		v.Verdict = badge{"not ready: no checks ran", "bad"}
 	default:
 		v.Verdict = badge{"not ready", "bad"}
+	}
+	if v.Stale != nil {
+		v.Verdict.Class = "muted" // a verdict on the move already made: not to be read as now
 	}
 	checks := capped(r.Checks, maxChecks)
 	v.Checks.More = checks.More
@@ -416,6 +449,13 @@ func stepStatus(s journal.StepStatus) badge {
 	return badge{orUnknown(text(string(s))), "muted"}
 }
 
+// ssisStale is the age of an SSIS pair's last reconcile pass beyond which the page
+// warns that what it shows may no longer hold: ReconcileSSIS runs every minute or
+// few (DR_SSIS_SCHEDULE), so a pass this old means the app or its timer has stopped,
+// and the failover group may have moved since. It is measured against the
+// overview's Generated, never the clock, so the page stays a pure function of it.
+const ssisStale = 15 * time.Minute
+
 func ssisPairView(p ssis.PairStatus, now time.Time) ssisView {
 	v := ssisView{
 		Pair: text(p.Pair), At: whenOf(p.At, now), Serving: text(string(p.Serving)),
@@ -432,6 +472,9 @@ func ssisPairView(p ssis.PairStatus, now time.Time) ssisView {
 		v.Converged = badge{"converged", "ok"}
 	default:
 		v.Converged = badge{"converging", "warn"}
+	}
+	if !p.At.IsZero() && !now.IsZero() && now.Sub(p.At) > ssisStale {
+		v.Old = &badge{"last reconcile " + duration(now.Sub(p.At)) + " ago", "warn"}
 	}
 	sides := capped(sideOrder(p.Sides), maxSides)
 	v.Sides.More = sides.More
