@@ -220,12 +220,21 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.State.ConnectionString == "" && c.State.TableServiceURL == "" {
 		p.fail(EnvStorage, "or "+EnvTableURL+" is required: checkpoints live in Table Storage")
 	}
+	// The messages below never quote a value: a connection string, key or SAS pasted
+	// into the wrong setting would be printed wherever start-up errors go (the host's
+	// log, Application Insights, drctl's output). They say what is wrong and what shape
+	// is expected instead.
 	if !validTableName(c.State.Table) {
-		p.fail(EnvTable, fmt.Sprintf("%q is not a table name (3-63 letters and digits, starting with a letter)", c.State.Table))
+		p.fail(EnvTable, "is not a table name (3-63 letters and digits, starting with a letter): "+nameProblem(c.State.Table, 3, 63, isTableNameRune)+notShown)
 	}
-	if u, err := url.Parse(c.Azure.ARMEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		p.fail(EnvARMEndpoint, fmt.Sprintf("%q is not an http(s) URL", c.Azure.ARMEndpoint))
-	} else if u.Scheme == "http" && !c.Azure.IsLoopback() {
+	if u := strings.TrimSpace(c.State.TableServiceURL); u != "" {
+		if msg := endpointProblem(u); msg != "" {
+			p.fail(EnvTableURL, msg+" (want the table endpoint alone, https://<account>.table.core.windows.net: the identity authenticates, no SAS or key)"+notShown)
+		}
+	}
+	if msg := endpointProblem(c.Azure.ARMEndpoint); msg != "" {
+		p.fail(EnvARMEndpoint, msg+" (want https://management.azure.com, or http://127.0.0.1:<port> for the local stand-in)"+notShown)
+	} else if u, _ := url.Parse(c.Azure.ARMEndpoint); u.Scheme == "http" && !c.Azure.IsLoopback() {
 		p.fail(EnvARMEndpoint, "plain http is allowed for a loopback address only")
 	}
 	switch c.Azure.Credential {
@@ -235,13 +244,18 @@ func Load(getenv func(string) string) (Config, error) {
 			p.fail(EnvCredential, CredentialLocal+" is allowed only with a loopback "+EnvARMEndpoint)
 		}
 	default:
-		p.fail(EnvCredential, fmt.Sprintf("%q is not one of %s, %s, %s", c.Azure.Credential, CredentialDefault, CredentialManagedIdentity, CredentialLocal))
+		// A client secret is a credential too: the mode is named, never the value.
+		p.fail(EnvCredential, fmt.Sprintf("is not one of %s, %s, %s (a mode, not a secret)", CredentialDefault, CredentialManagedIdentity, CredentialLocal)+notShown)
 	}
 	if q := getenv(EnvCommandQueue); q != "" && !validQueueName(q) {
-		p.fail(EnvCommandQueue, fmt.Sprintf("%q is not a Service Bus queue name (1-260 letters, digits, '.', '-', '_', '/')", q))
+		p.fail(EnvCommandQueue, "is not a Service Bus queue name (1-260 letters, digits, '.', '-', '_', '/'): "+nameProblem(q, 1, 260, isQueueNameRune)+notShown)
 	}
-	if ns := getenv(EnvServiceBusNS); ns != "" && (strings.ContainsAny(ns, ":/ ") || !strings.Contains(ns, ".")) {
-		p.fail(EnvServiceBusNS, fmt.Sprintf("%q is not a fully qualified namespace (<namespace>.servicebus.windows.net)", ns))
+	if ns := getenv(EnvServiceBusNS); ns != "" && (strings.ContainsAny(ns, ":/ ;=") || !strings.Contains(ns, ".")) {
+		msg := "is not a fully qualified namespace: want the host name alone, <namespace>.servicebus.windows.net, without scheme, port or path"
+		if looksLikeConnectionString(ns) {
+			msg = "holds a connection string, not a fully qualified namespace: want the host name alone, <namespace>.servicebus.windows.net, which the identity signs in to"
+		}
+		p.fail(EnvServiceBusNS, msg+notShown)
 	}
 	c.Pairs, c.SSISPairs = p.topology(getenv(EnvTopology))
 	if rules, err := alert.ParseRules(getenv(EnvAlertRules)); err != nil {
@@ -435,12 +449,67 @@ func (p *parser) failover(field string, f *failoverJSON) Failover {
 	return out
 }
 
+// notShown ends the message of a setting whose value is not quoted.
+const notShown = "; the value is not shown, as it may hold a key"
+
+// nameProblem says what is wrong with a name without quoting it: its length, or
+// where its first character that is not allowed is.
+func nameProblem(s string, lo, hi int, ok func(i int, r rune) bool) string {
+	n := len([]rune(s))
+	if n < lo || n > hi {
+		return fmt.Sprintf("it has %d characters", n)
+	}
+	for i, r := range []rune(s) {
+		if !ok(i, r) {
+			return fmt.Sprintf("character %d is not allowed there", i+1)
+		}
+	}
+	return "it is not allowed"
+}
+
+// endpointProblem says what is wrong with an endpoint URL without quoting it; ""
+// when it is an http(s) URL with a host and no credentials (user info, a query such
+// as a SAS, a fragment).
+func endpointProblem(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case looksLikeConnectionString(raw):
+		return "holds a connection string, not a URL"
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		return "is not an http(s) URL"
+	case u.User != nil:
+		return "carries user information (a credential) in the URL"
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "carries a query (a SAS?) or fragment"
+	}
+	return ""
+}
+
+// looksLikeConnectionString reports key=value; pairs as connection strings have them.
+func looksLikeConnectionString(s string) bool {
+	l := strings.ToLower(s)
+	for _, k := range []string{"endpoint=", "sharedaccesskey", "accountkey=", "accountname=", "sharedaccesssignature=", "defaultendpointsprotocol=", "usedevelopmentstorage="} {
+		if strings.Contains(l, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func isQueueNameRune(_ int, r rune) bool {
+	return r == '.' || r == '-' || r == '_' || r == '/' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+}
+
+func isTableNameRune(i int, r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9'
+}
+
 func validQueueName(s string) bool {
 	if len(s) == 0 || len(s) > 260 {
 		return false
 	}
-	for _, r := range s {
-		if !(r == '.' || r == '-' || r == '_' || r == '/' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+	for i, r := range s {
+		if !isQueueNameRune(i, r) {
 			return false
 		}
 	}
@@ -460,11 +529,11 @@ func validPairName(s string) bool {
 }
 
 func validTableName(s string) bool {
-	if len(s) < 3 || len(s) > 63 || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+	if len(s) < 3 || len(s) > 63 {
 		return false
 	}
-	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+	for i, r := range s {
+		if !isTableNameRune(i, r) {
 			return false
 		}
 	}

@@ -116,3 +116,62 @@ func TestTheStaticTokenIsAllowedForALoopbackEndpointOnly(t *testing.T) {
 		}
 	}
 }
+
+// A key, connection string or SAS pasted into the wrong setting is not printed: the
+// error names the setting and the shape it wants, never the value.
+func TestLoadDoesNotEchoASecret(t *testing.T) {
+	const key = "c2VjcmV0LWtleS1vZi10aGUtbmFtZXNwYWNl="
+	const sig = "sv=2022-11-02&ss=t&srt=sco&sp=rwdlacu&se=2030-01-01T00:00:00Z&sig=" + key
+	sbConnection := "Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=" + key
+	storageConnection := "DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey=" + key + ";EndpointSuffix=core.windows.net"
+	tests := []struct {
+		name      string
+		overrides map[string]string
+		want      []string // in the error
+	}{
+		{"a Service Bus connection string as the namespace", map[string]string{EnvServiceBusNS: sbConnection}, []string{EnvServiceBusNS, "connection string", "<namespace>.servicebus.windows.net"}},
+		{"a key as the namespace", map[string]string{EnvServiceBusNS: key}, []string{EnvServiceBusNS, "<namespace>.servicebus.windows.net"}},
+		{"a Service Bus connection string as the queue", map[string]string{EnvCommandQueue: sbConnection}, []string{EnvCommandQueue, "queue name", "character"}},
+		{"a storage connection string as the table", map[string]string{EnvTable: storageConnection}, []string{EnvTable, "table name", "characters"}},
+		{"a table URL with a SAS", map[string]string{EnvTableURL: "https://contoso.table.core.windows.net/?" + sig}, []string{EnvTableURL, "SAS", "https://<account>.table.core.windows.net"}},
+		{"a storage connection string as the table URL", map[string]string{EnvTableURL: storageConnection}, []string{EnvTableURL, "connection string"}},
+		{"a table URL with a password in it", map[string]string{EnvTableURL: "https://contoso:" + key + "@contoso.table.core.windows.net/"}, []string{EnvTableURL, "user information"}},
+		{"a connection string as the ARM endpoint", map[string]string{EnvARMEndpoint: storageConnection}, []string{EnvARMEndpoint, "https://management.azure.com"}},
+		{"an ARM endpoint with a token in its query", map[string]string{EnvARMEndpoint: "https://management.azure.com/?" + sig}, []string{EnvARMEndpoint, "query"}},
+		{"a client secret as the credential", map[string]string{EnvCredential: key}, []string{EnvCredential, CredentialManagedIdentity}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(env(tt.overrides))
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			msg := err.Error()
+			for _, secret := range []string{key, "SharedAccessKey=", "AccountKey=", "sig="} {
+				if strings.Contains(msg, secret) {
+					t.Errorf("the error shows %q: %s", secret, msg)
+				}
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("the error does not say %q: %s", w, msg)
+				}
+			}
+		})
+	}
+}
+
+// A table service URL reached with the identity loads; the placeholder namespace of
+// local.settings.json.example too.
+func TestLoadAcceptsEndpointsWithoutSecrets(t *testing.T) {
+	for _, overrides := range []map[string]string{
+		{EnvStorage: "", EnvTableURL: "https://contoso.table.core.windows.net"},
+		{EnvStorage: "", EnvTableURL: "https://contoso.table.core.windows.net/"},
+		{EnvServiceBusNS: "<namespace>.servicebus.windows.net", EnvCommandQueue: "dr-commands"},
+		{EnvARMEndpoint: "https://management.usgovcloudapi.net/"},
+	} {
+		if _, err := Load(env(overrides)); err != nil {
+			t.Errorf("%v: %v", overrides, err)
+		}
+	}
+}

@@ -487,12 +487,36 @@ func isoDuration(s string) (time.Duration, bool) {
 	return d, true
 }
 
-// paramDefault is a module parameter's default source, or the expression itself.
-func resolveParam(f *bicepFile, expr string) string {
-	if d := f.find("param", expr); d != nil && d.value != nil {
-		return d.value.src()
+// moduleArgument is what main.bicep gives a module property: a module parameter is
+// the argument main.bicep's call passes for it, else the parameter's default (nil when
+// it has neither); anything else is the property itself.
+func moduleArgument(call *decl, module *bicepFile, n *node) *node {
+	if n == nil || n.kind != exprNode {
+		return n
 	}
-	return expr
+	if d := module.find("param", n.text); d != nil {
+		if a := call.body().get("params", n.text); a != nil {
+			return a
+		}
+		return d.value
+	}
+	return n
+}
+
+// deployedValue is what a module property is deployed with: its moduleArgument, and
+// when that is a main.bicep parameter, what main.bicepparam sets, else its default.
+func deployedValue(p *problems, w *world, call *decl, module *bicepFile, n *node) *node {
+	n = moduleArgument(call, module, n)
+	if n == nil || n.kind != exprNode {
+		return n
+	}
+	if d := w.bicep(p, "main.bicep").find("param", n.text); d != nil {
+		if given := w.bicep(p, "main.bicepparam").find("param", n.text); given != nil {
+			return given.value
+		}
+		return d.value
+	}
+	return n
 }
 
 // checkWiring: what the bindings name is what infra/bicep creates: the queue (and its
@@ -512,22 +536,25 @@ func checkWiring(w *world) problems {
 	if len(queues) != 1 {
 		p.add("modules/servicebus.bicep: %d queues, want 1", len(queues))
 	} else {
+		// What the queue is deployed with: main.bicep's arguments first, then the
+		// module's defaults.
 		q := queues[0].body()
-		if q.get("name").src() != "queueName" {
-			p.add("modules/servicebus.bicep: the queue is named %s, not the queueName parameter", q.get("name").src())
+		prop := func(keys ...string) *node { return deployedValue(&p, w, sbCall, sb, q.get(keys...)) }
+		if name := q.get("name"); name.src() != "queueName" || moduleArgument(sbCall, sb, name).src() != set[config.EnvCommandQueue].src() {
+			p.add("modules/servicebus.bicep: the queue is named %s (%s in main.bicep), not the queueName parameter main.bicep gives %s", name.src(), moduleArgument(sbCall, sb, name).src(), config.EnvCommandQueue)
 		}
 		limit := invocationLimit(&p, w, set)
-		if lock, ok := isoDuration(q.get("properties", "lockDuration").lit()); !ok || lock < limit {
-			p.add("modules/servicebus.bicep: lockDuration %s is shorter than a RunCommand invocation may run (%s)", q.get("properties", "lockDuration").src(), limit)
+		if lock, ok := isoDuration(prop("properties", "lockDuration").lit()); !ok || lock < limit {
+			p.add("the command queue is deployed with lockDuration %s, shorter than a RunCommand invocation may run (%s)", prop("properties", "lockDuration").src(), limit)
 		}
-		if q.get("properties", "deadLetteringOnMessageExpiration").src() != "true" {
-			p.add("modules/servicebus.bicep: an expired command must be dead-lettered (deadLetteringOnMessageExpiration: true)")
+		if prop("properties", "deadLetteringOnMessageExpiration").src() != "true" {
+			p.add("the command queue is deployed with deadLetteringOnMessageExpiration %s: an expired command must be dead-lettered (true)", prop("properties", "deadLetteringOnMessageExpiration").src())
 		}
-		if n := resolveParam(sb, q.get("properties", "maxDeliveryCount").src()); n != "10" {
-			p.add("modules/servicebus.bicep: maxDeliveryCount %s; the README promises 10", n)
+		if n := prop("properties", "maxDeliveryCount").src(); n != "10" {
+			p.add("the command queue is deployed with maxDeliveryCount %s; the README promises 10", n)
 		}
-		if q.get("properties", "requiresSession").src() != "false" {
-			p.add("modules/servicebus.bicep: the queue must not require sessions: RunCommand's trigger is not session-enabled")
+		if prop("properties", "requiresSession").src() != "false" {
+			p.add("the command queue is deployed with requiresSession %s: RunCommand's trigger is not session-enabled (false)", prop("properties", "requiresSession").src())
 		}
 	}
 	if got, want := set[config.EnvServiceBusNS].src(), sbCall.name+".outputs.fullyQualifiedNamespace"; got != want || sb.find("output", "fullyQualifiedNamespace") == nil {
@@ -1074,6 +1101,28 @@ func TestEachCheckFailsWhenOneSideChanges(t *testing.T) {
 		}},
 		{"wiring", "the delivery count differs from the README's", func(t *testing.T, w *world) {
 			edit(t, w, serviceBus, "param maxDeliveryCount int = 10", "param maxDeliveryCount int = 3")
+		}},
+		{"wiring", "main.bicep deploys the queue with another delivery count", func(t *testing.T, w *world) {
+			edit(t, w, mainBicep, "    queueName: commandQueueName\n", "    queueName: commandQueueName\n    maxDeliveryCount: 3\n")
+		}},
+		{"wiring", "main.bicepparam sets another delivery count", func(t *testing.T, w *world) {
+			edit(t, w, mainBicep, "    queueName: commandQueueName\n", "    queueName: commandQueueName\n    maxDeliveryCount: deliveries\n")
+			w.files[mainBicep] += "\nparam deliveries int = 10\n"
+			w.files[params] += "\nparam deliveries = 3\n"
+		}},
+		{"wiring", "main.bicep passes a short lock", func(t *testing.T, w *world) {
+			edit(t, w, serviceBus, "lockDuration: 'PT5M'", "lockDuration: lockDuration")
+			w.files[serviceBus] += "\nparam lockDuration string = 'PT5M'\n"
+			edit(t, w, mainBicep, "    queueName: commandQueueName\n", "    queueName: commandQueueName\n    lockDuration: 'PT1M'\n")
+		}},
+		{"wiring", "main.bicep turns dead-lettering off", func(t *testing.T, w *world) {
+			edit(t, w, serviceBus, "deadLetteringOnMessageExpiration: true", "deadLetteringOnMessageExpiration: deadLettering")
+			w.files[serviceBus] += "\nparam deadLettering bool = true\n"
+			edit(t, w, mainBicep, "    queueName: commandQueueName\n", "    queueName: commandQueueName\n    deadLettering: false\n")
+		}},
+		{"wiring", "the queue falls back to a default name main.bicep does not pass", func(t *testing.T, w *world) {
+			edit(t, w, serviceBus, "param queueName string\n", "param queueName string = 'commands'\n")
+			edit(t, w, mainBicep, "    queueName: commandQueueName\n", "")
 		}},
 		{"wiring", "the state table differs from DR_STATE_TABLE", func(t *testing.T, w *world) {
 			edit(t, w, mainBicep, "    stateTableName: stateTableName\n", "    stateTableName: 'checkpoints'\n")

@@ -123,14 +123,20 @@ resource accountUnavailable 'Microsoft.Insights/activityLogAlerts@2020-10-01' = 
 
 // ReplicateSessions logs one line per pair and run into Application Insights:
 // "pair <name>: <scan> scan, listed …, lag <Go duration>" (handlers/handlers.go).
+// The lag is unknown ("lag -1s") until a stream's first full sync completes: a new
+// pair, a checkpoint reset, a restart after a failover. An unknown lag, or one that
+// cannot be read, counts as unknownLagSeconds (10^9 s, above any threshold), so a
+// standby that never synced alerts instead of reading as 0 s behind.
 var lagQuery = '''
+let unknownLagSeconds = 1000000000.0;
 traces
 | where operation_Name == 'ReplicateSessions' and message startswith 'pair ' and message contains ', lag '
-| extend pair = extract(@'^pair ([^:]+):', 1, message), lag = extract(@', lag ([0-9hms.]+)', 1, message)
-| extend lagSeconds = iff(lag endswith 'ms', todouble(replace_string(lag, 'ms', '')) / 1000.0,
+| extend pair = extract(@'^pair ([^:]+):', 1, message), lag = extract(@', lag (-?[0-9hms.]+)', 1, message)
+| extend lagSeconds = iff(isempty(lag) or lag startswith '-', unknownLagSeconds,
+    iff(lag endswith 'ms', todouble(replace_string(lag, 'ms', '')) / 1000.0,
     coalesce(todouble(extract(@'([0-9]+)h', 1, lag)), 0.0) * 3600.0
     + coalesce(todouble(extract(@'([0-9]+)m', 1, lag)), 0.0) * 60.0
-    + coalesce(todouble(extract(@'([0-9.]+)s$', 1, lag)), 0.0))
+    + coalesce(todouble(extract(@'([0-9.]+)s$', 1, lag)), 0.0)))
 | project timestamp, pair, lagSeconds
 '''
 
@@ -141,7 +147,7 @@ resource replicationLag 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = if
   kind: 'LogAlert'
   properties: {
     displayName: 'integration-dr replication lag (${name})'
-    description: 'A pair\'s replication lag is above ${maxLagSeconds} s. Not in DR_ALERT_RULES: AlertIntake journals it and starts nothing.'
+    description: 'A pair\'s replication lag is above ${maxLagSeconds} s, or unknown (no full sync has completed; reported as 1000000000 s). Not in DR_ALERT_RULES: AlertIntake journals it and starts nothing.'
     severity: 2
     enabled: true
     scopes: [
