@@ -105,16 +105,16 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 
 	op.LagAtStart = replication.Lag(cp, r.now())
 	var bumps []string
-	var ref *errRefuse
+	var ref *journal.RefusedError
 	if op.LagAtStart < 0 {
 		// The margins are sized by the lag: unknown until a full sync completes.
-		err = refuse("not computed: replication has not completed a full sync, so the lag the bumps are sized by is unknown")
+		err = journal.Refuse("not computed: replication has not completed a full sync, so the lag the bumps are sized by is unknown")
 	} else {
 		_, bumps, err = p.floors(ctx)
 	}
 	switch {
 	case errors.As(err, &ref):
-		add(Check{Name: CheckNameRoom, Why: ref.why})
+		add(Check{Name: CheckNameRoom, Why: ref.Why})
 	case err != nil:
 		add(Check{Name: CheckNameRoom, Why: err.Error()})
 	default:

@@ -154,22 +154,6 @@ func steps(a command.Action, dry bool) []string {
 	}
 }
 
-// errWait ends an attempt that must wait for the world: the operation goes to waiting
-// and the timer resumes it.
-type errWait struct{ why string }
-
-func (e *errWait) Error() string { return e.why }
-
-// errRefuse ends an operation for good: it is journaled as rejected (refused before
-// it ran) or failed, and the command is not retried.
-type errRefuse struct{ why string }
-
-func (e *errRefuse) Error() string { return e.why }
-
-func refuse(format string, args ...any) error {
-	return &errRefuse{fmt.Sprintf(format, args...)}
-}
-
 // Submit runs a command: it journals it (or finds it journaled, when the message is
 // redelivered or sent twice), takes the pair's lock, and runs or resumes its plan. The
 // error is non-nil only for a transient failure, when the command must be retried;
@@ -371,14 +355,14 @@ func (r *Runner) expireProposals(ctx context.Context) ([]journal.Operation, []er
 func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (journal.Operation, error) {
 	pair, ok := r.Pairs[op.Pair]
 	if !ok {
-		return r.finish(ctx, op, refuse("unknown pair %q", op.Pair))
+		return r.finish(ctx, op, journal.Refuse("unknown pair %q", op.Pair))
 	}
 	// A dry run or a drill only reads: it takes no lock, so a preview (drctl plan) never
 	// stands in the way of the real failover.
 	if !readOnly(op) {
 		if _, err := r.Journal.Lock(ctx, op.Pair, op.ID, r.now().Add(lockTTL)); err != nil {
 			if drerr.Is(err, drerr.Conflict) {
-				return r.finish(ctx, op, refuse("another operation runs on pair %s: %v", op.Pair, err))
+				return r.finish(ctx, op, journal.Refuse("another operation runs on pair %s: %v", op.Pair, err))
 			}
 			return op, err
 		}
@@ -420,10 +404,10 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 			return op, err
 		}
 		outcome, changes, err := p.step(ctx, st.Name)
-		var wait *errWait
+		var wait *journal.WaitError
 		switch {
 		case errors.As(err, &wait):
-			if werr := op.WaitStep(st.Name, wait.why, r.now()); werr != nil {
+			if werr := op.WaitStep(st.Name, wait.Why, r.now()); werr != nil {
 				return op, werr
 			}
 			if st.Name == StepFenceOld {
@@ -432,20 +416,15 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 			}
 			return r.finish(ctx, op, err)
 		case err != nil:
-			var ref *errRefuse
+			var ref *journal.RefusedError
 			if errors.As(err, &ref) {
-				_ = op.FinishStep(st.Name, journal.StepFailed, ref.why, changes, r.now())
+				_ = op.FinishStep(st.Name, journal.StepFailed, ref.Why, changes, r.now())
 			}
 			return r.finish(ctx, op, err)
 		}
-		status := journal.StepDone
-		if strings.HasPrefix(outcome, "skipped: ") {
-			status = journal.StepSkipped
-		}
-		if err := op.FinishStep(st.Name, status, outcome, changes, r.now()); err != nil {
+		if err := op.Complete(st.Name, outcome, changes, r.now(), attemptTTL); err != nil {
 			return op, err
 		}
-		op.AttemptUntil = r.now().Add(attemptTTL)
 		if op, err = r.Journal.Update(ctx, op); err != nil {
 			return op, err
 		}
@@ -453,7 +432,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 	}
 	for _, st := range op.Steps {
 		if st.Status == journal.StepWaiting {
-			return r.finish(ctx, op, &errWait{st.Outcome})
+			return r.finish(ctx, op, &journal.WaitError{Why: st.Outcome})
 		}
 	}
 	return r.finish(ctx, op, nil)
@@ -463,8 +442,8 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 // for a transient error, the error alone, for the command to be retried.
 func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (journal.Operation, error) {
 	now := r.now()
-	var wait *errWait
-	var ref *errRefuse
+	var wait *journal.WaitError
+	var ref *journal.RefusedError
 	unlock := true
 	switch {
 	case err == nil:
@@ -482,9 +461,9 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 		}
 	case errors.As(err, &ref):
 		// Rejected while nothing has changed yet; failed once something has.
-		to, why := journal.Rejected, ref.why
+		to, why := journal.Rejected, ref.Why
 		if changedAnything(op) {
-			to, why = journal.Failed, "refused: "+ref.why
+			to, why = journal.Failed, "refused: "+ref.Why
 		}
 		if serr := op.SetStatus(to, now); serr != nil {
 			return op, serr
@@ -593,10 +572,10 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 		}
 		from, _ := p.direction()
 		outcome, changes, err := p.workflows(ctx, p.pair.side(from), false, true)
-		var wait *errWait
+		var wait *journal.WaitError
 		if errors.As(err, &wait) {
 			p.oldDown = true
-			return "skipped: " + wait.why + "; fenced once it answers", changes, nil
+			return "skipped: " + wait.Why + "; fenced once it answers", changes, nil
 		}
 		return outcome, changes, err
 	case StepDrain:
@@ -614,7 +593,7 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 		return p.workflows(ctx, p.pair.side(to), true, false)
 	case StepFenceOld:
 		if p.oldDown {
-			return "", nil, &errWait{"fence pending: the old side does not answer"}
+			return "", nil, journal.Wait("fence pending: the old side does not answer")
 		}
 		from, _ := p.direction()
 		return p.workflows(ctx, p.pair.side(from), false, true)
@@ -633,10 +612,10 @@ func (p *plan) authorize(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	if e := p.op.ExpectedEpoch; e != nil && *e != region.Epoch {
-		return "", nil, refuse("expected epoch %d, the pair is at epoch %d", *e, region.Epoch)
+		return "", nil, journal.Refuse("expected epoch %d, the pair is at epoch %d", *e, region.Epoch)
 	}
 	if region.Active != from {
-		return "", nil, refuse("the pair is already active on its %s (epoch %d): nothing to %s", region.Active, region.Epoch, p.op.Action)
+		return "", nil, journal.Refuse("the pair is already active on its %s (epoch %d): nothing to %s", region.Active, region.Epoch, p.op.Action)
 	}
 	p.op.EpochBefore = region.Epoch
 	recent, err := p.r.Journal.List(ctx, p.pair.Name, 20)
@@ -645,14 +624,14 @@ func (p *plan) authorize(ctx context.Context) (string, []string, error) {
 	}
 	for _, o := range recent {
 		if o.ID != p.op.ID && o.Status.Pending() && !readOnly(o) && !readOnly(*p.op) {
-			return "", nil, refuse("operation %s (%s) is still %s on pair %s", o.ID, o.Action, o.Status, p.pair.Name)
+			return "", nil, journal.Refuse("operation %s (%s) is still %s on pair %s", o.ID, o.Action, o.Status, p.pair.Name)
 		}
 	}
 	if p.pair.Cooldown > 0 && !p.op.DryRun && p.op.Action != command.Drill {
 		for _, o := range recent {
 			if o.ID != p.op.ID && o.Status == journal.Succeeded && !o.DryRun && o.Action != command.Drill && p.r.now().Sub(o.Done) < p.pair.Cooldown {
 				if !p.op.Force {
-					return "", nil, refuse("operation %s ended %s ago, within the %s cooldown; use force to override", o.ID, p.r.now().Sub(o.Done).Round(time.Second), p.pair.Cooldown)
+					return "", nil, journal.Refuse("operation %s ended %s ago, within the %s cooldown; use force to override", o.ID, p.r.now().Sub(o.Done).Round(time.Second), p.pair.Cooldown)
 				}
 				return fmt.Sprintf("forced past the cooldown (operation %s ended %s ago); %s -> %s", o.ID, p.r.now().Sub(o.Done).Round(time.Second), from, to), nil, nil
 			}
@@ -667,7 +646,7 @@ func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	if !r.Ready() && !p.op.Force {
-		return "", nil, refuse("target not ready: %s", strings.Join(r.Reasons, "; "))
+		return "", nil, journal.Refuse("target not ready: %s", strings.Join(r.Reasons, "; "))
 	}
 	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
 	if err != nil {
@@ -788,12 +767,12 @@ func (p *plan) hold(ctx context.Context) (string, []string, error) {
 	}
 	owner := ownerPrefix + p.op.ID
 	if cp.LeaseOwner != "" && cp.LeaseOwner != owner && p.r.now().Before(cp.LeaseUntil) {
-		return "", nil, &errWait{"a replication run holds the stream until " + cp.LeaseUntil.UTC().Format(time.RFC3339)}
+		return "", nil, journal.Wait("a replication run holds the stream until %s", cp.LeaseUntil.UTC().Format(time.RFC3339))
 	}
 	cp.LeaseOwner, cp.LeaseUntil = owner, p.r.now().Add(holdTTL)
 	if _, err := p.r.Streams.Save(ctx, cp); err != nil {
 		if drerr.Is(err, drerr.Conflict) {
-			return "", nil, &errWait{"a replication run took the stream first"}
+			return "", nil, journal.Wait("a replication run took the stream first")
 		}
 		return "", nil, err
 	}
@@ -809,7 +788,7 @@ func (p *plan) drain(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	if cp.Epoch != region.Epoch || !cp.Watermark.After(stopped.Add(cp.ClockOffset)) {
-		return "", nil, &errWait{fmt.Sprintf("reverse replication has reached %s; waiting for %s", cp.Watermark.UTC().Format(time.RFC3339), stopped.UTC().Format(time.RFC3339))}
+		return "", nil, journal.Wait("reverse replication has reached %s; waiting for %s", cp.Watermark.UTC().Format(time.RFC3339), stopped.UTC().Format(time.RFC3339))
 	}
 	return "the reverse backlog drained", nil, nil
 }
@@ -864,14 +843,14 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 	inputs, notes := coverAgreements(inputs, agreements, p.op.LagAtStart)
 	pl, err := Compute(inputs, p.pair.Policy, agreements, p.r.now())
 	if err != nil {
-		return "", nil, refuse("floors: %v", err)
+		return "", nil, journal.Refuse("floors: %v", err)
 	}
 	changes := notes
 	for _, b := range pl.Bumps {
 		changes = append(changes, fmt.Sprintf("%s: %s -> %s", b.Session, b.From, b.To))
 	}
 	if err := pl.Err(); err != nil && !p.op.Force {
-		return "", changes, refuse("nothing changed: %v", err)
+		return "", changes, journal.Refuse("nothing changed: %v", err)
 	}
 	if p.op.DryRun || p.op.Action == command.Drill {
 		return summary(pl, "would bump") + "; " + p.expectedRTO(len(pl.Bumps)), changes, nil
@@ -1015,7 +994,7 @@ func (p *plan) bump(ctx context.Context) (string, []string, error) {
 func (p *plan) settle() (string, []string, error) {
 	bumped := p.op.StepByName(StepBump).Ended
 	if left := bumped.Add(p.pair.Settle).Sub(p.r.now()); left > 0 {
-		return "", nil, &errWait{fmt.Sprintf("the bumped numbers take effect in %s", left.Round(time.Second))}
+		return "", nil, journal.Wait("the bumped numbers take effect in %s", left.Round(time.Second))
 	}
 	return fmt.Sprintf("waited %s after the last bump", p.pair.Settle), nil, nil
 }
@@ -1031,7 +1010,7 @@ func (p *plan) workflows(ctx context.Context, side Side, enable, fence bool) (st
 		}
 		if err := do(ctx); err != nil {
 			if fence && (drerr.Is(err, drerr.Unavailable) || drerr.Is(err, drerr.Interrupted)) {
-				return "", changes, &errWait{fmt.Sprintf("fence pending: workflow %s does not answer: %v", w.Name(), err)}
+				return "", changes, journal.Wait("fence pending: workflow %s does not answer: %v", w.Name(), err)
 			}
 			return "", changes, fmt.Errorf("workflow %s: %w", w.Name(), err)
 		}
@@ -1054,7 +1033,7 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 	case region.Epoch == next && region.Active == to:
 		// Flipped by an earlier attempt.
 	case region.Epoch != p.op.EpochBefore:
-		return "", nil, refuse("the epoch moved from %d to %d under the plan", p.op.EpochBefore, region.Epoch)
+		return "", nil, journal.Refuse("the epoch moved from %d to %d under the plan", p.op.EpochBefore, region.Epoch)
 	default:
 		if _, err := p.r.Streams.SetActiveRegion(ctx, p.pair.Name, replication.ActiveRegion{Active: to, Epoch: next, ETag: region.ETag}); err != nil {
 			return "", nil, err
@@ -1109,7 +1088,7 @@ func (p *plan) confirmReplication(ctx context.Context) (string, []string, error)
 	}
 	flipped := p.op.StepByName(StepFlip).Ended
 	if cp.Epoch != p.op.EpochAfter || cp.LastRun.Before(flipped) || cp.LastError != "" {
-		return "", nil, &errWait{"waiting for replication to run in the new direction"}
+		return "", nil, journal.Wait("waiting for replication to run in the new direction")
 	}
 	return "replication runs forward again", nil, nil
 }

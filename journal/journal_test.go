@@ -232,3 +232,28 @@ func TestOneAttemptAtATime(t *testing.T) {
 		t.Fatal("an attempt that ends waiting keeps its claim")
 	}
 }
+
+func TestCompleteTellsSkippedFromDone(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		outcome string
+		want    StepStatus
+	}{{"bumped 42 sessions", StepDone}, {SkippedPrefix + "the old side does not answer", StepSkipped}} {
+		op := Operation{ID: "op-1", Status: Running}
+		op.PlanSteps("catch-up")
+		if err := op.Complete("catch-up", tc.outcome, nil, now, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if st := op.StepByName("catch-up"); st.Status != tc.want || !op.AttemptUntil.Equal(now.Add(time.Minute)) {
+			t.Fatalf("%q: step %s, claim until %v; want %s", tc.outcome, st.Status, op.AttemptUntil, tc.want)
+		}
+	}
+	var w *WaitError
+	if err := Wait("settle %s", "2s"); !errors.As(err, &w) || w.Why != "settle 2s" {
+		t.Fatalf("Wait: %v", err)
+	}
+	var r *RefusedError
+	if err := Refuse("no room in %d bounds", 3); !errors.As(err, &r) || r.Why != "no room in 3 bounds" {
+		t.Fatalf("Refuse: %v", err)
+	}
+}

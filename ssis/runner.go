@@ -51,13 +51,6 @@ func steps(a command.Action, dry bool) []string {
 	}
 }
 
-// errWait ends an attempt that waits for the world; the timer resumes it.
-type errWait struct{ why string }
-
-func (e *errWait) Error() string { return e.why }
-
-func wait(format string, args ...any) error { return &errWait{fmt.Sprintf(format, args...)} }
-
 // Owns says whether pair is an SSIS pair.
 func (r *Runner) Owns(pair string) bool { _, ok := r.Reconciler.Pairs[pair]; return ok }
 
@@ -159,11 +152,11 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 			return op, err
 		}
 		outcome, changes, err := p.step(ctx, st.Name)
-		var w *errWait
-		var refused *errRefused
+		var w *journal.WaitError
+		var refused *journal.RefusedError
 		switch {
 		case errors.As(err, &w):
-			if err := op.WaitStep(st.Name, w.why, r.now()); err != nil {
+			if err := op.WaitStep(st.Name, w.Why, r.now()); err != nil {
 				return op, err
 			}
 			if err := op.SetStatus(journal.Waiting, r.now()); err != nil {
@@ -171,12 +164,12 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 			}
 			return j.Update(ctx, op) // keeps the lock: the timer resumes it
 		case errors.As(err, &refused):
-			_ = op.FinishStep(st.Name, journal.StepFailed, refused.why, changes, r.now())
+			_ = op.FinishStep(st.Name, journal.StepFailed, refused.Why, changes, r.now())
 			status := journal.Rejected
 			if st.Name != StepAuthorize {
 				status = journal.Failed
 			}
-			return r.end(ctx, op, status, refused.why)
+			return r.end(ctx, op, status, refused.Why)
 		case err != nil:
 			op.Error = err.Error()
 			op.AttemptUntil = time.Time{} // this attempt is over: the redelivery may run it
@@ -185,14 +178,9 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 			}
 			return op, err
 		}
-		status := journal.StepDone
-		if strings.HasPrefix(outcome, "skipped: ") {
-			status = journal.StepSkipped
-		}
-		if err := op.FinishStep(st.Name, status, outcome, changes, r.now()); err != nil {
+		if err := op.Complete(st.Name, outcome, changes, r.now(), attemptTTL); err != nil {
 			return op, err
 		}
-		op.AttemptUntil = r.now().Add(attemptTTL)
 		if op, err = j.Update(ctx, op); err != nil {
 			return op, err
 		}
@@ -262,12 +250,6 @@ func (r *Runner) lock(ctx context.Context, op journal.Operation) error {
 	}
 }
 
-type errRefused struct{ why string }
-
-func (e *errRefused) Error() string { return e.why }
-
-func refuse(format string, args ...any) error { return &errRefused{fmt.Sprintf(format, args...)} }
-
 func (r *Runner) now() time.Time { return r.Reconciler.now() }
 
 // isPass says whether a lock holder is a reconcile pass (ReconcileAll's holder ids).
@@ -295,7 +277,7 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 	case StepReconcile:
 		return p.reconcile(ctx)
 	}
-	return "", nil, refuse("unknown step %q", name)
+	return "", nil, journal.Refuse("unknown step %q", name)
 }
 
 // read loads the pair's state and reads its roles as a reconcile does: primary is the
@@ -321,7 +303,7 @@ func (p *plan) authorize(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	if rd.Unknown != "" {
-		return "", nil, refuse("the role is unknown, so no side can be chosen safely: %s", rd.Unknown)
+		return "", nil, journal.Refuse("the role is unknown, so no side can be chosen safely: %s", rd.Unknown)
 	}
 	reading := strings.Join(rd.Reading, "; ")
 	if p.op.Action == command.SSISFailover {
@@ -341,10 +323,10 @@ func (p *plan) authorize(ctx context.Context) (string, []string, error) {
 		to = Side(p.op.Side)
 	}
 	if to == serving {
-		return "", nil, refuse("the %s side's runtime already serves SSISDB: nothing to attach", to)
+		return "", nil, journal.Refuse("the %s side's runtime already serves SSISDB: nothing to attach", to)
 	}
 	if p.pair.Sides[primary].DB == nil {
-		return "", nil, refuse("the primary SSISDB (%s side) has no SQL endpoint configured to run catalog.failover_integration_runtime on", primary)
+		return "", nil, journal.Refuse("the primary SSISDB (%s side) has no SQL endpoint configured to run catalog.failover_integration_runtime on", primary)
 	}
 	p.op.Side = string(to)
 	return fmt.Sprintf("attach SSISDB (primary on the %s side) to runtime %s/%s of the %s side, away from the %s side's (%s)",
@@ -407,15 +389,15 @@ func (p *plan) failover(ctx context.Context) (string, []string, error) {
 		})
 		switch {
 		case err != nil && transient(err):
-			return "", nil, wait("failover of the group under way; its poll failed, trying again (%v)", err)
+			return "", nil, journal.Wait("failover of the group under way; its poll failed, trying again (%v)", err)
 		case err != nil:
 			delete(st.Pending, pendingFailover)
 			if _, serr := rc.Store.Save(ctx, st); serr != nil {
 				return "", nil, serr
 			}
-			return "", nil, refuse("the failover of the group failed: %v", err)
+			return "", nil, journal.Refuse("the failover of the group failed: %v", err)
 		case !done:
-			return "", nil, wait("failover of the group to the %s side in progress since %s", to, pd.Began.UTC().Format(time.RFC3339))
+			return "", nil, journal.Wait("failover of the group to the %s side in progress since %s", to, pd.Began.UTC().Format(time.RFC3339))
 		}
 		delete(st.Pending, pendingFailover)
 		if _, err := rc.Store.Save(ctx, st); err != nil {
@@ -441,11 +423,11 @@ func (p *plan) failover(ctx context.Context) (string, []string, error) {
 	case drerr.Is(err, drerr.Conflict):
 		// A failover of the group is under way: an earlier attempt's, begun before its
 		// token was recorded. The roles say when it is done.
-		return "", nil, wait("a failover of the group to the %s side is in progress (%v)", to, err)
+		return "", nil, journal.Wait("a failover of the group to the %s side is in progress (%v)", to, err)
 	case err != nil && transient(err):
 		return "", nil, err
 	case err != nil:
-		return "", nil, refuse("the failover group refused the failover: %v", err)
+		return "", nil, journal.Refuse("the failover group refused the failover: %v", err)
 	}
 	verb := "planned failover"
 	if p.op.Force {
@@ -458,7 +440,7 @@ func (p *plan) failover(ctx context.Context) (string, []string, error) {
 	if _, err := rc.Store.Save(ctx, st); err != nil {
 		return "", nil, err
 	}
-	return "", nil, wait("%s to the %s side begun", verb, to)
+	return "", nil, journal.Wait("%s to the %s side begun", verb, to)
 }
 
 // stopOld stops the runtime that served SSISDB before, if it answers.
@@ -498,9 +480,9 @@ func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	if len(ps.rep.Problems) > 0 {
-		return "", nil, wait("stopping runtime %s on the %s side: %s", e.IR, old, strings.Join(ps.rep.Problems, "; "))
+		return "", nil, journal.Wait("stopping runtime %s on the %s side: %s", e.IR, old, strings.Join(ps.rep.Problems, "; "))
 	}
-	return "", nil, wait("stopping runtime %s on the %s side (now %s)", e.IR, old, state)
+	return "", nil, journal.Wait("stopping runtime %s on the %s side (now %s)", e.IR, old, state)
 }
 
 // attach runs catalog.failover_integration_runtime on the primary SSISDB and records
@@ -513,20 +495,20 @@ func (p *plan) attach(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	if rd.Unknown != "" {
-		return "", nil, wait("the role is unknown, waiting to know which SSISDB is primary: %s", rd.Unknown)
+		return "", nil, journal.Wait("the role is unknown, waiting to know which SSISDB is primary: %s", rd.Unknown)
 	}
 	ps := &pass{r: rc, pair: p.pair, st: &st}
 	db := p.pair.Sides[primary].DB
 	if db == nil {
-		return "", nil, refuse("the primary SSISDB (%s side) has no SQL endpoint configured", primary)
+		return "", nil, journal.Refuse("the primary SSISDB (%s side) has no SQL endpoint configured", primary)
 	}
 	e := p.pair.Sides[to]
 	err = ps.call(ctx, func(ctx context.Context) error { return db.FailoverIntegrationRuntime(ctx, e.Factory.Name(), e.IR) })
 	if err != nil {
 		if transient(err) {
-			return "", nil, wait("SSISDB on the %s side did not answer: %v", primary, err)
+			return "", nil, journal.Wait("SSISDB on the %s side did not answer: %v", primary, err)
 		}
-		return "", nil, refuse("catalog.failover_integration_runtime failed: %v", err)
+		return "", nil, journal.Refuse("catalog.failover_integration_runtime failed: %v", err)
 	}
 	st.Serving = to
 	if primary == to {
@@ -548,18 +530,18 @@ func (p *plan) reconcile(ctx context.Context) (string, []string, error) {
 	}
 	to := p.target()
 	if rep.Unknown != "" {
-		return "", nil, wait("the role is unknown: %s", rep.Unknown)
+		return "", nil, journal.Wait("the role is unknown: %s", rep.Unknown)
 	}
 	sr := rep.Sides[to]
 	if !sr.Serves {
-		return "", nil, wait("the %s side does not serve SSISDB yet (%s)", to, rolesLine(rep.Roles))
+		return "", nil, journal.Wait("the %s side does not serve SSISDB yet (%s)", to, rolesLine(rep.Roles))
 	}
 	if sr.IRState != IRStarted {
-		return "", nil, wait("runtime %s on the %s side is %s %s", sr.IR, to, orDash(sr.IRState), sr.InFlight)
+		return "", nil, journal.Wait("runtime %s on the %s side is %s %s", sr.IR, to, orDash(sr.IRState), sr.InFlight)
 	}
 	for name, state := range sr.Triggers {
 		if state != TriggerStarted {
-			return "", nil, wait("trigger %s on the %s side is %s", name, to, state)
+			return "", nil, journal.Wait("trigger %s on the %s side is %s", name, to, state)
 		}
 	}
 	return fmt.Sprintf("runtime %s runs and the triggers of the %s side are started", sr.IR, to), rep.Changes, nil
