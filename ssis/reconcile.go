@@ -46,6 +46,9 @@ type Options struct {
 	Assume map[Side]Role
 	// Serving replaces the stored serving side (a dry run of an attach-ir).
 	Serving Side
+	// holder is the timer pass's lock holder, renewed as the pass goes on; empty when
+	// an operation, which holds the pair itself, runs the pass.
+	holder string
 }
 
 // ReconcileAll runs a pass over every pair that no operation holds. A pair an
@@ -63,7 +66,7 @@ func (r *Reconciler) ReconcileAll(ctx context.Context) ([]Report, error) {
 			errs = append(errs, fmt.Errorf("pair %s: %w", name, err))
 			continue
 		}
-		rep, err := r.Reconcile(ctx, name, Options{})
+		rep, err := r.Reconcile(ctx, name, Options{holder: holder})
 		if uerr := r.Journal.Unlock(context.WithoutCancel(ctx), name, holder); uerr != nil && err == nil {
 			err = uerr
 		}
@@ -90,7 +93,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, name string, opts Options) (
 	if st.Pending == nil {
 		st.Pending = map[string]Pending{}
 	}
-	ps := &pass{r: r, pair: p, st: &st, opts: opts, rep: Report{Pair: name, At: r.now(), DryRun: opts.DryRun, Sides: map[Side]SideReport{}}}
+	ps := &pass{r: r, pair: p, st: &st, opts: opts, rep: Report{Pair: name, At: r.now(), DryRun: opts.DryRun, Sides: map[Side]SideReport{}}, locked: r.now()}
 	ps.run(ctx)
 	if opts.DryRun {
 		return ps.rep, nil
@@ -159,6 +162,8 @@ type pass struct {
 	st   *State
 	opts Options
 	rep  Report
+	// locked is when the timer pass's lock was last taken or renewed.
+	locked time.Time
 }
 
 func (ps *pass) run(ctx context.Context) {
@@ -206,15 +211,33 @@ func (ps *pass) run(ctx context.Context) {
 	}
 	// What must stop goes first: a trigger or schedule running on both sides at once
 	// would run its packages twice.
+	// Each phase that may write first makes sure the pass still holds the pair: a pass
+	// slowed by sides that do not answer must not outlive its lock and act beside a
+	// command that took the pair.
 	standby := serving.Other()
+	if !ps.keep(ctx) {
+		return
+	}
 	triggersHeld := ps.triggers(ctx, standby, false)
+	if !ps.keep(ctx) {
+		return
+	}
 	schedulesHeld := ps.schedules(ctx, primary.Other(), false)
+	if !ps.keep(ctx) {
+		return
+	}
 	if schedulesHeld {
 		ps.problem("%s: SQL Agent schedules left disabled: the %s side's could not be disabled, and a job must not run on both", primary, primary.Other())
 	} else {
 		ps.schedules(ctx, primary, true)
 	}
+	if !ps.keep(ctx) {
+		return
+	}
 	ps.runtime(ctx, serving, true)
+	if !ps.keep(ctx) {
+		return
+	}
 	// A trigger fires pipelines that need the runtime: started only once it runs.
 	switch {
 	case triggersHeld:
@@ -224,11 +247,28 @@ func (ps *pass) run(ctx context.Context) {
 	default:
 		ps.waitTriggers(serving)
 	}
+	if !ps.keep(ctx) {
+		return
+	}
 	// The standby runtime follows the policy; after an attach-ir it is the one whose
 	// region was lost, and stays stopped.
 	ps.runtime(ctx, standby, ps.pair.Standby == StandbyRunning && serving == primary)
 
 	ps.rep.Converged = len(ps.rep.Changes) == 0 && len(ps.rep.Problems) == 0 && len(ps.st.Pending) == 0
+}
+
+// keep renews a timer pass's lock once half of it has gone by, and says whether the
+// pass may go on: a pass that lost the pair stops, saying so.
+func (ps *pass) keep(ctx context.Context) bool {
+	if ps.opts.holder == "" || ps.r.now().Sub(ps.locked) < ps.r.lockTTL()/2 {
+		return true
+	}
+	if _, err := ps.r.Journal.Renew(ctx, ps.pair.Name, ps.opts.holder, ps.r.now().Add(ps.r.lockTTL())); err != nil {
+		ps.problem("the pass stopped: it could not keep the pair (%v); the next tick goes on", err)
+		return false
+	}
+	ps.locked = ps.r.now()
+	return true
 }
 
 // roles reads the roles from the failover group on both sides, cross-checked with

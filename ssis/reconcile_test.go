@@ -334,3 +334,35 @@ func countPrefix(xs []string, prefix string) int {
 	}
 	return n
 }
+
+// slowGroup answers only after the pass's lock has run out, and meanwhile a command
+// takes the pair, as when a side hangs for the full call timeout many times over.
+type slowGroup struct {
+	ssis.FailoverGroup
+	f *fixture
+}
+
+func (g slowGroup) Roles(ctx context.Context) (ssis.Role, ssis.Role, error) {
+	g.f.clock.Add(3 * time.Minute)
+	if _, err := g.f.journal.Lock(ctx, pairName, "fo-meanwhile", g.f.clock.Now().Add(time.Hour)); err != nil {
+		return "", "", err
+	}
+	return g.FailoverGroup.Roles(ctx)
+}
+
+func TestAPassThatOutlivesItsLockStopsBeforeWriting(t *testing.T) {
+	f := newFixture(t, ssis.StandbyStopped)
+	f.world.SetRoles(ssis.Secondary, ssis.Primary) // there is work to do
+	p := f.rec.Pairs[pairName]
+	e := p.Sides[ssis.SideSecondary]
+	e.Group = slowGroup{e.Group, f}
+	p.Sides[ssis.SideSecondary] = e
+	f.rec.Pairs[pairName] = p
+	reps, _ := f.rec.ReconcileAll(context.Background())
+	if w := f.world.WritesSoFar(); len(w) > 0 {
+		t.Fatalf("a pass that lost the pair to a command went on writing: %v", w)
+	}
+	if len(reps) != 1 || !strings.Contains(strings.Join(reps[0].Problems, " "), "could not keep the pair") {
+		t.Fatalf("the pass does not say why it stopped: %+v", reps)
+	}
+}
