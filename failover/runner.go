@@ -222,27 +222,16 @@ func (r *Runner) confirm(ctx context.Context, c command.Command) (journal.Operat
 // Advance resumes every operation waiting for the world: a settle time passed, a
 // reverse backlog drained, an old side that answers again.
 func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
-	pending, err := r.Journal.ListPending(ctx)
-	if err != nil {
-		return nil, err
-	}
 	out, errs := r.expireProposals(ctx)
 	r.snapshots(ctx)
 	r.readinessReports(ctx)
-	for _, op := range pending {
-		if !r.Owns(op.Pair) {
-			continue // another runner's (an SSIS pair's)
-		}
-		done, err := r.run(ctx, op, true)
-		if errors.Is(err, journal.ErrBusy) {
-			continue // another attempt is running it
-		}
-		out = append(out, done)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("operation %s: %w", op.ID, err))
-		}
-	}
-	return out, errors.Join(errs...)
+	resumed, err := journal.Resume(ctx, r.Journal, r.Owns, r.resume)
+	return append(out, resumed...), errors.Join(append(errs, err)...)
+}
+
+// resume runs op for the timer, which leaves an operation another attempt claimed.
+func (r *Runner) resume(ctx context.Context, op journal.Operation) (journal.Operation, error) {
+	return r.run(ctx, op, true)
 }
 
 // snapshots records each pair's active side's agreements when the last record is

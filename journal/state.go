@@ -161,6 +161,33 @@ func Busy(err error) error {
 	return err
 }
 
+// Resume runs, with run, every pending operation (running or waiting) of a pair owns
+// accepts: what the operations timer does for each kind of pair. An operation another
+// attempt is running (ErrBusy) is left to it; every other error is kept, naming its
+// operation, and the rest go on.
+func Resume(ctx context.Context, s Store, owns func(pair string) bool, run func(context.Context, Operation) (Operation, error)) ([]Operation, error) {
+	pending, err := s.ListPending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Operation
+	var errs []error
+	for _, op := range pending {
+		if !owns(op.Pair) {
+			continue // another runner's
+		}
+		done, err := run(ctx, op)
+		if errors.Is(err, ErrBusy) {
+			continue
+		}
+		out = append(out, done)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("operation %s: %w", op.ID, err))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
 // CreateOrGet journals op, or returns the operation already journaled under its id (a
 // redelivered or duplicated command).
 func CreateOrGet(ctx context.Context, s Store, op Operation) (Operation, error) {

@@ -88,26 +88,9 @@ func (r *Runner) journal(ctx context.Context, op journal.Operation) (journal.Ope
 
 // Advance resumes this runner's operations that wait for the world.
 func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
-	pending, err := r.Reconciler.Journal.ListPending(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []journal.Operation
-	var errs []error
-	for _, op := range pending {
-		if !r.Owns(op.Pair) {
-			continue
-		}
-		done, err := r.run(ctx, op, true)
-		if errors.Is(err, journal.ErrBusy) {
-			continue // another attempt is running it
-		}
-		out = append(out, done)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("operation %s: %w", op.ID, err))
-		}
-	}
-	return out, errors.Join(errs...)
+	return journal.Resume(ctx, r.Reconciler.Journal, r.Owns, func(ctx context.Context, op journal.Operation) (journal.Operation, error) {
+		return r.run(ctx, op, true) // the timer leaves an operation another attempt claimed
+	})
 }
 
 // run takes the pair's lock and runs op's remaining steps.
