@@ -78,30 +78,17 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 	rep := Report{Pair: name, At: r.now(), From: from, To: to}
 	add := func(c Check) { rep.Checks = append(rep.Checks, c) }
 
-	agreements, notes, err := p.assess(ctx)
+	agreements, noChecks, notes, err := p.assess(ctx)
 	if err != nil {
 		add(Check{Name: CheckNameReachable, Why: err.Error()})
 		return rep, nil
 	}
+	rep.Notes = notes
 	add(Check{Name: CheckNameReachable, OK: true, Why: fmt.Sprintf("%d agreements", len(p.target))})
-	var dup, other []string
-	for _, why := range agreements.Reasons {
-		if strings.Contains(why, "for duplicates") {
-			dup = append(dup, why)
-		} else {
-			other = append(other, why)
-		}
-	}
-	var warned []string
-	for _, n := range notes {
-		if w, ok := strings.CutPrefix(n, "warning: "); ok && strings.Contains(w, "for duplicates") {
-			warned = append(warned, w)
-		} else {
-			rep.Notes = append(rep.Notes, n)
-		}
-	}
-	add(Check{Name: CheckNameAgreements, OK: len(other) == 0, Why: strings.Join(other, "; ")})
-	add(Check{Name: CheckNameDuplicates, OK: len(dup) == 0, Warn: len(warned) > 0, Why: strings.Join(append(dup, warned...), "; ")})
+	add(Check{Name: CheckNameAgreements, OK: agreements.Ready(), Why: strings.Join(agreements.Reasons, "; ")})
+	// Duplicate checks off refuse a move or only warn, as the pair's policy says.
+	add(Check{Name: CheckNameDuplicates, OK: len(noChecks) == 0 || !pair.RequireDuplicateChecks,
+		Warn: len(noChecks) > 0 && !pair.RequireDuplicateChecks, Why: strings.Join(noChecks, "; ")})
 
 	op.LagAtStart = replication.Lag(cp, r.now())
 	var bumps []string

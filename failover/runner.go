@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"time"
 
@@ -630,9 +629,16 @@ func (p *plan) authorize(ctx context.Context) (string, []string, error) {
 }
 
 func (p *plan) readiness(ctx context.Context) (string, []string, error) {
-	r, notes, err := p.assess(ctx)
+	r, noChecks, notes, err := p.assess(ctx)
 	if err != nil {
 		return "", nil, err
+	}
+	if p.pair.RequireDuplicateChecks {
+		r = r.Merge(Readiness{Reasons: noChecks})
+	} else {
+		for _, why := range noChecks {
+			notes = append(notes, "warning: "+why)
+		}
 	}
 	if !r.Ready() && !p.op.Force {
 		return "", nil, journal.Refuse("target not ready: %s", strings.Join(r.Reasons, "; "))
@@ -646,10 +652,11 @@ func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 	return fmt.Sprintf("target ready: %d agreements; replication lag %s", len(p.target), p.op.LagAtStart.Round(time.Second)), notes, nil
 }
 
-// assess reads both sides' agreements and compares them: r holds what refuses the
-// target (agreements missing or differing, and duplicate checks off where the pair
-// requires them), notes the rest. The error is for a target that does not answer.
-func (p *plan) assess(ctx context.Context) (r Readiness, notes []string, err error) {
+// assess reads both sides' agreements and compares them: r holds the agreements
+// missing or differing on the target, noChecks one line per target agreement that
+// does not check received numbers for duplicates (a refusal or a warning, as the pair
+// says), notes the rest. The error is for a target that does not answer.
+func (p *plan) assess(ctx context.Context) (r Readiness, noChecks, notes []string, err error) {
 	from, to := p.direction()
 	// Both sides at once: the old one may take its retries to say it is down.
 	var old []AgreementState
@@ -666,7 +673,7 @@ func (p *plan) assess(ctx context.Context) (r Readiness, notes []string, err err
 	target, err := p.pair.side(to).Agreements.Agreements(ctx)
 	<-done
 	if err != nil {
-		return r, nil, fmt.Errorf("the target (%s) does not answer: %w", to, err)
+		return r, nil, nil, fmt.Errorf("the target (%s) does not answer: %w", to, err)
 	}
 	p.target = target
 	if oldErr != nil {
@@ -685,16 +692,10 @@ func (p *plan) assess(ctx context.Context) (r Readiness, notes []string, err err
 	}
 	for _, a := range target {
 		if a.Protocol != AS2 && !a.DuplicateChecks {
-			msg := fmt.Sprintf("agreement %q does not check received control numbers for duplicates", a.Name)
-			if p.pair.RequireDuplicateChecks {
-				r.Reasons = append(r.Reasons, msg)
-			} else {
-				notes = append(notes, "warning: "+msg)
-			}
+			noChecks = append(noChecks, fmt.Sprintf("agreement %q does not check received control numbers for duplicates", a.Name))
 		}
 	}
-	sort.Strings(r.Reasons)
-	return r, notes, nil
+	return r, noChecks, notes, nil
 }
 
 func plain(as []AgreementState) []Agreement {
