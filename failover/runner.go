@@ -170,7 +170,7 @@ func (r *Runner) Submit(ctx context.Context, c command.Command, src journal.Sour
 	if err != nil || op.Status.Terminal() || op.Status == journal.Proposed {
 		return op, err
 	}
-	return r.run(ctx, op, false)
+	return r.run(ctx, op)
 }
 
 // Owns says whether pair is one of this runner's integration-account pairs.
@@ -215,7 +215,7 @@ func (r *Runner) confirm(ctx context.Context, c command.Command) (journal.Operat
 	if op.Status.Terminal() {
 		return op, nil
 	}
-	return r.run(ctx, op, false)
+	return r.run(ctx, op)
 }
 
 // Advance resumes every operation waiting for the world: a settle time passed, a
@@ -224,13 +224,8 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 	out, errs := r.expireProposals(ctx)
 	r.snapshots(ctx)
 	r.readinessReports(ctx)
-	resumed, err := journal.Resume(ctx, r.Journal, r.Owns, r.resume)
+	resumed, err := journal.Resume(ctx, r.Journal, r.Owns, r.run)
 	return append(out, resumed...), errors.Join(append(errs, err)...)
-}
-
-// resume runs op for the timer, which leaves an operation another attempt claimed.
-func (r *Runner) resume(ctx context.Context, op journal.Operation) (journal.Operation, error) {
-	return r.run(ctx, op, true)
 }
 
 // snapshots records each pair's active side's agreements when the last record is
@@ -340,7 +335,7 @@ func (r *Runner) expireProposals(ctx context.Context) ([]journal.Operation, []er
 }
 
 // run takes the pair's lock and runs op's remaining steps.
-func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (journal.Operation, error) {
+func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operation, error) {
 	pair, ok := r.Pairs[op.Pair]
 	if !ok {
 		return r.finish(ctx, op, journal.Refuse("unknown pair %q", op.Pair))
@@ -355,12 +350,9 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 			return op, err
 		}
 	}
-	// One attempt at a time. The timer leaves an operation alone while an attempt's
-	// claim runs; a delivery of the command does not wait for it, because Service Bus
-	// redelivers a message only once its last delivery is over (failed, or its
-	// process gone), which is when a resumption must not wait out a claim. Of two
-	// attempts that read the same version, the journal's ETag lets one win.
-	if err := op.Claim(r.now(), attemptTTL, !timer && journal.Redelivered(ctx)); err != nil {
+	// One attempt at a time: only a later delivery of the message whose attempt holds
+	// the claim may take it over (see journal.Claim).
+	if err := op.Claim(ctx, r.now(), attemptTTL); err != nil {
 		return op, err
 	}
 	if op.Status != journal.Running {
@@ -460,7 +452,7 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 	default:
 		// Transient: record it for the operator and let the message come back.
 		op.Error = err.Error()
-		op.AttemptUntil = time.Time{} // this attempt is over: the redelivery may run it
+		op.AttemptUntil, op.AttemptBy = time.Time{}, "" // this attempt is over: the redelivery may run it
 		if saved, uerr := r.Journal.Update(ctx, op); uerr == nil {
 			op = saved
 		}

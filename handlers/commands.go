@@ -112,7 +112,8 @@ func (h *Handler) runCommand(ctx context.Context, inv Invocation, log *slog.Logg
 		return h.reject(ctx, log, rejectable(c, msgID, body), journal.Source{RequestedBy: c.RequestedBy}, err.Error())
 	}
 	log = log.With("command", c.ID, "pair", c.Pair, "action", c.Action, "deliveryCount", meta.String("DeliveryCount"))
-	op, err := h.Operations.Submit(ctx, c, journal.Source{RequestedBy: c.RequestedBy}, enqueued)
+	// A later delivery of this message may take over the claim this one makes.
+	op, err := h.Operations.Submit(journal.WithDelivery(ctx, msgID), c, journal.Source{RequestedBy: c.RequestedBy}, enqueued)
 	if err != nil {
 		log.Error("command failed; the message comes back", "err", err)
 		return http.StatusInternalServerError, Reply{Logs: []string{fmt.Sprintf("command %s: %v (the message will be redelivered and the plan resumed)", c.ID, err)}}

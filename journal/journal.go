@@ -82,6 +82,9 @@ type Operation struct {
 	// AttemptUntil is when the attempt running the operation stops being presumed
 	// alive: until then no other attempt (a redelivery, the timer) may run it.
 	AttemptUntil time.Time
+	// AttemptBy is the message id of the delivery whose attempt holds the claim; empty
+	// for the timer's or drctl's.
+	AttemptBy string
 
 	// ETag is the stored version this value was read at; Update is conditional on it.
 	ETag string

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -199,27 +200,35 @@ func TestNewCopiesTheCommand(t *testing.T) {
 
 func TestOneAttemptAtATime(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	alive := now.Add(time.Minute)
 	cases := []struct {
-		name        string
-		status      Status
-		until       time.Time
-		redelivered bool
-		busy        bool
+		name     string
+		status   Status
+		until    time.Time
+		by       string // the delivery whose attempt holds the claim
+		delivery string // this caller's delivery; "" for the timer or drctl
+		busy     bool
 	}{
-		{"a waiting operation", Waiting, time.Time{}, false, false},
-		{"a running one whose attempt is alive", Running, now.Add(time.Minute), false, true},
-		{"the same, taken over by a redelivery", Running, now.Add(time.Minute), true, false},
-		{"a running one whose attempt's claim ran out", Running, now.Add(-time.Second), false, false},
+		{"a waiting operation", Waiting, time.Time{}, "", "", false},
+		{"the timer, while a delivery's attempt is alive", Running, alive, "msg-1", "", true},
+		{"a later delivery of the same message", Running, alive, "msg-1", "msg-1", false},
+		{"another message (a confirm, a duplicate)", Running, alive, "msg-1", "msg-2", true},
+		{"a delivery, while the timer's attempt is alive", Running, alive, "", "msg-1", true},
+		{"anyone, once the claim ran out", Running, now.Add(-time.Second), "msg-1", "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			op := Operation{ID: "op-1", Status: tc.status, AttemptUntil: tc.until}
-			err := op.Claim(now, 2*time.Minute, tc.redelivered)
+			op := Operation{ID: "op-1", Status: tc.status, AttemptUntil: tc.until, AttemptBy: tc.by}
+			ctx := context.Background()
+			if tc.delivery != "" {
+				ctx = WithDelivery(ctx, tc.delivery)
+			}
+			err := op.Claim(ctx, now, 2*time.Minute)
 			if got := errors.Is(err, ErrBusy); got != tc.busy {
 				t.Fatalf("busy = %v (%v), want %v", got, err, tc.busy)
 			}
-			if !tc.busy && !op.AttemptUntil.Equal(now.Add(2*time.Minute)) {
-				t.Fatalf("claim until %v", op.AttemptUntil)
+			if !tc.busy && (!op.AttemptUntil.Equal(now.Add(2*time.Minute)) || op.AttemptBy != tc.delivery) {
+				t.Fatalf("claim until %v by %q", op.AttemptUntil, op.AttemptBy)
 			}
 		})
 	}

@@ -103,7 +103,7 @@ func (op *Operation) SetStatus(to Status, now time.Time) error {
 		return invalid(op.ID, "%v", err)
 	}
 	if to != Running {
-		op.AttemptUntil = time.Time{} // the attempt is over: the next may run it
+		op.AttemptUntil, op.AttemptBy = time.Time{}, "" // the attempt is over: the next may run it
 	}
 	if op.Status == to {
 		return nil
@@ -122,34 +122,34 @@ func (op *Operation) SetStatus(to Status, now time.Time) error {
 // ErrBusy is wrapped by Claim's refusal: another attempt runs the operation now.
 var ErrBusy = errors.New("another attempt runs the operation")
 
-// Claim makes the caller the attempt running op until now+ttl. It refuses (ErrBusy)
-// while another attempt's claim has not run out, unless redelivered: a command's
-// message comes back only once its last delivery is over (failed, or its process
-// gone), which is when a resumption must not wait out a claim. The claim is stored
-// with the operation's next Update, which is conditional on its ETag: of two attempts
-// that read the same version, one wins (Busy maps that conflict to ErrBusy).
-func (op *Operation) Claim(now time.Time, ttl time.Duration, redelivered bool) error {
-	if !redelivered && op.Status == Running && op.AttemptUntil.After(now) {
+type deliveryKey struct{}
+
+// WithDelivery marks ctx as a delivery of a command's message, by its message id.
+func WithDelivery(ctx context.Context, messageID string) context.Context {
+	return context.WithValue(ctx, deliveryKey{}, messageID)
+}
+
+func deliveryOf(ctx context.Context) string {
+	id, _ := ctx.Value(deliveryKey{}).(string)
+	return id
+}
+
+// Claim makes the caller the attempt running op until now+ttl, refusing (ErrBusy)
+// while another attempt's claim has not run out. The one exception is a later
+// delivery of the message whose delivery made the claim: Service Bus redelivers a
+// message only once its last delivery is over (failed, or its process gone), which is
+// when a resumption must not wait out a claim. Anyone else (the timer, drctl
+// --direct, a confirm, a duplicate of the command in another message) waits. The
+// claim is stored with the operation's next Update, which is conditional on its ETag:
+// of two attempts that read the same version, one wins (Busy maps that conflict to
+// ErrBusy).
+func (op *Operation) Claim(ctx context.Context, now time.Time, ttl time.Duration) error {
+	me := deliveryOf(ctx)
+	if op.Status == Running && op.AttemptUntil.After(now) && (me == "" || op.AttemptBy != me) {
 		return fmt.Errorf("%w until %s", ErrBusy, op.AttemptUntil.UTC().Format(time.RFC3339))
 	}
-	op.AttemptUntil = now.Add(ttl)
+	op.AttemptUntil, op.AttemptBy = now.Add(ttl), me
 	return nil
-}
-
-type respectClaimsKey struct{}
-
-// RespectClaims marks ctx as a caller that is not a delivery of the command's message
-// (drctl --direct): nothing guarantees that the attempt holding a claim is over, so
-// the runners leave a claimed operation alone, as the timer does.
-func RespectClaims(ctx context.Context) context.Context {
-	return context.WithValue(ctx, respectClaimsKey{}, true)
-}
-
-// Redelivered says whether a Submit on ctx may take over a claimed operation: only a
-// delivery of the command's message may (see Claim).
-func Redelivered(ctx context.Context) bool {
-	respect, _ := ctx.Value(respectClaimsKey{}).(bool)
-	return !respect
 }
 
 // Busy turns an Update's ETag conflict, right after Claim, into ErrBusy: another

@@ -67,7 +67,7 @@ func (r *Runner) Submit(ctx context.Context, c command.Command, src journal.Sour
 	if err != nil || op.Status.Terminal() {
 		return op, err
 	}
-	return r.run(ctx, op, false)
+	return r.run(ctx, op)
 }
 
 // Propose refuses: SSIS commands come from operators, who run them, not from alerts.
@@ -88,13 +88,11 @@ func (r *Runner) journal(ctx context.Context, op journal.Operation) (journal.Ope
 
 // Advance resumes this runner's operations that wait for the world.
 func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
-	return journal.Resume(ctx, r.Reconciler.Journal, r.Owns, func(ctx context.Context, op journal.Operation) (journal.Operation, error) {
-		return r.run(ctx, op, true) // the timer leaves an operation another attempt claimed
-	})
+	return journal.Resume(ctx, r.Reconciler.Journal, r.Owns, r.run)
 }
 
 // run takes the pair's lock and runs op's remaining steps.
-func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (journal.Operation, error) {
+func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operation, error) {
 	j := r.Reconciler.Journal
 	// A dry run only reads: it takes no lock, so a preview never stands in the way.
 	if err := r.lock(ctx, op); err != nil {
@@ -104,12 +102,9 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 		}
 		return op, err // a pass that outlasted the wait, or the store: try again
 	}
-	// One attempt at a time. The timer leaves an operation alone while an attempt's
-	// claim runs; a delivery of the command does not wait for it, because Service Bus
-	// redelivers a message only once its last delivery is over (failed, or its
-	// process gone), which is when a resumption must not wait out a claim. Of two
-	// attempts that read the same version, the journal's ETag lets one win.
-	if err := op.Claim(r.now(), attemptTTL, !timer && journal.Redelivered(ctx)); err != nil {
+	// One attempt at a time: only a later delivery of the message whose attempt holds
+	// the claim may take it over (see journal.Claim).
+	if err := op.Claim(ctx, r.now(), attemptTTL); err != nil {
 		return op, err
 	}
 	if len(op.Steps) == 0 {
@@ -155,7 +150,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation, timer bool) (jou
 			return r.end(ctx, op, status, refused.Why)
 		case err != nil:
 			op.Error = err.Error()
-			op.AttemptUntil = time.Time{} // this attempt is over: the redelivery may run it
+			op.AttemptUntil, op.AttemptBy = time.Time{}, "" // this attempt is over: the redelivery may run it
 			if saved, uerr := j.Update(ctx, op); uerr == nil {
 				op = saved
 			}

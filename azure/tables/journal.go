@@ -128,6 +128,7 @@ type opEntity struct {
 	RTOStart         string `json:"RTOStart"`
 	Error            string `json:"Error"`
 	AttemptUntil     string `json:"AttemptUntil,omitempty"`
+	AttemptBy        string `json:"AttemptBy,omitempty"`
 	StepsChunks      int    `json:"StepsChunks"`
 }
 
@@ -154,7 +155,7 @@ func opToEntity(op journal.Operation) ([]byte, error) {
 		AlertID: op.Source.AlertID, AlertRule: op.Source.AlertRule, RequestedBy: op.Source.RequestedBy,
 		Reason: op.Reason, Force: op.Force, DryRun: op.DryRun, HasExpectedEpoch: op.ExpectedEpoch != nil,
 		Status: string(op.Status), Created: formatTime(op.Created), Updated: formatTime(op.Updated), Done: formatTime(op.Done),
-		RTOStart: formatTime(op.RTOStart), Error: op.Error, AttemptUntil: formatTime(op.AttemptUntil), StepsChunks: len(chunks),
+		RTOStart: formatTime(op.RTOStart), Error: op.Error, AttemptUntil: formatTime(op.AttemptUntil), AttemptBy: op.AttemptBy, StepsChunks: len(chunks),
 	}
 	base, _ := json.Marshal(e)
 	var m map[string]any
@@ -191,7 +192,7 @@ func opFromEntity(raw []byte, etag string) (journal.Operation, error) {
 		Reason: e.Reason, Force: e.Force, DryRun: e.DryRun,
 		Status: journal.Status(e.Status), Created: parseTime(e.Created), Updated: parseTime(e.Updated), Done: parseTime(e.Done),
 		RTOStart: parseTime(e.RTOStart), RTO: time.Duration(ints["RTONs"]), LagAtStart: time.Duration(ints["LagAtStartNs"]),
-		EpochBefore: ints["EpochBefore"], EpochAfter: ints["EpochAfter"], Error: e.Error, AttemptUntil: parseTime(e.AttemptUntil), ETag: etag,
+		EpochBefore: ints["EpochBefore"], EpochAfter: ints["EpochAfter"], Error: e.Error, AttemptUntil: parseTime(e.AttemptUntil), AttemptBy: e.AttemptBy, ETag: etag,
 	}
 	if e.HasExpectedEpoch {
 		v := ints["ExpectedEpoch"]

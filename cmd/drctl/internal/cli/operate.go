@@ -438,9 +438,8 @@ func (w *watch) drive(ctx context.Context, ops submitter, events chan<- driven, 
 			return true
 		}
 	}
-	// Not a delivery of the command's message: a RunCommand attempt may still be
-	// running it, so leave an operation another attempt has claimed (see journal.Claim).
-	ctx = journal.RespectClaims(ctx)
+	// ctx is no delivery of the command's message: the runners leave an operation a
+	// RunCommand attempt has claimed (see journal.Claim).
 	for attempt := 1; ; attempt++ {
 		op, err := ops.Submit(ctx, w.cmd, src, rtoStart)
 		select {
