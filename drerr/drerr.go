@@ -15,7 +15,11 @@ const (
 	Conflict    Code = "conflict"    // someone else changed it first (ETag, lease)
 	Throttled   Code = "throttled"   // come back later (429 after azcore's retries)
 	Invalid     Code = "invalid"     // bad input: retrying cannot help
-	Unavailable Code = "unavailable" // a dependency did not answer
+	Unavailable Code = "unavailable" // a dependency answered with a failure (5xx) or its answer never came
+	// Unreachable: a dependency could not be reached at all (every try failed to
+	// connect). It is the only code a plan may read as "that side is down": slow,
+	// throttled, refused and erroring answers say nothing about whether it still sends.
+	Unreachable Code = "unreachable"
 	Interrupted Code = "interrupted" // our own deadline or cancellation cut a call short
 	Internal    Code = "internal"    // anything else
 )

@@ -82,6 +82,10 @@ const (
 	// to heal what slipped past the watermark (a change visible later than the overlap).
 	// It runs beside the other scans, with the time a run has left.
 	ScanReconcile ScanKind = "reconcile"
+	// ScanMergeBack lists the standby (the old active side) once its fence has landed
+	// and brings into the active side what the old side held alone: received numbers
+	// as a union, generated numbers where the old side's is higher.
+	ScanMergeBack ScanKind = "merge-back"
 )
 
 // Scan is a listing of the active side that may span many runs: its cursor survives
@@ -123,6 +127,15 @@ type Checkpoint struct {
 	Scan Scan
 	// Reconcile is the reconciliation under way beside Scan, if any.
 	Reconcile Scan
+	// FencePending names the operation whose fence of the standby (the old active
+	// side) has not landed yet: that side may still be sending, so nothing writes into
+	// it until the operation clears this. Empty: the standby is fenced (or never was
+	// active under this epoch).
+	FencePending string
+	// MergeBack is the listing of the standby that brings what the old side held alone
+	// into the active side (ScanMergeBack); set by a flip, run once FencePending is
+	// empty, before any write into the standby.
+	MergeBack Scan
 	// Recent is the overlap memory: sessions whose content the standby is known to
 	// hold, so re-listing the overlap window costs no standby reads and no writes.
 	Recent map[string]Seen
