@@ -46,12 +46,16 @@ func codeOf(err error) drerr.Code {
 	switch {
 	case errors.As(err, &ce) && errors.As(ce.Last, &se) && se.Code == http.StatusTooManyRequests:
 		return drerr.Throttled // still throttled when the deadline came
+	case errors.As(err, &ce) && errors.As(ce.Last, &se):
+		return drerr.Unavailable // the endpoint answered, with failures, whatever ended the call
 	case errors.As(err, &ce) && ce.Last != nil:
-		return drerr.Unavailable // the endpoint failed, whatever ended the call
+		// Every failed try failed to connect: the endpoint cannot be reached. This,
+		// and only this, is what a plan may read as "that side is down".
+		return drerr.Unreachable
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return drerr.Interrupted // our own deadline cut the call short
 	case errors.As(err, &ne):
-		return drerr.Unavailable
+		return drerr.Unreachable
 	}
 	return drerr.Internal
 }

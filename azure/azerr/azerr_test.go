@@ -58,7 +58,7 @@ func TestAFailedCallNamesItsCause(t *testing.T) {
 		code     drerr.Code
 		says     string
 	}{
-		{"an endpoint that refuses connections says so, with its tries", closed, 10 * time.Second, drerr.Unavailable, "refused connections (3 tries)"},
+		{"an endpoint that refuses connections says so, with its tries", closed, 10 * time.Second, drerr.Unreachable, "refused connections (3 tries)"},
 		{"a deadline during 429 back-off is still throttling", throttling.URL, 300 * time.Millisecond, drerr.Throttled, "HTTP 429"},
 		{"our own deadline on a slow answer is an interruption, not a failure", slow.URL, 200 * time.Millisecond, drerr.Interrupted, "deadline"},
 	}
