@@ -36,7 +36,7 @@ type agreements struct {
 
 func (a agreements) Agreements(context.Context) ([]failover.AgreementState, error) {
 	if *a.unreachable {
-		return nil, drerr.Errorf(drerr.Unavailable, "agreements", "the side does not answer")
+		return nil, drerr.Errorf(drerr.Unreachable, "agreements", "the side does not answer")
 	}
 	return a.list, nil
 }
@@ -52,7 +52,7 @@ type workflow struct {
 func (w *workflow) Name() string { return w.name }
 func (w *workflow) set(on bool) error {
 	if *w.unreachable {
-		return drerr.Errorf(drerr.Unavailable, "workflow "+w.name, "the side does not answer")
+		return drerr.Errorf(drerr.Unreachable, "workflow "+w.name, "the side does not answer")
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -75,7 +75,7 @@ type unreachableAccount struct {
 
 func (u unreachableAccount) err() error {
 	if *u.down {
-		return drerr.Errorf(drerr.Unavailable, "account", "the side does not answer")
+		return drerr.Errorf(drerr.Unreachable, "account", "the side does not answer")
 	}
 	return nil
 }
