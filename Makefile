@@ -9,7 +9,7 @@ FUZZTIME       ?= 2m
 # deadline exceeded" for no fault of the code. About five seconds per target here.
 FUZZTIME_SHORT ?= 20000x
 
-.PHONY: all deps browser-deps build demo demo-up test vet fmt-check package bench fuzz fuzz-short clean
+.PHONY: all deps browser-deps build demo demo-up test vet fmt-check package bench fuzz fuzz-short sim clean
 
 all: build
 
@@ -50,11 +50,22 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Unit, integration (Azurite), end-to-end (handler binary + stand-in + Azurite) and
-# browser (headless Chromium) tests, plus a short fuzz run of each fuzz target.
+# Unit, integration (Azurite), simulation, end-to-end (handler binary + stand-in +
+# Azurite) and browser (headless Chromium) tests under the race detector, plus a short
+# fuzz run of each fuzz target. The end-to-end package drives the handler binary: its
+# own test process has little to race on, so it runs without -race unless E2E_RACE is
+# set (CI sets it when it has the time).
+E2E_RACE ?=
 test: deps browser-deps vet fmt-check
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -count=1 -race -timeout 25m $$($(GO) list ./... | grep -v '/e2e$$')
+	$(GO) test -count=1 $(E2E_RACE) -timeout 25m ./e2e
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
+
+# The deterministic simulation with as many random seeds as asked (make sim SEEDS=N);
+# its last line is one JSON object: seeds, events, violations, invariants.
+SEEDS ?= 10000
+sim:
+	$(GO) run ./dev/sim/cmd/sim -seeds $(SEEDS)
 
 # Coverage-guided fuzzing of the decoders and the session-content rules; new failing
 # inputs land in <package>/testdata/fuzz and become regression tests.

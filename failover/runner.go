@@ -898,11 +898,10 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 	}
 	// Floors from everything known: the target's copy, raised to what the old side
 	// holds where it answers and to the numbers the last move set.
-	known, notes := p.knownNumbers(ctx)
+	known, sources := p.knownNumbers(ctx)
 	inputs = raiseTo(inputs, known, cp.Rates, p.op.LagAtStart)
 	agreements := plain(ags)
-	inputs, covered := coverAgreements(inputs, agreements, p.op.LagAtStart)
-	notes = append(notes, covered...)
+	inputs, notes := coverAgreements(inputs, agreements, p.op.LagAtStart)
 	policy := p.pair.Policy
 	pl, err := Compute(inputs, policy, agreements, p.r.now())
 	if err != nil {
@@ -920,14 +919,18 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 	if err := pl.Err(); err != nil && !p.op.Force {
 		return "", changes, journal.Refuse("%v", err)
 	}
+	from := ""
+	if len(sources) > 0 {
+		from = "; " + strings.Join(sources, "; ")
+	}
 	if p.op.DryRun || p.op.Action == command.Drill {
-		return summary(pl, "would bump") + "; " + p.expectedRTO(len(pl.Bumps)), changes, nil
+		return summary(pl, "would bump") + "; " + p.expectedRTO(len(pl.Bumps)) + from, changes, nil
 	}
 	raw, _ := json.Marshal(numbers{Plan: pl})
 	if err := p.r.Journal.SaveNumbers(ctx, p.pair.Name, p.op.ID, raw); err != nil {
 		return "", nil, err
 	}
-	return summary(pl, "floors computed"), changes, nil
+	return summary(pl, "floors computed") + from, changes, nil
 }
 
 // generated is one generated control-number session as a side holds it.
