@@ -194,7 +194,7 @@ func (w *World) fill(k Kind) Event {
 		if ne.Kind == Tick {
 			ne.Dur = []time.Duration{20 * time.Second, 90 * time.Second, 3 * time.Minute}[w.rng.Intn(3)]
 		}
-		e.Inner, e.Nested, e.At = &ie, &ne, 1+w.rng.Intn(12)
+		e.Inner, e.Nested, e.At = &ie, &ne, 1+w.rng.Intn(8)
 	}
 	return e
 }
@@ -230,7 +230,7 @@ func (w *World) apply(e Event) string {
 			f.mu.Unlock()
 		}
 		r.mode = Answering
-		r.lastGen = map[string]int64{}
+		r.lastGen, r.lastStamp = map[string]int64{}, map[string]time.Time{}
 		w.clearUnreachableSends(r)
 		w.ledger.rebuilt(r.name)
 		return "emptied account, workflows deployed enabled, answering"
@@ -506,7 +506,7 @@ func (w *World) send(e Event) string {
 		w.ledger.wrap(a.Name, e.Level)
 	}
 	if prev, dup := w.ledger.sent(a.Name, e.Level, next, r.name, w.step); dup {
-		w.violate("no-duplicate-sent", fmt.Sprintf("%s %v number %d sent by %s at step %d and again by %s", a.Name, e.Level, next, prev.side, prev.step, r.name))
+		w.violate(InvNoDuplicateSent, fmt.Sprintf("%s %v number %d sent by %s at step %d and again by %s", a.Name, e.Level, next, prev.side, prev.step, r.name), name)
 	}
 	return fmt.Sprintf("%s sent %d", name, next)
 }
@@ -546,7 +546,7 @@ func (w *World) receive(e Event) string {
 		return fmt.Sprintf("%s caught %s as a duplicate", r.name, name)
 	}
 	if why := w.ledger.shouldHold(a.Name, k, r.name); why != "" {
-		w.violate("no-received-lost", fmt.Sprintf("%s accepted %s again: %s", r.name, name, why))
+		w.violate(InvNoReceivedLost, fmt.Sprintf("%s accepted %s again: %s", r.name, name, why), fmt.Sprintf("%s-%d", a.Name, k), "replicate")
 	}
 	r.acct.Set(name, content(strconv.FormatInt(k, 10), r.acct.Now().Add(time.Millisecond), a.Protocol))
 	w.ledger.recorded(a.Name, k, r.name, w.step)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"integration-dr/command"
@@ -150,9 +151,34 @@ func (w *World) learned(ar replication.ActiveRegion, before map[replication.Regi
 	}
 }
 
-func (w *World) violate(inv, detail string) {
+// violate records an invariant broken by the event under way. focus names what the
+// trace should keep besides commands, timers and region changes: the session, the
+// operation.
+func (w *World) violate(inv, detail string, focus ...string) {
 	w.counts[inv]++
-	w.pending = append(w.pending, Violation{Invariant: inv, Step: w.step, Detail: detail})
+	w.pending = append(w.pending, Violation{Invariant: inv, Step: w.step, Detail: detail, focus: focus})
+}
+
+// relevant says whether a trace line bears on a violation: it mentions what the
+// violation is about, or it is a command, a timer that did something, a crash or a
+// region's change.
+func relevant(line string, focus []string) bool {
+	for _, f := range focus {
+		if strings.Contains(line, f) {
+			return true
+		}
+	}
+	fields := strings.Fields(line)
+	if len(fields) < 3 {
+		return true // a nested event's line
+	}
+	switch Kind(fields[2]) {
+	case SetMode, Rebuild, Crash, Alert, Propose, Deliver, Direct, Duplicate, Interleave, GroupFlip, SSISAlert:
+		return !strings.Contains(line, "skipped")
+	case Timer, SSISTimer:
+		return !strings.Contains(line, " 0 ops")
+	}
+	return false
 }
 
 // flush attaches the trace so far to the violations found by the event just logged,
@@ -169,7 +195,13 @@ func (w *World) flush() {
 			continue
 		}
 		n := w.opts.traceLen()
-		v.Trace = append([]string(nil), w.trace[max(0, len(w.trace)-n):]...)
+		var lines []string
+		for i, line := range w.trace {
+			if i == len(w.trace)-1 || relevant(line, v.focus) {
+				lines = append(lines, line)
+			}
+		}
+		v.Trace = lines[max(0, len(lines)-n):]
 		w.violations = append(w.violations, v)
 	}
 	w.pending = nil
@@ -185,9 +217,10 @@ func (w *World) check(string) {
 			for _, l := range sendLevels {
 				name := failover.SessionName(a.Name, l)
 				s, err := r.acct.Get(ctx, name)
-				if err != nil {
-					continue
+				if err != nil || s.ChangedTime.Equal(r.lastStamp[name]) {
+					continue // unchanged since the last check
 				}
+				r.lastStamp[name] = s.ChangedTime
 				n, err := strconv.ParseInt(session.ParseContent(s.Content).ControlNumber, 10, 64)
 				if err != nil {
 					continue
@@ -202,12 +235,15 @@ func (w *World) check(string) {
 				if b.Rollover && prev > half && n <= half {
 					continue // a rollover
 				}
-				w.violate(InvNeverLowered, fmt.Sprintf("%s on %s (intake on) went from %d down to %d", name, r.name, prev, n))
+				w.violate(InvNeverLowered, fmt.Sprintf("%s on %s (intake on) went from %d down to %d", name, r.name, prev, n), name, "replicate")
 			}
 		}
 	}
 	// one-plan-per-pair
 	for _, pair := range []string{IAPair, SSISPair} {
+		if w.journal.writes == w.checkedWrites {
+			break // the journal has not changed since the last check
+		}
 		ops, _ := w.journal.inner.List(ctx, pair, 0)
 		var acting []string
 		for _, op := range ops {
@@ -223,14 +259,15 @@ func (w *World) check(string) {
 			w.violate(InvOnePlanPerPair, fmt.Sprintf("pair %s has %d operations acting at once: %v", pair, len(acting), acting))
 		}
 	}
+	w.checkedWrites = w.journal.writes
 	// ssis-single-side
 	if w.ssisWorld != nil {
 		if w.regions[replication.Primary].mode != Unreachable && w.regions[replication.Secondary].mode != Unreachable {
 			if w.ssisWorld.Trigger(ssis.SidePrimary, "nightly") == ssis.TriggerStarted && w.ssisWorld.Trigger(ssis.SideSecondary, "nightly") == ssis.TriggerStarted {
-				w.violate(InvSSISSingleSide, "trigger nightly is started on both sides")
+				w.violate(InvSSISSingleSide, "trigger nightly is started on both sides", "ssis", "group-flip")
 			}
 			if w.ssisWorld.Schedule(ssis.SidePrimary, 7) && w.ssisWorld.Schedule(ssis.SideSecondary, 7) {
-				w.violate(InvSSISSingleSide, "Agent schedule 7 is enabled on both sides")
+				w.violate(InvSSISSingleSide, "Agent schedule 7 is enabled on both sides", "ssis", "group-flip")
 			}
 		}
 	}
@@ -244,7 +281,7 @@ func (w *World) checkEnd() {
 		sort.Slice(ops, func(i, j int) bool { return ops[i].ID < ops[j].ID })
 		for _, op := range ops {
 			if !op.Status.Terminal() {
-				w.violate(InvOperationsEnd, fmt.Sprintf("operation %s (%s on %s) is still %s after the quiet phase: %s", op.ID, op.Action, pair, op.Status, opLine(op)))
+				w.violate(InvOperationsEnd, fmt.Sprintf("operation %s (%s on %s) is still %s after the quiet phase: %s", op.ID, op.Action, pair, op.Status, opLine(op)), op.ID+" ", op.ID+"/", op.ID+":")
 			}
 		}
 	}
@@ -257,7 +294,7 @@ func (w *World) checkEnd() {
 			}
 			agr, k := splitKey(key)
 			if _, err := r.acct.Get(ctx, receivedName(w.agreementByName(agr), k)); err != nil {
-				w.violate(InvNoReceivedLost, fmt.Sprintf("at the end %s lacks received %s %d (%d learning runs)", r.name, agr, k, rec.learn[r.name]))
+				w.violate(InvNoReceivedLost, fmt.Sprintf("at the end %s lacks received %s %d (%d learning runs)", r.name, agr, k, rec.learn[r.name]), fmt.Sprintf("%s-%d", agr, k), "replicate")
 			}
 		}
 	}

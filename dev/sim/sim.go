@@ -70,6 +70,7 @@ type Violation struct {
 	Step      int
 	Detail    string
 	Trace     []string
+	focus     []string
 }
 
 // Result is what one seed's run found.
@@ -164,7 +165,7 @@ func (w *World) quiesce() {
 			w.do(Event{Kind: SetMode, Side: r.name, Mode: Answering}, time.Second)
 		}
 	}
-	for round := 0; round < 40; round++ {
+	for round := 0; round < 110; round++ {
 		for len(w.queue) > 0 && round < 30 {
 			before := len(w.queue)
 			w.do(Event{Kind: Deliver, Msg: 0}, time.Second)

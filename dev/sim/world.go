@@ -99,6 +99,8 @@ type World struct {
 	violations []Violation
 	pending    []Violation
 	counts     map[string]int
+	// checkedWrites is the journal's write count at the last check.
+	checkedWrites int
 	// unreachableSends bounds what a side the app cannot reach sends, per session.
 	unreachableSends map[string]int
 }
@@ -177,7 +179,7 @@ func newWorld(seed int64, opts Options) *World {
 		if rng.Intn(4) == 0 {
 			offset = time.Duration(rng.Intn(120)-60) * time.Second
 		}
-		r := &region{w: w, name: name, offset: offset, acct: replicationtest.NewAccount(t0.Add(offset)), lastGen: map[string]int64{}}
+		r := &region{w: w, name: name, offset: offset, acct: replicationtest.NewAccount(t0.Add(offset)), lastGen: map[string]int64{}, lastStamp: map[string]time.Time{}}
 		r.acct.PageSize = 4 + rng.Intn(8)
 		w.regions[name] = r
 	}
