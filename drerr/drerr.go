@@ -59,3 +59,5 @@ func CodeOf(err error) Code {
 
 // Is reports whether err carries code.
 func Is(err error, code Code) bool { return err != nil && CodeOf(err) == code }
+
+func (c Code) String() string { return string(c) }

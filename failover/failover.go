@@ -572,3 +572,57 @@ func nextStamp(now, targetOld, lastOld time.Time) (time.Time, error) {
 // FormatStamp writes a time as .NET's round-trip format does: UTC, seven fractional
 // digits.
 func FormatStamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+// forceToUpper turns each refusal of a forced move into a bump to the session's upper
+// bound: with no safe number left, the side is set where it refuses to send on that
+// level (the connector stops at a bound with rollover off) rather than left where it
+// would send a number the old side may have sent. The refusals stay in the plan, so
+// the journal says which sessions were forced, and to what.
+func forceToUpper(pl Plan, inputs []Input, agreements []Agreement, now time.Time) (Plan, error) {
+	byName := map[string]Input{}
+	for _, in := range inputs {
+		byName[strings.ToLower(in.Session)] = in
+	}
+	protocols := map[string]Protocol{}
+	for _, a := range agreements {
+		protocols[strings.ToLower(a.Name)] = a.Protocol
+	}
+	for i, r := range pl.Refused {
+		in := byName[strings.ToLower(r.Session)]
+		tgt, err := readTarget(in.Target)
+		if err != nil {
+			return Plan{}, fmt.Errorf("session %q: target content: %w", r.Session, err)
+		}
+		pl.Refused[i].Reason += fmt.Sprintf("; forced: set to the upper bound %d, where the side stops sending on this level until its range is widened", r.Upper)
+		width := len(in.Last)
+		if tgt.hasNumber {
+			if t, err := parseNumber(tgt.number); err == nil && t >= r.Upper {
+				continue // at (or past) the bound already
+			}
+			width = len(tgt.number)
+		}
+		to := fmt.Sprintf("%0*d", width, r.Upper)
+		if tgt.numberIsJSON {
+			to = strconv.FormatInt(r.Upper, 10)
+		}
+		stamp, err := nextStamp(now, tgt.stamp, in.LastChangedTime)
+		if err != nil {
+			return Plan{}, fmt.Errorf("session %q: %w", r.Session, err)
+		}
+		content, err := tgt.rewrite(to, stamp, protocols[strings.ToLower(r.Agreement)])
+		if err != nil {
+			return Plan{}, fmt.Errorf("session %q: %w", r.Session, err)
+		}
+		from := ""
+		if tgt.hasNumber {
+			from = tgt.number
+		}
+		pl.Bumps = append(pl.Bumps, Bump{Session: r.Session, Agreement: r.Agreement, Level: r.Level, From: from, To: to,
+			Floor: r.Floor, Wrapped: false, ChangedTime: stamp, NewContent: content})
+	}
+	sort.SliceStable(pl.Bumps, func(i, j int) bool {
+		x, y := pl.Bumps[i], pl.Bumps[j]
+		return less(x.Agreement, x.Level, x.Session, y.Agreement, y.Level, y.Session)
+	})
+	return pl, nil
+}

@@ -154,8 +154,8 @@ func TestASessionTheTargetLacksIsStillBumpedPastTheOldSide(t *testing.T) {
 	list := f.pair.Secondary.Agreements.(agreements).list
 	b := map[failover.Level]failover.Bounds{failover.ICN: {Lower: 1, Upper: 999999999}, failover.GCN: {Lower: 1, Upper: 999999999}, failover.TSCN: {Lower: 1, Upper: 999999999}}
 	list = append(list, failover.AgreementState{Agreement: failover.Agreement{Name: "B00", Protocol: failover.X12, Bounds: b}, DuplicateChecks: true})
-	f.pair.Primary.Agreements = agreements{list, &f.primary.down}
-	f.pair.Secondary.Agreements = agreements{list, &f.secondary.down}
+	f.pair.Primary.Agreements = agreements{list, f.primary}
+	f.pair.Secondary.Agreements = agreements{list, f.secondary}
 	f.runner.Pairs["p"] = f.pair
 	// The primary sent B00 interchanges 1..500; the session never replicated.
 	f.primary.acct.Set("B00-Icn", cnAt(500, t0.Add(time.Minute)))

@@ -20,6 +20,9 @@ const (
 	CheckNameDuplicates = "duplicate checks on receive"
 	CheckNameRoom       = "room in every bound"
 	CheckNameLag        = "replication lag"
+	// CheckNameReplicated is listed only for a pair whose replication leaves out
+	// generated control numbers: it never passes.
+	CheckNameReplicated = "generated numbers replicated"
 )
 
 // Check is one readiness check's verdict.
@@ -86,6 +89,9 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 	rep.Notes = notes
 	add(Check{Name: CheckNameReachable, OK: true, Why: fmt.Sprintf("%d agreements", len(p.target))})
 	add(Check{Name: CheckNameAgreements, OK: agreements.Ready(), Why: strings.Join(agreements.Reasons, "; ")})
+	if why := p.unreplicated(); why != "" {
+		add(Check{Name: CheckNameReplicated, Why: why})
+	}
 	// Duplicate checks off refuse a move or only warn, as the pair's policy says.
 	add(Check{Name: CheckNameDuplicates, OK: len(noChecks) == 0 || !pair.RequireDuplicateChecks,
 		Warn: len(noChecks) > 0 && !pair.RequireDuplicateChecks, Why: strings.Join(noChecks, "; ")})

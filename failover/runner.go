@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,6 +107,12 @@ type Runner struct {
 	// report, so that drift shows before a disaster (0: never). It lists the
 	// target's sessions, so it is hourly by default, not every tick.
 	ReadinessEvery time.Duration
+	// ReachBudget is how long the old side is given to answer a call before the plan
+	// counts it as down (default 30s). Only a side that could not be reached at all —
+	// every try failed to connect, or no answer came within the budget — is down: a
+	// slow, throttled, refusing or erroring side is "not known", and stop-first holds
+	// against it unless the operator forces the move.
+	ReachBudget time.Duration
 }
 
 // snapshot is a side's agreements as last seen.
@@ -135,7 +143,9 @@ const (
 	ownerPrefix    = "operation:"
 	defaultCatchUp = 30 * time.Second
 	defaultWorkers = 8
-	oldSideTimeout = 3 * time.Second
+	// defaultReach is ReachBudget's default: long enough for azcore's retries of a
+	// slow or throttled answer, short enough for an RTO measured in minutes.
+	defaultReach = 30 * time.Second
 	// attemptTTL is how long an attempt is presumed alive after its last step: the
 	// longest step, the bumps of a large pair within the write budget, takes minutes.
 	attemptTTL = 5 * time.Minute
@@ -246,7 +256,7 @@ func (r *Runner) snapshots(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		actx, cancel := context.WithTimeout(ctx, oldSideTimeout)
+		actx, cancel := context.WithTimeout(ctx, r.reach())
 		ags, err := pair.side(region.Active).Agreements.Agreements(actx)
 		cancel()
 		if err != nil {
@@ -440,10 +450,11 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 			return op, serr
 		}
 	case errors.As(err, &ref):
-		// Rejected while nothing has changed yet; failed once something has.
+		// Rejected while nothing has changed yet, or once what changed is undone;
+		// failed, saying exactly what stays changed, otherwise.
 		to, why := journal.Rejected, ref.Why
 		if changedAnything(op) {
-			to, why = journal.Failed, "refused: "+ref.Why
+			to, why = r.compensate(ctx, op, ref.Why)
 		}
 		if serr := op.SetStatus(to, now); serr != nil {
 			return op, serr
@@ -475,9 +486,48 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 // readOnly says whether op only reads: a dry run or a drill.
 func readOnly(op journal.Operation) bool { return op.DryRun || op.Action == command.Drill }
 
+// compensate undoes what a refused plan changed where that can be undone: the old
+// side's intake, stopped by the plan, is enabled again as long as the target was never
+// enabled nor the pair flipped. It returns the operation's status and error: rejected
+// when nothing is left changed, failed with the exact state and what the operator can
+// do otherwise. Bumped numbers stay: they only ever move up, and the target does not
+// send until a move enables it.
+func (r *Runner) compensate(ctx context.Context, op journal.Operation, why string) (journal.Status, string) {
+	pair, ok := r.Pairs[op.Pair]
+	if !ok {
+		return journal.Failed, "refused: " + why
+	}
+	from := replication.Primary
+	stop := op.StepByName(StepStopOld)
+	if op.Action == command.Fallback {
+		from, stop = replication.Secondary, op.StepByName(StepStopIntake)
+	}
+	var left []string
+	for _, name := range []string{StepEnable, StepFlip} {
+		if st := op.StepByName(name); st != nil && st.Status != journal.StepPending {
+			left = append(left, fmt.Sprintf("step %s %s", name, st.Status))
+		}
+	}
+	if len(left) > 0 {
+		return journal.Failed, fmt.Sprintf("refused: %s; left as it is: %s — see the journal's steps, and run the move the other way if the target must not serve", why, strings.Join(left, ", "))
+	}
+	bumped := ""
+	if st := op.StepByName(StepBump); st != nil && st.Status != journal.StepPending {
+		bumped = "; the target's bumped numbers stay (numbers only move up)"
+	}
+	if stop == nil || stop.Status == journal.StepPending || len(stop.Changes) == 0 {
+		return journal.Rejected, "refused: " + why + bumped + "; nothing else was changed"
+	}
+	changes, err := switchWorkflows(ctx, pair.side(from), true, r.reach())
+	if err != nil {
+		return journal.Failed, fmt.Sprintf("refused: %s%s; the %s's intake was stopped by this plan and could not be enabled again (%v; done: %s): enable its workflows by hand, or run the move again", why, bumped, from, err, strings.Join(changes, ", "))
+	}
+	return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: the %s's intake is enabled again (%s)", why, bumped, from, strings.Join(changes, ", "))
+}
+
 // changedAnything says whether a step that changes Azure has run.
 func changedAnything(op journal.Operation) bool {
-	for _, name := range []string{StepStopIntake, StepBump, StepEnable, StepFlip} {
+	for _, name := range []string{StepStopIntake, StepStopOld, StepBump, StepEnable, StepFenceOld, StepFlip} {
 		if st := op.StepByName(name); st != nil && st.Status != journal.StepPending {
 			return true
 		}
@@ -493,6 +543,24 @@ func (r *Runner) release(ctx context.Context, op journal.Operation) {
 	}
 	cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
 	_, _ = r.Streams.Save(ctx, cp)
+}
+
+func (r *Runner) reach() time.Duration {
+	if r.ReachBudget > 0 {
+		return r.ReachBudget
+	}
+	return defaultReach
+}
+
+// unreachable says an answer of the old side, asked within the reach budget, means the
+// side is down: no try connected (drerr.Unreachable), or the budget itself ran out
+// with no answer (the call was cut short by its own deadline while the caller's
+// context is still live). Slow-but-answering, throttled, 4xx and 5xx are not down.
+func unreachable(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	return drerr.Is(err, drerr.Unreachable) || (drerr.Is(err, drerr.Interrupted) && errors.Is(err, context.DeadlineExceeded))
 }
 
 func (r *Runner) now() time.Time {
@@ -514,9 +582,11 @@ type plan struct {
 	r    *Runner
 	pair Pair
 	op   *journal.Operation
-	// oldDown: the old side did not answer in this attempt; later steps that would
-	// only retry it skip at once instead of paying the retries again.
+	// oldDown: the old side could not be reached within the reach budget in this
+	// attempt (downWhy says how); later steps that would only retry it skip at once
+	// instead of paying the budget again. A side that answered badly is not down.
 	oldDown bool
+	downWhy string
 	// resumed: the step under way was started by an earlier attempt; floorsEarlier:
 	// the floors were fixed by one. Either way the target must be read again.
 	resumed, floorsEarlier bool
@@ -543,21 +613,9 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 		return p.catchUp(ctx)
 	case StepStopIntake:
 		from, _ := p.direction()
-		return p.workflows(ctx, p.pair.side(from), false, false)
+		return p.workflows(ctx, p.pair.side(from), false)
 	case StepStopOld:
-		// The old side stops sending before the floors are fixed, if it answers: a
-		// side that keeps sending through the plan could outrun its margin.
-		if p.oldDown {
-			return "skipped: the old side does not answer; fenced once it answers", nil, nil
-		}
-		from, _ := p.direction()
-		outcome, changes, err := p.workflows(ctx, p.pair.side(from), false, true)
-		var wait *journal.WaitError
-		if errors.As(err, &wait) {
-			p.oldDown = true
-			return "skipped: " + wait.Why + "; fenced once it answers", changes, nil
-		}
-		return outcome, changes, err
+		return p.stopOld(ctx)
 	case StepDrain:
 		return p.drain(ctx)
 	case StepHold:
@@ -570,13 +628,9 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 		return p.settle()
 	case StepEnable:
 		_, to := p.direction()
-		return p.workflows(ctx, p.pair.side(to), true, false)
+		return p.workflows(ctx, p.pair.side(to), true)
 	case StepFenceOld:
-		if p.oldDown {
-			return "", nil, journal.Wait("fence pending: the old side does not answer")
-		}
-		from, _ := p.direction()
-		return p.workflows(ctx, p.pair.side(from), false, true)
+		return p.fence(ctx)
 	case StepFlip:
 		return p.flip(ctx)
 	case StepConfirm:
@@ -625,6 +679,9 @@ func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	if why := p.unreplicated(); why != "" {
+		r = r.Merge(Readiness{Reasons: []string{why}})
+	}
 	if p.pair.RequireDuplicateChecks {
 		r = r.Merge(Readiness{Reasons: noChecks})
 	} else {
@@ -650,17 +707,16 @@ func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 // says), notes the rest. The error is for a target that does not answer.
 func (p *plan) assess(ctx context.Context) (r Readiness, noChecks, notes []string, err error) {
 	from, to := p.direction()
-	// Both sides at once: the old one may take its retries to say it is down.
+	// Both sides at once: the old one may take its budget to say it is down.
 	var old []AgreementState
 	var oldErr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		// The old side gets a short say: in an outage, waiting out its retries
-		// would only add to the RTO.
-		octx, cancel := context.WithTimeout(ctx, oldSideTimeout)
+		octx, cancel := context.WithTimeout(ctx, p.r.reach())
 		defer cancel()
 		old, oldErr = p.pair.side(from).Agreements.Agreements(octx)
+		p.noteDown(ctx, oldErr)
 	}()
 	target, err := p.pair.side(to).Agreements.Agreements(ctx)
 	<-done
@@ -669,15 +725,18 @@ func (p *plan) assess(ctx context.Context) (r Readiness, noChecks, notes []strin
 	}
 	p.target = target
 	if oldErr != nil {
-		p.oldDown = true
+		state := "did not answer the agreements listing (" + drerr.CodeOf(oldErr).String() + ")"
+		if p.oldDown {
+			state = p.downWhy
+		}
 		// Compare with the last record of the old side's agreements instead.
 		var snap snapshot
 		raw, lerr := p.r.Journal.LoadSnapshot(ctx, p.pair.Name, journal.SnapshotAgreements)
 		if lerr == nil && json.Unmarshal(raw, &snap) == nil && snap.Side == from {
 			r = CheckAgreements(snap.Agreements, plain(target))
-			notes = append(notes, fmt.Sprintf("old side (%s) unreachable: compared with its agreements as recorded at %s", from, snap.Taken.UTC().Format(time.RFC3339)))
+			notes = append(notes, fmt.Sprintf("old side (%s) %s: compared with its agreements as recorded at %s", from, state, snap.Taken.UTC().Format(time.RFC3339)))
 		} else {
-			notes = append(notes, fmt.Sprintf("old side (%s) unreachable and never recorded: agreements not compared", from))
+			notes = append(notes, fmt.Sprintf("old side (%s) %s and never recorded: agreements not compared", from, state))
 		}
 	} else {
 		r = CheckAgreements(plain(old), plain(target))
@@ -688,6 +747,28 @@ func (p *plan) assess(ctx context.Context) (r Readiness, noChecks, notes []strin
 		}
 	}
 	return r, noChecks, notes, nil
+}
+
+// unreplicated says why the target cannot be trusted to hold the old side's generated
+// numbers: the pair's replication leaves them out. Empty when it replicates them.
+func (p *plan) unreplicated() string {
+	k := p.pair.Replication.Kinds
+	if len(k) == 0 || k[session.Generated] {
+		return ""
+	}
+	return "the pair does not replicate generated control numbers (its kinds leave them out), so the target does not hold the numbers the old side sent; use force to move anyway (the floors then come from the old side where it answers, the last move's numbers and the agreements' lower bounds)"
+}
+
+// noteDown marks the old side down when err says it could not be reached within the
+// reach budget, with the journal's words for it.
+func (p *plan) noteDown(ctx context.Context, err error) {
+	if !unreachable(ctx, err) || p.oldDown {
+		return
+	}
+	from, _ := p.direction()
+	p.oldDown = true
+	p.downWhy = fmt.Sprintf("could not be reached within the %s reach budget (%v)", p.r.reach(), err)
+	p.r.log().Warn("old side down", "pair", p.pair.Name, "side", from, "why", p.downWhy)
 }
 
 func plain(as []AgreementState) []Agreement {
@@ -808,31 +889,36 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	var inputs []Input
-	err = target.Sessions.List(ctx, time.Time{}, "", func(pg replication.Page) error {
-		for _, s := range pg.Sessions {
-			if session.Classify(s.Name, session.ParseContent(s.Content)) != session.Generated {
-				continue
-			}
-			c := session.ParseContent(s.Content)
-			inputs = append(inputs, Input{Session: s.Name, Last: c.ControlNumber, LastChangedTime: c.ControlNumberChangedTime, Rate: cp.Rates[s.Name], Lag: p.op.LagAtStart, Target: s.Content})
-		}
-		return nil
-	})
+	targetNums, err := generatedNumbers(ctx, target.Sessions)
 	if err != nil {
 		return "", nil, fmt.Errorf("list the target's sessions: %w", err)
 	}
+	for _, g := range targetNums {
+		inputs = append(inputs, Input{Session: g.name, Last: g.number, LastChangedTime: g.stamp, Rate: cp.Rates[g.name], Lag: p.op.LagAtStart, Target: g.content})
+	}
+	// Floors from everything known: the target's copy, raised to what the old side
+	// holds where it answers and to the numbers the last move set.
+	known, notes := p.knownNumbers(ctx)
+	inputs = raiseTo(inputs, known, cp.Rates, p.op.LagAtStart)
 	agreements := plain(ags)
-	inputs, notes := coverAgreements(inputs, agreements, p.op.LagAtStart)
-	pl, err := Compute(inputs, p.pair.Policy, agreements, p.r.now())
+	inputs, covered := coverAgreements(inputs, agreements, p.op.LagAtStart)
+	notes = append(notes, covered...)
+	policy := p.pair.Policy
+	pl, err := Compute(inputs, policy, agreements, p.r.now())
 	if err != nil {
 		return "", nil, journal.Refuse("floors: %v", err)
+	}
+	if len(pl.Refused) > 0 && p.op.Force {
+		if pl, err = forceToUpper(pl, inputs, agreements, p.r.now()); err != nil {
+			return "", nil, journal.Refuse("floors: %v", err)
+		}
 	}
 	changes := notes
 	for _, b := range pl.Bumps {
 		changes = append(changes, fmt.Sprintf("%s: %s -> %s", b.Session, b.From, b.To))
 	}
 	if err := pl.Err(); err != nil && !p.op.Force {
-		return "", changes, journal.Refuse("nothing changed: %v", err)
+		return "", changes, journal.Refuse("%v", err)
 	}
 	if p.op.DryRun || p.op.Action == command.Drill {
 		return summary(pl, "would bump") + "; " + p.expectedRTO(len(pl.Bumps)), changes, nil
@@ -844,10 +930,151 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 	return summary(pl, "floors computed"), changes, nil
 }
 
+// generated is one generated control-number session as a side holds it.
+type generated struct {
+	name, number string
+	stamp        time.Time
+	content      json.RawMessage
+}
+
+// generatedNumbers lists a side's generated control-number sessions.
+func generatedNumbers(ctx context.Context, src replication.Source) ([]generated, error) {
+	var out []generated
+	err := src.List(ctx, time.Time{}, "", func(pg replication.Page) error {
+		for _, s := range pg.Sessions {
+			c := session.ParseContent(s.Content)
+			if session.Classify(s.Name, c) != session.Generated {
+				continue
+			}
+			out = append(out, generated{name: s.Name, number: c.ControlNumber, stamp: c.ControlNumberChangedTime, content: s.Content})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// knownNumbers is what else is known of the numbers the old side may have sent,
+// keyed by lower-case session name: the old side's own sessions where it answers
+// within the reach budget — always on a fallback (the target may have been sending
+// on its own while its fence was pending), and on a failover whose catch-up did not
+// complete — and the numbers the last move on this pair set.
+func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, []string) {
+	known := map[string]generated{}
+	var notes []string
+	keep := func(g generated) {
+		if _, ok := parseDigits(g.number); !ok {
+			return
+		}
+		k := strings.ToLower(g.name)
+		if cur, ok := known[k]; !ok || higher(g.number, cur.number) {
+			known[k] = g
+		}
+	}
+	for _, g := range p.lastFloors(ctx) {
+		keep(g)
+	}
+	from, _ := p.direction()
+	readOld := p.op.Action == command.Fallback
+	if cu := p.op.StepByName(StepCatchUp); cu != nil && cu.Status != journal.StepDone {
+		readOld = true
+	}
+	if p.op.DryRun || p.op.Action == command.Drill {
+		readOld = true // a preview shows the floors a move would fix now
+	}
+	switch {
+	case !readOld:
+	case p.oldDown:
+		notes = append(notes, fmt.Sprintf("old side (%s) %s: floors from the target's copy, the last move's numbers and the lag margin", from, p.downWhy))
+	default:
+		octx, cancel := context.WithTimeout(ctx, p.r.reach())
+		old, err := generatedNumbers(octx, p.pair.side(from).Sessions)
+		cancel()
+		if err != nil {
+			p.noteDown(ctx, err)
+			notes = append(notes, fmt.Sprintf("old side (%s) not read (%v): floors from the target's copy, the last move's numbers and the lag margin", from, err))
+			break
+		}
+		for _, g := range old {
+			keep(g)
+		}
+		notes = append(notes, fmt.Sprintf("old side (%s) read: %d generated numbers", from, len(old)))
+	}
+	return known, notes
+}
+
+// lastFloors are the numbers the pair's last move (that bumped anything) set on its
+// target: that side sent from them on, so they are a floor even when nothing else
+// about that side can be read.
+func (p *plan) lastFloors(ctx context.Context) []generated {
+	recent, err := p.r.Journal.List(ctx, p.pair.Name, 20)
+	if err != nil {
+		return nil
+	}
+	for _, o := range recent {
+		if o.ID == p.op.ID || readOnly(o) || o.Action == command.Confirm {
+			continue
+		}
+		raw, err := p.r.Journal.LoadNumbers(ctx, p.pair.Name, o.ID)
+		if err != nil {
+			continue
+		}
+		var n numbers
+		if json.Unmarshal(raw, &n) != nil {
+			continue
+		}
+		out := make([]generated, 0, len(n.Plan.Bumps))
+		for _, b := range n.Plan.Bumps {
+			out = append(out, generated{name: b.Session, number: b.To, stamp: b.ChangedTime})
+		}
+		return out
+	}
+	return nil
+}
+
+// raiseTo raises each input's last number to the highest known one: when both sides
+// may have sent, the higher number wins, never the newer stamp. Sessions known but
+// absent on the target are added.
+func raiseTo(inputs []Input, known map[string]generated, rates map[string]float64, lag time.Duration) []Input {
+	seen := map[string]bool{}
+	for i, in := range inputs {
+		k := strings.ToLower(in.Session)
+		seen[k] = true
+		if g, ok := known[k]; ok && higher(g.number, in.Last) {
+			inputs[i].Last, inputs[i].LastChangedTime = g.number, g.stamp
+		}
+	}
+	names := make([]string, 0, len(known))
+	for k := range known {
+		if !seen[k] {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		g := known[k]
+		inputs = append(inputs, Input{Session: g.name, Last: g.number, LastChangedTime: g.stamp, Rate: rates[g.name], Lag: lag})
+	}
+	return inputs
+}
+
+// higher says the number a is above b; an unreadable b is below any readable a.
+func higher(a, b string) bool {
+	x, okA := parseDigits(a)
+	y, okB := parseDigits(b)
+	return okA && (!okB || x > y)
+}
+
+func parseDigits(s string) (int64, bool) {
+	n, err := parseNumber(s)
+	return n, err == nil
+}
+
 // coverAgreements fits the inputs to the target's agreements: a generated number of
-// every send level the target has is bumped even where the target holds no session
-// yet (the old side may have used it without it ever replicating), and a session of
-// an agreement the target no longer has is left out with a note: nothing sends on it.
+// every send level the target has a range for — acknowledgement numbers included — is
+// bumped even where neither side shows a session (the old side may have used it
+// without it ever replicating: it started at the range's lower bound), and a session
+// of an agreement the target no longer has is left out with a note: nothing sends on
+// it.
 func coverAgreements(inputs []Input, agreements []Agreement, lag time.Duration) ([]Input, []string) {
 	have := map[string]bool{}
 	byName := map[string]Agreement{}
@@ -869,14 +1096,15 @@ func coverAgreements(inputs []Input, agreements []Agreement, lag time.Duration) 
 		if a.Protocol != X12 && a.Protocol != EDIFACT {
 			continue
 		}
-		for _, l := range []Level{ICN, GCN, TSCN} {
+		for _, l := range Levels {
 			name := SessionName(a.Name, l)
-			if _, ok := a.BoundsFor(l); !ok || have[strings.ToLower(name)] {
+			b, ok := a.Bounds[l] // a level with a range of its own: acknowledgement levels share Ack's
+			if !ok || have[strings.ToLower(name)] {
 				continue
 			}
-			last := "0"
+			last := strconv.FormatInt(b.Lower, 10)
 			if a.Protocol == X12 {
-				last = "000000000" // ISA13 is nine digits, zero padded
+				last = fmt.Sprintf("%09d", b.Lower) // ISA13 is nine digits, zero padded
 			}
 			out = append(out, Input{Session: name, Last: last, Lag: lag})
 		}
@@ -981,24 +1209,100 @@ func (p *plan) settle() (string, []string, error) {
 	return fmt.Sprintf("waited %s after the last bump", p.pair.Settle), nil, nil
 }
 
-// workflows enables or disables a side's workflows. fence: a side that does not
-// answer is fenced later (the step waits while the plan goes on).
-func (p *plan) workflows(ctx context.Context, side Side, enable, fence bool) (string, []string, error) {
+// workflows enables or disables a side's workflows; an error is transient (the
+// command is retried) and names the workflow.
+func (p *plan) workflows(ctx context.Context, side Side, enable bool) (string, []string, error) {
+	changes, err := switchWorkflows(ctx, side, enable, 0)
+	if err != nil {
+		return "", changes, err
+	}
+	return fmt.Sprintf("%d workflows", len(side.Workflows)), changes, nil
+}
+
+// switchWorkflows enables or disables each workflow in order, each call within budget
+// when it is set, and returns what it changed before the first error.
+func switchWorkflows(ctx context.Context, side Side, enable bool, budget time.Duration) ([]string, error) {
 	var changes []string
 	for _, w := range side.Workflows {
 		do, verb := w.Disable, "disabled"
 		if enable {
 			do, verb = w.Enable, "enabled"
 		}
-		if err := do(ctx); err != nil {
-			if fence && (drerr.Is(err, drerr.Unavailable) || drerr.Is(err, drerr.Interrupted)) {
-				return "", changes, journal.Wait("fence pending: workflow %s does not answer: %v", w.Name(), err)
-			}
-			return "", changes, fmt.Errorf("workflow %s: %w", w.Name(), err)
+		cctx, cancel := ctx, context.CancelFunc(func() {})
+		if budget > 0 {
+			cctx, cancel = context.WithTimeout(ctx, budget)
+		}
+		err := do(cctx)
+		cancel()
+		if err != nil {
+			return changes, fmt.Errorf("workflow %s: %w", w.Name(), err)
 		}
 		changes = append(changes, verb+" "+w.Name())
 	}
-	return fmt.Sprintf("%d workflows", len(side.Workflows)), changes, nil
+	return changes, nil
+}
+
+// stopOld stops the old side's intake before the floors are fixed: a side that keeps
+// sending through the plan could outrun its margin. Only a side that cannot be
+// reached is passed by (its fence stays pending); a side that answers badly — slow,
+// throttled, refusing, erroring — holds the plan until it can be stopped, unless the
+// operator forced the move.
+func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
+	from, _ := p.direction()
+	if p.oldDown {
+		return fmt.Sprintf("skipped: the old side (%s) %s; fenced once it answers", from, p.downWhy), nil, nil
+	}
+	changes, err := switchWorkflows(ctx, p.pair.side(from), false, p.r.reach())
+	switch {
+	case err == nil:
+		return fmt.Sprintf("%d workflows", len(p.pair.side(from).Workflows)), changes, nil
+	case ctx.Err() != nil:
+		return "", changes, err
+	}
+	if p.noteDown(ctx, err); p.oldDown {
+		return fmt.Sprintf("skipped: the old side (%s) %s; fenced once it answers", from, p.downWhy), changes, nil
+	}
+	if p.op.Force {
+		return fmt.Sprintf("skipped: forced past an old side (%s) that answers but could not be stopped (%v); fenced once it can be", from, err), changes, nil
+	}
+	return "", changes, journal.Wait("stop-first holds: the old side (%s) answers but its intake could not be stopped (%v); retried until it is, or use force", from, err)
+}
+
+// fence disables the old side's intake once it answers; until then the step waits
+// while the plan goes on, and replication writes nothing into that side (the flip
+// marks its fence pending). Any error waits: a fence is retried, never given up on,
+// short of an operator's cancel.
+func (p *plan) fence(ctx context.Context) (string, []string, error) {
+	from, _ := p.direction()
+	if p.oldDown {
+		return "", nil, journal.Wait("fence pending: the old side (%s) %s", from, p.downWhy)
+	}
+	changes, err := switchWorkflows(ctx, p.pair.side(from), false, p.r.reach())
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", changes, err
+		}
+		return "", changes, journal.Wait("fence pending: %v", err)
+	}
+	if err := p.fenceLanded(ctx); err != nil {
+		return "", changes, err
+	}
+	return fmt.Sprintf("%d workflows", len(p.pair.side(from).Workflows)), changes, nil
+}
+
+// fenceLanded lets replication write into the old side again once this plan's fence
+// of it has landed: the merge-back the flip queued runs first.
+func (p *plan) fenceLanded(ctx context.Context) error {
+	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
+	if err != nil {
+		return err
+	}
+	if cp.FencePending != p.op.ID {
+		return nil
+	}
+	cp.FencePending = ""
+	_, err = p.r.Streams.Save(ctx, cp)
+	return err
 }
 
 // flip moves the active-region record to the target by compare-and-swap, and starts
@@ -1032,9 +1336,16 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 		cp.Epoch = next
 		cp.Watermark = p.op.Created.Add(offset - p.r.ClockSkew)
 		cp.ClockOffset = offset
-		// A reconciliation right away: what the old side held that never reached the
-		// new one (sent just before an outage) is copied back by the first runs.
+		// What the old side held alone (received numbers recorded just before an
+		// outage, numbers it sent past the last run) is merged into the new active
+		// side first; a reconciliation follows. While the old side's fence is pending
+		// it may still be sending, so nothing is written into it at all.
 		cp.Scan, cp.Reconcile, cp.Recent = replication.Scan{}, replication.Scan{Kind: replication.ScanReconcile}, nil
+		cp.MergeBack = replication.Scan{Kind: replication.ScanMergeBack}
+		cp.FencePending = ""
+		if fe := p.op.StepByName(StepFenceOld); fe != nil && fe.Status != journal.StepDone {
+			cp.FencePending = p.op.ID
+		}
 		cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
 		if _, err := p.r.Streams.Save(ctx, cp); err != nil {
 			return "", nil, err

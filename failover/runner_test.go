@@ -28,31 +28,33 @@ func cnAt(n int, at time.Time) json.RawMessage {
 	return json.RawMessage(fmt.Sprintf(`{"ControlNumber":"%09d","ControlNumberChangedTime":%q,"MessageType":0}`, n, at.Format(time.RFC3339Nano)))
 }
 
-// agreements is a side's agreement list; it fails while unreachable.
+// agreements is a side's agreement list; it fails while unreachable, or as the side's
+// faults say.
 type agreements struct {
-	list        []failover.AgreementState
-	unreachable *bool
+	list []failover.AgreementState
+	s    *side
 }
 
-func (a agreements) Agreements(context.Context) ([]failover.AgreementState, error) {
-	if *a.unreachable {
-		return nil, drerr.Errorf(drerr.Unavailable, "agreements", "the side does not answer")
+func (a agreements) Agreements(ctx context.Context) ([]failover.AgreementState, error) {
+	if err := a.s.fault(ctx, "agreements"); err != nil {
+		return nil, err
 	}
 	return a.list, nil
 }
 
-// workflow records its state; it fails while its side is unreachable.
+// workflow records its state; it fails while its side is unreachable, or as the side's
+// faults say.
 type workflow struct {
-	name        string
-	mu          sync.Mutex
-	enabled     bool
-	unreachable *bool
+	name    string
+	mu      sync.Mutex
+	enabled bool
+	s       *side
 }
 
 func (w *workflow) Name() string { return w.name }
 func (w *workflow) set(on bool) error {
-	if *w.unreachable {
-		return drerr.Errorf(drerr.Unavailable, "workflow "+w.name, "the side does not answer")
+	if err := w.s.fault(context.Background(), "workflow"); err != nil {
+		return err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -67,18 +69,13 @@ func (w *workflow) on() bool {
 	return w.enabled
 }
 
-// unreachableAccount fails every call while down.
+// unreachableAccount fails every call while down, or as the side's faults say.
 type unreachableAccount struct {
 	*replicationtest.Account
-	down *bool
+	s *side
 }
 
-func (u unreachableAccount) err() error {
-	if *u.down {
-		return drerr.Errorf(drerr.Unavailable, "account", "the side does not answer")
-	}
-	return nil
-}
+func (u unreachableAccount) err() error { return u.s.fault(context.Background(), "sessions") }
 func (u unreachableAccount) List(ctx context.Context, since time.Time, cursor string, page func(replication.Page) error) error {
 	if err := u.err(); err != nil {
 		return err
@@ -102,6 +99,25 @@ type side struct {
 	acct     *replicationtest.Account
 	down     bool
 	workflow *workflow
+	// faults answer a kind of call ("agreements", "workflow", "sessions") with an
+	// error while set: a side that answers, but badly.
+	faults map[string]error
+	// slow is how long the side takes to list its agreements: a call whose deadline
+	// comes sooner is cut short by it, as azcore's would be.
+	slow time.Duration
+}
+
+func (s *side) fault(ctx context.Context, kind string) error {
+	if s.down {
+		return drerr.Errorf(drerr.Unreachable, kind, "the side does not answer")
+	}
+	if err := s.faults[kind]; err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && kind == "agreements" && time.Until(d) < s.slow {
+		return drerr.E(drerr.Interrupted, kind, fmt.Errorf("answer still coming after %s: %w", time.Until(d).Round(time.Second), context.DeadlineExceeded))
+	}
+	return nil
 }
 
 type fixture struct {
@@ -124,8 +140,8 @@ func newFixture(t *testing.T, agreementsN int, bounds failover.Bounds) *fixture 
 		store:     replicationtest.NewStore(),
 		journal:   journaltest.New(),
 	}
-	f.primary.workflow = &workflow{name: "primary-intake", enabled: true, unreachable: &f.primary.down}
-	f.secondary.workflow = &workflow{name: "secondary-intake", unreachable: &f.secondary.down}
+	f.primary.workflow = &workflow{name: "primary-intake", enabled: true, s: f.primary}
+	f.secondary.workflow = &workflow{name: "secondary-intake", s: f.secondary}
 	var states []failover.AgreementState
 	for i := range agreementsN {
 		name := fmt.Sprintf("A%02d", i)
@@ -138,10 +154,10 @@ func newFixture(t *testing.T, agreementsN int, bounds failover.Bounds) *fixture 
 		states = append(states, failover.AgreementState{Agreement: failover.Agreement{Name: name, Protocol: failover.X12, Bounds: b}, DuplicateChecks: true})
 	}
 	mk := func(s *side) failover.Side {
-		return failover.Side{Sessions: unreachableAccount{s.acct, &s.down}, Agreements: agreements{states, &s.down}, Workflows: []failover.Workflow{s.workflow}}
+		return failover.Side{Sessions: unreachableAccount{s.acct, s}, Agreements: agreements{states, s}, Workflows: []failover.Workflow{s.workflow}}
 	}
 	f.engine = replication.NewEngine(f.store, replication.Limits{}, slog.New(slog.NewTextHandler(io.Discard, nil)), replication.Options{ClockSkew: time.Millisecond})
-	rp := replication.Pair{Name: "p", Primary: unreachableAccount{f.primary.acct, &f.primary.down}, Secondary: unreachableAccount{f.secondary.acct, &f.secondary.down}, Overlap: time.Minute}
+	rp := replication.Pair{Name: "p", Primary: unreachableAccount{f.primary.acct, f.primary}, Secondary: unreachableAccount{f.secondary.acct, f.secondary}, Overlap: time.Minute}
 	f.pair = failover.Pair{Name: "p", Replication: rp, Primary: mk(f.primary), Secondary: mk(f.secondary),
 		Policy: failover.Policy{MinBump: 1000, BlockSize: 100}, RequireDuplicateChecks: true}
 	f.runner = &failover.Runner{Journal: f.journal, Streams: f.store, CatchUp: f.engine, Pairs: map[string]failover.Pair{"p": f.pair},
