@@ -25,6 +25,9 @@ type region struct {
 	acct   *replicationtest.Account
 	offset time.Duration // the account's service clock less the world's
 	mode   Mode
+	// limited: the region was unreachable or slow since it was last fenced or plainly
+	// active, so the app may have judged it down: its sends are bounded.
+	limited bool
 	flows  []*workflow
 	// lastGen is each generated session's number as last checked, lastStamp its
 	// changedTime then.

@@ -213,8 +213,8 @@ func (w *World) apply(e Event) string {
 		r := w.regions[e.Side]
 		was := r.mode
 		r.mode = e.Mode
-		if was == Unreachable && e.Mode != Unreachable {
-			w.clearUnreachableSends(r)
+		if e.Mode == Unreachable || e.Mode == Slow {
+			r.limited = true
 		}
 		return fmt.Sprintf("%s -> %s", was, e.Mode)
 	case Rebuild:
@@ -229,7 +229,7 @@ func (w *World) apply(e Event) string {
 			f.enabled = true
 			f.mu.Unlock()
 		}
-		r.mode = Answering
+		r.mode, r.limited = Answering, false
 		r.lastGen, r.lastStamp = map[string]int64{}, map[string]time.Time{}
 		w.clearUnreachableSends(r)
 		w.ledger.rebuilt(r.name)
@@ -470,11 +470,16 @@ func (w *World) send(e Event) string {
 		return "skipped: intake off"
 	}
 	name := failover.SessionName(a.Name, e.Level)
-	if r.mode == Unreachable {
-		// A side the app cannot reach may still send, as much as a bump's minimum
-		// margin covers (an outage the policy is sized for): no more.
+	if r.limited && (!w.intake(r, failover.X12) && !w.intake(r, failover.EDIFACT) || w.active().Active == r.name && r.mode == Answering && !w.pendingOps()) {
+		r.limited = false // fenced, or the active side again with nothing under way
+		w.clearUnreachableSends(r)
+	}
+	if r.limited {
+		// A side the app may rightly judge down (unreachable, or slower than the
+		// reach budget) may still send, until it is fenced, as much as a bump's
+		// minimum margin covers (an outage the policy is sized for): no more.
 		if w.unreachableSends[string(r.name)+name] >= int(w.policy.MinBump)/2 {
-			return "skipped: the unreachable side's sends are bounded by the margin"
+			return "skipped: a side the app may judge down sends no more than the margin covers"
 		}
 		w.unreachableSends[string(r.name)+name]++
 	}
@@ -509,6 +514,17 @@ func (w *World) send(e Event) string {
 		w.violate(InvNoDuplicateSent, fmt.Sprintf("%s %v number %d sent by %s at step %d and again by %s", a.Name, e.Level, next, prev.side, prev.step, r.name), name)
 	}
 	return fmt.Sprintf("%s sent %d", name, next)
+}
+
+// pendingOps says whether an integration-account operation is running or waiting.
+func (w *World) pendingOps() bool {
+	ops, _ := w.journal.inner.List(context.Background(), IAPair, 0)
+	for _, op := range ops {
+		if op.Status.Pending() {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *World) clearUnreachableSends(r *region) {

@@ -2,8 +2,10 @@ package sim_test
 
 import (
 	"flag"
+
+	"integration-dr/failover"
+	"integration-dr/replication"
 	"math/rand"
-	"strings"
 	"testing"
 	"time"
 
@@ -73,12 +75,100 @@ func TestQuietWorldBreaksNothing(t *testing.T) {
 		{Kind: sim.Send, Side: "primary", Agreement: 0},
 		{Kind: sim.Replicate},
 		{Kind: sim.Send, Side: "primary", Agreement: 1},
+		{Kind: sim.Receive, Side: "primary", Agreement: 0},
 		{Kind: sim.Replicate},
+		{Kind: sim.Receive, Side: "primary", Agreement: 0, Resend: true},
 	}})
 	for _, v := range r.Violations {
 		t.Errorf("%s", v)
 	}
-	if !strings.Contains(strings.Join(r.Trace, "\n"), "") {
-		t.Fatal("no trace")
+}
+
+// holds fails the test if r broke inv. A scenario the product does not pass yet names
+// what it waits for in knownBroken: it is then skipped with its trace, unless
+// -sim.strict asks for the failure.
+func holds(t *testing.T, r sim.Result, inv, knownBroken string) {
+	t.Helper()
+	v := violated(r, inv)
+	switch {
+	case v == nil:
+	case knownBroken != "" && !*simStrict:
+		t.Skipf("known broken until %s:\n%s", knownBroken, v)
+	default:
+		t.Errorf("%s", v)
 	}
 }
+
+// sendBoth has both sides' connectors send on every level of agreement a, n times.
+func sendBoth(a, n int) []sim.Event {
+	var out []sim.Event
+	for range n {
+		for _, side := range []string{"primary", "secondary"} {
+			for _, l := range []int{0, 1, 2, 6} {
+				out = append(out, sim.Event{Kind: sim.Send, Side: replicationRegion(side), Agreement: a, Level: level(l)})
+			}
+		}
+	}
+	return out
+}
+
+func TestARefusingOldSideIsNotDown(t *testing.T) {
+	script := []sim.Event{
+		{Kind: sim.Replicate},
+		{Kind: sim.SetMode, Side: "primary", Mode: sim.Refusing},
+		{Kind: sim.Direct, Action: "failover"},
+		{Kind: sim.Tick, Dur: time.Minute},
+		{Kind: sim.Timer},
+	}
+	script = append(script, sendBoth(0, 80)...)
+	r := sim.Run(11, sim.Options{Script: script, NoQuiesce: true, NoSSIS: true})
+	holds(t, r, sim.InvNoDuplicateSent, "")
+}
+
+func TestASlowOldSidePassedByStaysWithinTheMargin(t *testing.T) {
+	script := []sim.Event{
+		{Kind: sim.Replicate},
+		{Kind: sim.SetMode, Side: "primary", Mode: sim.Unreachable},
+		{Kind: sim.Direct, Action: "failover"},
+		{Kind: sim.Tick, Dur: time.Minute},
+		{Kind: sim.Timer},
+	}
+	script = append(script, sendBoth(1, 8)...)
+	script = append(script, sim.Event{Kind: sim.SetMode, Side: "primary", Mode: sim.Answering}, sim.Event{Kind: sim.Timer})
+	script = append(script, sendBoth(1, 20)...)
+	r := sim.Run(12, sim.Options{Script: script, NoSSIS: true})
+	holds(t, r, sim.InvNoDuplicateSent, "")
+	holds(t, r, sim.InvOperationsEnd, "")
+}
+
+func TestANumberReceivedByTheOldSideInTheWindowIsMergedBack(t *testing.T) {
+	script := []sim.Event{
+		{Kind: sim.Replicate},
+		{Kind: sim.SetMode, Side: "primary", Mode: sim.Unreachable},
+		{Kind: sim.Direct, Action: "failover"},
+		{Kind: sim.Tick, Dur: time.Minute},
+		{Kind: sim.Timer},
+		// Down for the app, but its partners still reach it.
+		{Kind: sim.Receive, Side: "primary", Agreement: 0},
+		{Kind: sim.SetMode, Side: "primary", Mode: sim.Answering},
+		{Kind: sim.Timer},
+		{Kind: sim.Replicate}, {Kind: sim.Replicate}, {Kind: sim.Replicate},
+		// The partner resends it, to the side now active.
+		{Kind: sim.Receive, Side: "secondary", Agreement: 0, Resend: true},
+	}
+	r := sim.Run(13, sim.Options{Script: script, NoQuiesce: true, NoSSIS: true})
+	holds(t, r, sim.InvNoReceivedLost, "replication merges the fenced old side back (ScanMergeBack)")
+}
+
+func TestAStandbyThatAnswersBadlyKeepsTheOtherSidesTriggersStopped(t *testing.T) {
+	script := []sim.Event{
+		{Kind: sim.GroupFlip},
+		{Kind: sim.SetMode, Side: "primary", Mode: sim.Erroring},
+		{Kind: sim.SSISRecon}, {Kind: sim.SSISRecon}, {Kind: sim.SSISRecon},
+	}
+	r := sim.Run(14, sim.Options{Script: script, NoQuiesce: true})
+	holds(t, r, sim.InvSSISSingleSide, "the SSIS reconcile holds the new primary's triggers while the old side's stop is unknown")
+}
+
+func replicationRegion(s string) replication.Region { return replication.Region(s) }
+func level(l int) failover.Level                    { return failover.Level(l) }
