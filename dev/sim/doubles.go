@@ -28,7 +28,7 @@ type region struct {
 	// limited: the region was unreachable or slow since it was last fenced or plainly
 	// active, so the app may have judged it down: its sends are bounded.
 	limited bool
-	flows  []*workflow
+	flows   []*workflow
 	// lastGen is each generated session's number as last checked, lastStamp its
 	// changedTime then.
 	lastGen   map[string]int64

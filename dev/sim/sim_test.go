@@ -13,7 +13,7 @@ import (
 )
 
 var (
-	simSeeds  = flag.Int("sim.seeds", 300, "random seeds TestSimulation runs beside the fixed ones")
+	simSeeds  = flag.Int("sim.seeds", 1000, "random seeds TestSimulation runs beside the fixed ones")
 	simSeed   = flag.Int64("sim.seed", 0, "the first random seed (0: from the clock, printed)")
 	simStrict = flag.Bool("sim.strict", false, "fail TestSimulation on any broken invariant (off while the product fixes land)")
 )
