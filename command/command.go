@@ -141,6 +141,11 @@ func Decode(body []byte, messageID string) (Command, error) {
 			return Command{}, invalid("", "body is not JSON")
 		}
 		key, _ := tok.(string)
+		if n := utf8.RuneCountInString(key); n > MaxIDLen {
+			// Not quoted: the error, and the journal's record of the rejection, would
+			// be as long as the key.
+			return Command{}, invalid("", "a key of %d characters is not a command field", n)
+		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return Command{}, invalid("", "body is not JSON")
@@ -190,6 +195,8 @@ func Decode(body []byte, messageID string) (Command, error) {
 		return Command{}, invalid("id", "is empty; omit it to use the message id")
 	case !hasID && messageID == "":
 		return Command{}, invalid("id", "is required: the body has none and neither has the message")
+	case !hasID && utf8.RuneCountInString(messageID) > MaxTextLen:
+		return Command{}, invalid("id", "is absent and the message id is %d characters; the limit is %d", utf8.RuneCountInString(messageID), MaxIDLen)
 	case !hasID && !ValidID(messageID):
 		return Command{}, invalid("id", "is absent and the message id %q is not 1-%d letters, digits, '-', '_', '.', ':'", messageID, MaxIDLen)
 	case !hasID:
@@ -203,6 +210,17 @@ func Decode(body []byte, messageID string) (Command, error) {
 
 // check holds the rules on each field, in the order a reader of the body meets them.
 func (c Command) check() error {
+	// A value far longer than any this field takes is refused by its length alone:
+	// quoted, it would make the error, and the journal's record of the rejection, as
+	// long as itself.
+	for _, f := range []struct {
+		name, v string
+		limit   int
+	}{{"action", string(c.Action), MaxIDLen}, {"pair", c.Pair, 63}, {"id", c.ID, MaxIDLen}, {"target", c.Target, MaxIDLen}, {"side", c.Side, MaxIDLen}} {
+		if n := utf8.RuneCountInString(f.v); n > MaxTextLen {
+			return invalid(f.name, "is %d characters; the limit is %d", n, f.limit)
+		}
+	}
 	if c.Action == "" {
 		return invalid("action", "is required: one of %s", actionList())
 	}
