@@ -179,7 +179,7 @@ func runOperate(ctx context.Context, opts *operateOptions) error {
 	if err != nil {
 		return fmt.Errorf("queued %s, but cannot follow it: %w", c.ID, err)
 	}
-	op, err := newWatch(opts, a, c).run(ctx, nil)
+	op, err := newWatch(opts, a.Journal, c).run(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -241,7 +241,7 @@ func runDirect(ctx context.Context, opts *operateOptions, c command.Command) (jo
 	if err != nil {
 		return journal.Operation{}, err
 	}
-	return newWatch(opts, a, c).run(ctx, a.Operations)
+	return newWatch(opts, a.Journal, c).run(ctx, a.Operations)
 }
 
 // report prints the final word on an operation and turns its status into the exit code.
@@ -275,9 +275,16 @@ func summaryLine(v operationView) string {
 // the pair has flipped and only the fence of an old side that does not answer is left
 // (the timer applies it when that side answers; in a regional outage that may be
 // hours, and the failover has done its work).
+//
+// A running operation is never settled, whatever its steps say: an attempt is in
+// flight, and its last step is journaled before its end (or its wait on the fence). A
+// poll between the two once returned "running" as the outcome.
 func settled(op journal.Operation) bool {
 	if op.Status.Terminal() {
 		return true
+	}
+	if op.Status != journal.Waiting {
+		return false
 	}
 	if st := op.StepByName(failover.StepFlip); st == nil || st.Status != journal.StepDone {
 		return false
@@ -308,11 +315,16 @@ type submitter interface {
 	Advance(ctx context.Context) ([]journal.Operation, error)
 }
 
+// operationReader reads one operation: the journal (app.App.Journal) is one.
+type operationReader interface {
+	Get(ctx context.Context, pair, id string) (journal.Operation, error)
+}
+
 // watch follows one operation in the journal and shows its steps as they change. With
 // a submitter it also runs the command (and, with --wait, advances waiting plans).
 type watch struct {
 	opts  *operateOptions
-	app   *app.App
+	jr    operationReader
 	cmd   command.Command
 	id    string
 	shown map[string]string
@@ -323,8 +335,8 @@ type watch struct {
 	told   bool
 }
 
-func newWatch(opts *operateOptions, a *app.App, c command.Command) *watch {
-	return &watch{opts: opts, app: a, cmd: c, id: followID(c), shown: map[string]string{}, start: opts.Now()}
+func newWatch(opts *operateOptions, jr operationReader, c command.Command) *watch {
+	return &watch{opts: opts, jr: jr, cmd: c, id: followID(c), shown: map[string]string{}, start: opts.Now()}
 }
 
 // driven is what the goroutine that runs the command reports.
@@ -466,11 +478,11 @@ func (w *watch) drive(ctx context.Context, ops submitter, events chan<- driven, 
 }
 
 func (w *watch) poll(ctx context.Context) (journal.Operation, error) {
-	op, err := w.app.Journal.Get(ctx, w.cmd.Pair, w.id)
+	op, err := w.jr.Get(ctx, w.cmd.Pair, w.id)
 	if w.cmd.Action == command.Confirm && w.id != w.cmd.ID && (drerr.Is(err, drerr.NotFound) || err == nil && op.Status == journal.Proposed) {
 		// RunCommand journals a confirm it refuses (no such proposal) under the
 		// confirm's own id, not the target's: that is the outcome to report.
-		if own, oerr := w.app.Journal.Get(ctx, w.cmd.Pair, w.cmd.ID); oerr == nil && own.Status == journal.Rejected {
+		if own, oerr := w.jr.Get(ctx, w.cmd.Pair, w.cmd.ID); oerr == nil && own.Status == journal.Rejected {
 			return own, nil
 		}
 	}
