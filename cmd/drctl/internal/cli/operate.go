@@ -19,7 +19,7 @@ import (
 )
 
 // operateOptions are the options of every command that sends a command: failover,
-// fallback, drill, ssis-failover, attach-ir and confirm.
+// fallback, drill, ssis-failover, attach-ir, confirm and cancel.
 type operateOptions struct {
 	IO        *IOStreams
 	Settings  func() (*Settings, error)
@@ -32,7 +32,7 @@ type operateOptions struct {
 
 	Action        command.Action
 	Pair          string
-	Target        string // confirm: the proposed operation's id
+	Target        string // confirm: the proposed operation's id; cancel: the operation to cancel
 	ID            string
 	Reason        string
 	RequestedBy   string
@@ -65,8 +65,9 @@ the same id again resumes the journaled plan and never acts twice.
 with --direct it also advances waiting plans as the AdvanceOperations timer would
 (every pending operation, of any pair): use it when the function app is down, not
 beside a running one. The exit code is then the operation's: 0 succeeded, 4 rejected
-(a safety rule refused it), 1 failed. Without --wait, 0 means queued, or run as far as
-it could (a plan waiting on a settle or a fence goes on when AdvanceOperations runs).`
+(a safety rule refused it), 1 failed or cancelled (drctl cancel). Without --wait, 0
+means queued, or run as far as it could (a plan waiting on a settle or a fence goes on
+when AdvanceOperations runs).`
 
 // addOperateFlags adds the flags every sending command has.
 func addOperateFlags(cmd *cobra.Command, opts *operateOptions) {
@@ -124,17 +125,24 @@ func newOperateCmd(f *Factory, action command.Action, cmd *cobra.Command, runF f
 	return cmd
 }
 
-// pairKindOf is the kind of pair an action acts on.
+// pairKindOf is the kind of pair an action acts on; NoPair: any kind (cancel).
 func pairKindOf(a command.Action) PairKind {
-	if a == command.SSISFailover || a == command.AttachIR {
+	switch a {
+	case command.SSISFailover, command.AttachIR:
 		return SSISPair
+	case command.Cancel:
+		return NoPair
 	}
 	return IntegrationPair
 }
 
 // build makes and checks the command, as RunCommand would check it.
 func (opts *operateOptions) build(s *Settings) (command.Command, error) {
-	if err := s.CheckPair(opts.Pair, pairKindOf(opts.Action)); err != nil {
+	var kinds []PairKind
+	if k := pairKindOf(opts.Action); k != NoPair {
+		kinds = append(kinds, k)
+	}
+	if err := s.CheckPair(opts.Pair, kinds...); err != nil {
 		return command.Command{}, err
 	}
 	c := command.Command{
@@ -226,9 +234,9 @@ type queuedView struct {
 }
 
 // followID is the operation a command's outcome is journaled under: a confirm's is
-// the proposed operation's.
+// the proposed operation's, a cancel's the cancelled one's.
 func followID(c command.Command) string {
-	if c.Action == command.Confirm {
+	if c.Action == command.Confirm || c.Action == command.Cancel {
 		return c.Target
 	}
 	return c.ID
@@ -240,6 +248,10 @@ func runDirect(ctx context.Context, opts *operateOptions, c command.Command) (jo
 	a, err := opts.App(ctx)
 	if err != nil {
 		return journal.Operation{}, err
+	}
+	if c.Action == command.Cancel {
+		// A cancel acts on the journal alone: it runs here even when nothing else can.
+		return newWatch(opts, a.Journal, c).run(ctx, journalCanceller{j: a.Journal, now: opts.Now})
 	}
 	return newWatch(opts, a.Journal, c).run(ctx, a.Operations)
 }
@@ -253,9 +265,15 @@ func (opts *operateOptions) report(op journal.Operation) error {
 		}
 	} else {
 		fmt.Fprintln(opts.IO.Out, summaryLine(v))
+		if opts.Action == command.Cancel && op.Status == journal.Cancelled {
+			fmt.Fprintf(opts.IO.Out, "the pair is free for the next command; what the operation changed stays as its steps say (drctl journal --pair %s --id %s)\n", op.Pair, op.ID)
+		}
 		if op.Status.Pending() {
 			fmt.Fprintf(opts.IO.Out, "it goes on when AdvanceOperations runs; to drive it from here: drctl %s --pair %s --id %s --direct --wait\n", op.Action, op.Pair, op.ID)
 		}
+	}
+	if opts.Action == command.Cancel && op.Status == journal.Cancelled && op.ID == opts.Target {
+		return nil // what was asked
 	}
 	return exitFor(op)
 }
@@ -298,13 +316,16 @@ func settled(op journal.Operation) bool {
 }
 
 // exitFor is an operation's outcome as an exit code: rejected is a safety rule's
-// refusal (4), failed is 1; anything else, done or still going, is 0.
+// refusal (4), failed and cancelled are 1 (it did not do its work); anything else,
+// done or still going, is 0. (drctl cancel exits 0 for the operation it cancelled.)
 func exitFor(op journal.Operation) error {
 	switch op.Status {
 	case journal.Rejected:
 		return exitf(ExitRefused, "operation %s was rejected: %s", op.ID, op.Error)
 	case journal.Failed:
 		return exitf(ExitFailed, "operation %s failed: %s", op.ID, op.Error)
+	case journal.Cancelled:
+		return exitf(ExitFailed, "operation %s was cancelled: %s", op.ID, op.Error)
 	}
 	return nil
 }
@@ -478,6 +499,15 @@ func (w *watch) drive(ctx context.Context, ops submitter, events chan<- driven, 
 }
 
 func (w *watch) poll(ctx context.Context) (journal.Operation, error) {
+	if w.cmd.Action == command.Cancel {
+		// The cancel's own operation says whether it was refused (rejected) or done;
+		// once done, the outcome is the cancelled operation.
+		own, err := w.jr.Get(ctx, w.cmd.Pair, w.cmd.ID)
+		if err != nil || own.Status != journal.Succeeded {
+			return own, err
+		}
+		return w.jr.Get(ctx, w.cmd.Pair, w.id)
+	}
 	op, err := w.jr.Get(ctx, w.cmd.Pair, w.id)
 	if w.cmd.Action == command.Confirm && w.id != w.cmd.ID && (drerr.Is(err, drerr.NotFound) || err == nil && op.Status == journal.Proposed) {
 		// RunCommand journals a confirm it refuses (no such proposal) under the

@@ -101,3 +101,34 @@ func TestAnOperationIsSettledWhenItHasEndedOrWaitsOnlyOnItsFence(t *testing.T) {
 		})
 	}
 }
+
+// A queued cancel is followed through its own operation: refused, that is the
+// outcome; done, the cancelled operation is.
+func TestAQueuedCancelIsFollowedToItsOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		name, target string
+		wantID       string
+		want         journal.Status
+	}{
+		{"done", "fo-1", "fo-1", journal.Cancelled},
+		{"refused", "fo-9", "cancel-1", journal.Rejected},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j := journaltest.New()
+			(&slowFinish{j: j}).Submit(context.Background(), command.Command{ID: "fo-1", Action: command.Failover, Pair: "p"}, journal.Source{}, time.Now())
+			c := command.Command{ID: "cancel-1", Action: command.Cancel, Pair: "p", Target: tc.target, Reason: "rebuilt", RequestedBy: "ops"}
+			go func() {
+				time.Sleep(100 * time.Millisecond) // RunCommand takes it off the queue
+				_, _ = journal.Cancel(context.Background(), j, c, time.Now())
+			}()
+			opts := &operateOptions{
+				IO: &IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}, Now: time.Now,
+				PollEvery: 20 * time.Millisecond, Wait: true, Action: command.Cancel, Target: tc.target,
+			}
+			op, err := newWatch(opts, j, c).run(context.Background(), nil)
+			if err != nil || op.ID != tc.wantID || op.Status != tc.want {
+				t.Fatalf("followed to %s %s (%v); want %s %s", op.ID, op.Status, err, tc.wantID, tc.want)
+			}
+		})
+	}
+}
