@@ -80,7 +80,7 @@ func Parse(body []byte) (Alert, error) {
 	case schema.ID == "":
 		return Alert{}, invalid("schemaId", "is missing: %s", enable)
 	case !strings.EqualFold(string(schema.ID), SchemaID):
-		return Alert{}, invalid("schemaId", "%q is not %s: %s", schema.ID, SchemaID, enable)
+		return Alert{}, invalid("schemaId", "%q is not %s: %s", shown(string(schema.ID)), SchemaID, enable)
 	}
 	var env struct {
 		Data *struct {
@@ -134,7 +134,7 @@ func Parse(body []byte) (Alert, error) {
 	case strings.EqualFold(c, string(Resolved)):
 		a.Condition = Resolved
 	default:
-		return Alert{}, invalid("data.essentials.monitorCondition", "%q is not Fired or Resolved", c)
+		return Alert{}, invalid("data.essentials.monitorCondition", "%q is not Fired or Resolved", shown(c))
 	}
 	var err error
 	if a.FiredAt, err = timestamp("firedDateTime", e.FiredDateTime); err != nil {
@@ -168,7 +168,7 @@ func timestamp(field string, t text) (time.Time, error) {
 			return v.UTC(), nil
 		}
 	}
-	return time.Time{}, invalid("data.essentials."+field, "%q is not an ISO 8601 time", s)
+	return time.Time{}, invalid("data.essentials."+field, "%q is not an ISO 8601 time", shown(s))
 }
 
 func invalid(field, format string, args ...any) error {

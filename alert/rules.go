@@ -9,10 +9,10 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"integration-dr/command"
 	"integration-dr/drerr"
+	"integration-dr/journal"
 )
 
 // Setting is the app setting holding the allow-list, a JSON object:
@@ -157,11 +157,11 @@ func Decide(a Alert, rules []Rule) Decision {
 			continue
 		}
 		if a.Condition != Fired {
-			return Decision{Verdict: Journal, Rule: r, Reason: fmt.Sprintf("alert rule %q is %s: a Resolved alert never starts a fallback", ruleName(a), a.Condition)}
+			return Decision{Verdict: Journal, Rule: r, Reason: fmt.Sprintf("alert rule %q is %s: a Resolved alert never starts a fallback", shown(ruleName(a)), a.Condition)}
 		}
-		return Decision{Verdict: Act, Rule: r, Reason: fmt.Sprintf("alert rule %q fired: %s of %s (%s)", ruleName(a), r.Action, r.Pair, r.Mode)}
+		return Decision{Verdict: Act, Rule: r, Reason: fmt.Sprintf("alert rule %q fired: %s of %s (%s)", shown(ruleName(a)), r.Action, r.Pair, r.Mode)}
 	}
-	return Decision{Verdict: Refuse, Reason: fmt.Sprintf("alert rule %q is not in %s", ruleName(a), Setting)}
+	return Decision{Verdict: Refuse, Reason: fmt.Sprintf("alert rule %q is not in %s", shown(ruleName(a)), Setting)}
 }
 
 func ruleName(a Alert) string {
@@ -196,15 +196,15 @@ func NewCommand(a Alert, r Rule) command.Command {
 		ID:          CommandID(a.ID),
 		Action:      r.Action,
 		Pair:        r.Pair,
-		Reason:      clip(fmt.Sprintf("alert rule %s (%s) fired %s", ruleName(a), severity, fired), command.MaxTextLen),
-		RequestedBy: clip("alert:"+ruleName(a), command.MaxTextLen),
+		Reason:      journal.Cut(fmt.Sprintf("alert rule %s (%s) fired %s", ruleName(a), severity, fired), command.MaxTextLen),
+		RequestedBy: journal.Cut("alert:"+ruleName(a), command.MaxTextLen),
 	}
 }
 
-// clip shortens s to at most n characters.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
-}
+// maxShown bounds what a reason or an error quotes of an alert's own text (a rule's
+// name, a condition): alerts are journaled with their reasons, and a payload may carry
+// a name of any length.
+const maxShown = 200
+
+// shown is s as a reason or an error quotes it: cut to maxShown characters.
+func shown(s string) string { return journal.Cut(s, maxShown) }

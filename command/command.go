@@ -29,8 +29,9 @@ const (
 // Action is what a command asks for.
 type Action string
 
-// The actions. Confirm approves a proposed command (named by Target). SSISFailover and
-// AttachIR act on an SSIS pair.
+// The actions. Confirm approves a proposed command (named by Target); Cancel ends an
+// operation (named by Target) that has not ended, for a Reason, with Force when an
+// attempt still runs it. SSISFailover and AttachIR act on an SSIS pair.
 const (
 	Failover     Action = "failover"
 	Fallback     Action = "fallback"
@@ -38,13 +39,14 @@ const (
 	Confirm      Action = "confirm"
 	SSISFailover Action = "ssis-failover"
 	AttachIR     Action = "attach-ir"
+	Cancel       Action = "cancel"
 )
 
 // Reconcile names the journal's record of an SSIS reconcile pass. It is not a command:
 // Decode refuses it.
 const Reconcile Action = "reconcile"
 
-var actions = []Action{Failover, Fallback, Drill, Confirm, SSISFailover, AttachIR}
+var actions = []Action{Failover, Fallback, Drill, Confirm, SSISFailover, AttachIR, Cancel}
 
 // ParseAction reads an action case-insensitively and returns it in lower case.
 func ParseAction(s string) (Action, bool) {
@@ -62,7 +64,7 @@ type Command struct {
 	ID          string `json:"id"`
 	Action      Action `json:"action"`
 	Pair        string `json:"pair"`
-	Target      string `json:"target,omitempty"` // confirm only: the ID of the proposed command
+	Target      string `json:"target,omitempty"` // confirm and cancel only: the ID of the operation it acts on
 	Reason      string `json:"reason,omitempty"`
 	RequestedBy string `json:"requestedBy,omitempty"`
 	// Side is for attach-ir: the side ("primary" or "secondary", as configured) whose
@@ -139,6 +141,11 @@ func Decode(body []byte, messageID string) (Command, error) {
 			return Command{}, invalid("", "body is not JSON")
 		}
 		key, _ := tok.(string)
+		if n := utf8.RuneCountInString(key); n > MaxIDLen {
+			// Not quoted: the error, and the journal's record of the rejection, would
+			// be as long as the key.
+			return Command{}, invalid("", "a key of %d characters is not a command field", n)
+		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return Command{}, invalid("", "body is not JSON")
@@ -188,6 +195,8 @@ func Decode(body []byte, messageID string) (Command, error) {
 		return Command{}, invalid("id", "is empty; omit it to use the message id")
 	case !hasID && messageID == "":
 		return Command{}, invalid("id", "is required: the body has none and neither has the message")
+	case !hasID && utf8.RuneCountInString(messageID) > MaxTextLen:
+		return Command{}, invalid("id", "is absent and the message id is %d characters; the limit is %d", utf8.RuneCountInString(messageID), MaxIDLen)
 	case !hasID && !ValidID(messageID):
 		return Command{}, invalid("id", "is absent and the message id %q is not 1-%d letters, digits, '-', '_', '.', ':'", messageID, MaxIDLen)
 	case !hasID:
@@ -201,6 +210,17 @@ func Decode(body []byte, messageID string) (Command, error) {
 
 // check holds the rules on each field, in the order a reader of the body meets them.
 func (c Command) check() error {
+	// A value far longer than any this field takes is refused by its length alone:
+	// quoted, it would make the error, and the journal's record of the rejection, as
+	// long as itself.
+	for _, f := range []struct {
+		name, v string
+		limit   int
+	}{{"action", string(c.Action), MaxIDLen}, {"pair", c.Pair, 63}, {"id", c.ID, MaxIDLen}, {"target", c.Target, MaxIDLen}, {"side", c.Side, MaxIDLen}} {
+		if n := utf8.RuneCountInString(f.v); n > MaxTextLen {
+			return invalid(f.name, "is %d characters; the limit is %d", n, f.limit)
+		}
+	}
 	if c.Action == "" {
 		return invalid("action", "is required: one of %s", actionList())
 	}
@@ -216,13 +236,18 @@ func (c Command) check() error {
 	if !ValidID(c.ID) {
 		return invalid("id", "%q is not 1-%d letters, digits, '-', '_', '.', ':'", c.ID, MaxIDLen)
 	}
+	targeted := c.Action == Confirm || c.Action == Cancel
 	switch {
 	case c.Action == Confirm && c.Target == "":
 		return invalid("target", "is required for confirm: the id of the proposed command")
-	case c.Action == Confirm && !ValidID(c.Target):
+	case c.Action == Cancel && c.Target == "":
+		return invalid("target", "is required for cancel: the id of the operation to cancel")
+	case targeted && !ValidID(c.Target):
 		return invalid("target", "%q is not 1-%d letters, digits, '-', '_', '.', ':'", c.Target, MaxIDLen)
-	case c.Action != Confirm && c.Target != "":
-		return invalid("target", "is only for confirm, not %s", c.Action)
+	case !targeted && c.Target != "":
+		return invalid("target", "is only for confirm and cancel, not %s", c.Action)
+	case c.Action == Cancel && c.Target == c.ID:
+		return invalid("target", "%q is the cancel command's own id", c.Target)
 	}
 	switch {
 	case c.Side != "" && c.Action != AttachIR:
@@ -235,6 +260,16 @@ func (c Command) check() error {
 	}
 	if n := utf8.RuneCountInString(c.RequestedBy); n > MaxTextLen {
 		return invalid("requestedBy", "is %d characters; the limit is %d", n, MaxTextLen)
+	}
+	if c.Action == Cancel {
+		switch {
+		case strings.TrimSpace(c.Reason) == "":
+			return invalid("reason", "is required for cancel: the journal keeps why an operation was ended by hand")
+		case c.DryRun:
+			return invalid("dryRun", "is not for cancel: a cancel changes only the journal")
+		case c.ExpectedEpoch != nil:
+			return invalid("expectedEpoch", "is not for cancel: it names the operation, not an epoch")
+		}
 	}
 	if c.ExpectedEpoch != nil && *c.ExpectedEpoch < 0 {
 		return invalid("expectedEpoch", "%d is negative", *c.ExpectedEpoch)

@@ -127,7 +127,9 @@ func TestDecodeRefuses(t *testing.T) {
 		{"an expectedEpoch that is a string", `{` + ok + `,"expectedEpoch":"3"}`, "m", "command.expectedEpoch", "not a whole number"},
 		{"a confirm without target", `{"action":"confirm","pair":"p"}`, "m", "command.target", "is required for confirm"},
 		{"a confirm whose target is not an id", `{"action":"confirm","pair":"p","target":"a b"}`, "m", "command.target", "not 1-128"},
-		{"a target on a failover", `{` + ok + `,"target":"x"}`, "m", "command.target", "only for confirm"},
+		{"a target on a failover", `{` + ok + `,"target":"x"}`, "m", "command.target", "only for confirm and cancel"},
+		{"a cancel without a reason", `{"action":"cancel","pair":"p","target":"fo-1"}`, "m", "command.reason", "is required for cancel"},
+		{"a cancel without target", `{"action":"cancel","pair":"p","reason":"rebuilt"}`, "m", "command.target", "is required for cancel"},
 	}
 	for _, tt := range tests {
 		t.Run("refuses "+tt.name, func(t *testing.T) {
@@ -157,6 +159,7 @@ func TestEncodeRoundTrips(t *testing.T) {
 		{"every field set", Command{ID: "a.b:c", Action: Failover, Pair: "p", Reason: "<why> & how", RequestedBy: "me", Force: true, DryRun: true, ExpectedEpoch: epochOf(9)}},
 		{"epoch 0", Command{ID: "a", Action: Fallback, Pair: "p", ExpectedEpoch: epochOf(0)}},
 		{"a confirm", Command{ID: "a", Action: Confirm, Pair: "p", Target: "t"}},
+		{"a forced cancel", Command{ID: "a", Action: Cancel, Pair: "p", Target: "t", Reason: "the old region was rebuilt", Force: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" decodes to itself", func(t *testing.T) {

@@ -130,8 +130,11 @@ func summary(op journal.Operation) string {
 	return s
 }
 
-// reject journals a refused command and answers 2xx: retrying cannot help.
+// reject journals a refused command and answers 2xx: retrying cannot help. The reason
+// is cut to what the journal keeps: bad input of any length ends rejected, never
+// retried until it is dead-lettered.
 func (h *Handler) reject(ctx context.Context, log *slog.Logger, c command.Command, src journal.Source, why string) (int, Reply) {
+	why = journal.Cut(why, journal.MaxError)
 	log.Warn("command rejected", "command", c.ID, "pair", c.Pair, "why", why)
 	op, err := h.Operations.Reject(ctx, c, src, why)
 	if err != nil {
@@ -156,6 +159,9 @@ func rejectable(c command.Command, msgID string, body []byte) command.Command {
 	}
 	if _, ok := command.ParseAction(string(c.Action)); !ok {
 		c.Action = ""
+	}
+	if !command.ValidID(c.Target) {
+		c.Target = ""
 	}
 	return c
 }
@@ -219,8 +225,10 @@ func firedOrNow(a alert.Alert) time.Time {
 }
 
 // journalAlert records an alert that started nothing, under the pair its rule names
-// or the unknown pair.
+// or the unknown pair, with why cut to what the journal keeps (journal.New cuts the
+// alert's own fields).
 func (h *Handler) journalAlert(ctx context.Context, log *slog.Logger, a alert.Alert, body []byte, why string) {
+	why = journal.Cut(why, journal.MaxError)
 	var id string
 	if a.ID != "" {
 		// Not the command id a Fired alert queues under: a Resolved notice journaled

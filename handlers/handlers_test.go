@@ -201,3 +201,33 @@ func TestAResolvedAlertIsJournaledUnderAnotherIDThanTheFailoverItFollows(t *test
 		t.Fatalf("the Resolved notice was journaled as %+v, the failover queued as %s: one would stand in for the other", ops.rejected, queued.ID)
 	}
 }
+
+// pairRunner owns one pair and records the commands it is given.
+type pairRunner struct {
+	operations
+	pair string
+	got  []command.Command
+}
+
+func (p *pairRunner) Owns(pair string) bool { return pair == p.pair }
+func (p *pairRunner) Submit(ctx context.Context, c command.Command, src journal.Source, at time.Time) (journal.Operation, error) {
+	p.got = append(p.got, c)
+	return p.operations.Submit(ctx, c, src, at)
+}
+
+// A cancel goes, like every command, to the runner that owns its pair: the SSIS
+// runner for an SSIS pair's operation, which releases its own holds.
+func TestACancelGoesToTheRunnerOfItsPair(t *testing.T) {
+	ia, ssisRunner := &pairRunner{pair: "contoso-b2b"}, &pairRunner{pair: "contoso-ssis"}
+	h := &Handler{Operations: ByPair{ia, ssisRunner}, KnownPair: func(p string) bool { return p == "contoso-b2b" || p == "contoso-ssis" }, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Minute}
+	body := `{"id":"cancel-1","action":"cancel","pair":"contoso-ssis","target":"ssis-1","reason":"rebuilt","force":true}`
+	inv, _ := json.Marshal(map[string]any{"Data": map[string]any{"command": body}, "Metadata": map[string]any{"MessageId": "m-1"}})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/"+FnRunCommand, strings.NewReader(string(inv))))
+	if rec.Code != http.StatusOK || len(ssisRunner.got) != 1 || len(ia.got) != 0 {
+		t.Fatalf("status %d; the SSIS runner got %+v, the other %+v", rec.Code, ssisRunner.got, ia.got)
+	}
+	if c := ssisRunner.got[0]; c.Action != command.Cancel || c.Target != "ssis-1" || !c.Force || c.Reason != "rebuilt" {
+		t.Errorf("routed %+v", c)
+	}
+}

@@ -19,7 +19,7 @@ import (
 // Status is where an operation stands.
 type Status string
 
-// The operation statuses. Succeeded, Failed and Rejected are terminal.
+// The operation statuses. Succeeded, Failed, Rejected and Cancelled are terminal.
 const (
 	Accepted  Status = "accepted"  // journaled, not started
 	Proposed  Status = "proposed"  // waits for an operator's confirm
@@ -28,6 +28,7 @@ const (
 	Succeeded Status = "succeeded" // done
 	Failed    Status = "failed"    // gave up; Error says why
 	Rejected  Status = "rejected"  // refused before acting (bad input, safety rule)
+	Cancelled Status = "cancelled" // ended by an operator's cancel; Error says who and why, the steps what ran
 )
 
 // StepStatus is where one step of a plan stands.
@@ -55,7 +56,7 @@ type Operation struct {
 	ID            string // the command id: the idempotency key
 	Action        command.Action
 	Pair          string
-	Target        string // confirm only: the proposed operation's id
+	Target        string // confirm and cancel only: the operation the command acts on
 	Side          string // attach-ir only: the side whose runtime takes over
 	Source        Source
 	Reason        string
@@ -150,6 +151,11 @@ type Store interface {
 	// waiting: the work the timer advances.
 	ListPending(ctx context.Context) ([]Operation, error)
 
+	// ListProposed returns the operations, across pairs, whose status is proposed:
+	// the proposals waiting for an operator's confirm, however many newer operations
+	// their pairs have journaled since (see ExpireProposals).
+	ListProposed(ctx context.Context) ([]Operation, error)
+
 	// Lock takes the pair's lock for opID until the given time: when it is free,
 	// expired, or already held by opID (a redelivered command re-enters). Otherwise
 	// drerr.Conflict, naming the holder and its expiry.
@@ -182,10 +188,20 @@ const MaxSnapshot = 60 << 10
 
 // New journals a command as a new, accepted operation. rtoStart is when the clock
 // started: the alert's fired time or the message's enqueued time.
+//
+// Free text is cut to what the journal keeps (MaxSourceField), and a target that is
+// not an id is left out, so that any command, a refused one included, can be
+// journaled: a rejection must never fail for the length of what it rejects.
 func New(c command.Command, src Source, rtoStart, now time.Time) Operation {
 	if src.RequestedBy == "" {
 		src.RequestedBy = c.RequestedBy
 	}
+	src = Source{AlertID: Cut(src.AlertID, MaxSourceField), AlertRule: Cut(src.AlertRule, MaxSourceField), RequestedBy: Cut(src.RequestedBy, MaxSourceField)}
+	if !command.ValidID(c.Target) {
+		c.Target = ""
+	}
+	c.Action = command.Action(Cut(string(c.Action), MaxSourceField))
+	c.Reason, c.Side = Cut(c.Reason, MaxSourceField), Cut(c.Side, MaxSourceField)
 	var epoch *int64
 	if c.ExpectedEpoch != nil {
 		e := *c.ExpectedEpoch

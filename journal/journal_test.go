@@ -32,6 +32,12 @@ func TestOperationStatusMoves(t *testing.T) {
 		{"rejected is terminal", []Status{Rejected, Accepted}, Accepted, "terminal"},
 		{"a running plan cannot go back to accepted", []Status{Running, Accepted}, Accepted, "allowed: waiting, succeeded, failed"},
 		{"an unknown status is refused", []Status{"paused"}, "paused", "not an operation status"},
+		{"a waiting plan may be cancelled", []Status{Running, Waiting, Cancelled}, "", ""},
+		{"a running plan may be cancelled", []Status{Running, Cancelled}, "", ""},
+		{"a proposal may be cancelled", []Status{Proposed, Cancelled}, "", ""},
+		{"an accepted command may be cancelled", []Status{Cancelled}, "", ""},
+		{"cancelled is terminal", []Status{Running, Cancelled, Running}, Running, "terminal"},
+		{"a succeeded operation cannot be cancelled", []Status{Running, Succeeded, Cancelled}, Cancelled, "terminal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,5 +270,25 @@ func TestCompleteTellsSkippedFromDone(t *testing.T) {
 	var r *RefusedError
 	if err := Refuse("no room in %d bounds", 3); !errors.As(err, &r) || r.Why != "no room in 3 bounds" {
 		t.Fatalf("Refuse: %v", err)
+	}
+}
+
+// A command refused for its size must still be journaled: New cuts what comes from
+// outside to what the journal keeps, so the rejection passes Validate.
+func TestNewCutsWhatComesFromOutside(t *testing.T) {
+	long := strings.Repeat("ü", 100<<10)
+	c := command.Command{ID: "c", Action: command.Action(long), Pair: "p", Target: long, Side: long, Reason: long, RequestedBy: long}
+	o := New(c, Source{AlertID: long, AlertRule: long}, t0, t0)
+	if err := o.Reject("bad: "+long, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Validate(); err != nil {
+		t.Fatalf("a rejected command with long fields does not validate: %v", err)
+	}
+	if o.Target != "" || len([]rune(o.Reason)) != MaxSourceField || !strings.HasSuffix(o.Source.AlertRule, "…") || len([]rune(o.Error)) != MaxError {
+		t.Errorf("target %q, reason %d, rule %q…, error %d", o.Target, len([]rune(o.Reason)), o.Source.AlertRule[:4], len([]rune(o.Error)))
+	}
+	if Cut("abc", 3) != "abc" || Cut("abcd", 3) != "ab…" || Cut("abc", 0) != "" {
+		t.Error("Cut")
 	}
 }

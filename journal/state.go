@@ -28,13 +28,16 @@ const (
 
 // operation moves: from → the statuses it may move to. A status missing here is
 // terminal. "" is a new operation.
+//
+// Every status that is not terminal may become Cancelled: an operator's way out of an
+// operation that can never end by itself (a fence on a side that was rebuilt).
 var moves = map[Status][]Status{
 	"":       {Accepted, Proposed, Rejected},
-	Accepted: {Proposed, Running, Waiting, Succeeded, Failed, Rejected},
-	Proposed: {Accepted, Running, Failed, Rejected},
+	Accepted: {Proposed, Running, Waiting, Succeeded, Failed, Rejected, Cancelled},
+	Proposed: {Accepted, Running, Failed, Rejected, Cancelled},
 	// A plan refused by its own checks before it changed anything is rejected.
-	Running: {Waiting, Succeeded, Failed, Rejected},
-	Waiting: {Running, Succeeded, Failed, Rejected},
+	Running: {Waiting, Succeeded, Failed, Rejected, Cancelled},
+	Waiting: {Running, Succeeded, Failed, Rejected, Cancelled},
 }
 
 var stepMoves = map[StepStatus][]StepStatus{
@@ -43,11 +46,13 @@ var stepMoves = map[StepStatus][]StepStatus{
 	StepWaiting: {StepRunning, StepDone, StepSkipped, StepFailed},
 }
 
-var statuses = []Status{Accepted, Proposed, Running, Waiting, Succeeded, Failed, Rejected}
+var statuses = []Status{Accepted, Proposed, Running, Waiting, Succeeded, Failed, Rejected, Cancelled}
 var stepStatuses = []StepStatus{StepPending, StepRunning, StepWaiting, StepDone, StepSkipped, StepFailed}
 
 // Terminal reports whether nothing follows s.
-func (s Status) Terminal() bool { return s == Succeeded || s == Failed || s == Rejected }
+func (s Status) Terminal() bool {
+	return s == Succeeded || s == Failed || s == Rejected || s == Cancelled
+}
 
 // Pending reports whether the timer has work for an operation in s.
 func (s Status) Pending() bool { return s == Running || s == Waiting }
@@ -198,12 +203,22 @@ func CreateOrGet(ctx context.Context, s Store, op Operation) (Operation, error) 
 	return created, err
 }
 
-// Fail records why op failed (truncated to MaxError) and moves it to Failed.
+// Reject moves op to Rejected, recording why (cut to MaxError): a command refused
+// before anything ran. Bad input ends here, whatever its length.
+func (op *Operation) Reject(why string, now time.Time) error {
+	if err := op.SetStatus(Rejected, now); err != nil {
+		return err
+	}
+	op.Error = Cut(why, MaxError)
+	return nil
+}
+
+// Fail records why op failed (cut to MaxError) and moves it to Failed.
 func (op *Operation) Fail(reason string, now time.Time) error {
 	if err := op.SetStatus(Failed, now); err != nil {
 		return err
 	}
-	op.Error = truncate(reason, MaxError)
+	op.Error = Cut(reason, MaxError)
 	return nil
 }
 
@@ -250,7 +265,7 @@ func (op *Operation) WaitStep(name, outcome string, now time.Time) error {
 	if s.Started.IsZero() {
 		s.Started = now
 	}
-	s.Status, s.Outcome, op.Updated = StepWaiting, truncate(outcome, MaxOutcome), now
+	s.Status, s.Outcome, op.Updated = StepWaiting, Cut(outcome, MaxOutcome), now
 	return nil
 }
 
@@ -273,7 +288,7 @@ func (op *Operation) FinishStep(name string, status StepStatus, outcome string, 
 		s.Started = now
 	}
 	s.Status, s.Ended, op.Updated = status, now, now
-	s.Outcome = truncate(outcome, MaxOutcome)
+	s.Outcome = Cut(outcome, MaxOutcome)
 	s.Changes = limitChanges(changes)
 	return nil
 }
@@ -315,7 +330,7 @@ func (op Operation) Validate() error {
 	}
 	for _, f := range []struct{ name, v string }{
 		{"action", string(op.Action)}, {"alert id", op.Source.AlertID}, {"alert rule", op.Source.AlertRule},
-		{"requested by", op.Source.RequestedBy}, {"reason", op.Reason},
+		{"requested by", op.Source.RequestedBy}, {"reason", op.Reason}, {"side", op.Side},
 	} {
 		if utf8.RuneCountInString(f.v) > MaxSourceField {
 			add("%s is longer than %d characters", f.name, MaxSourceField)
@@ -368,13 +383,16 @@ func limitChanges(changes []string) []string {
 			out = append(out, fmt.Sprintf("… and %d more", len(changes)-i))
 			break
 		}
-		out = append(out, truncate(c, MaxChangeLen))
+		out = append(out, Cut(c, MaxChangeLen))
 	}
 	return out
 }
 
 // truncate keeps at most n characters, marking the cut.
-func truncate(s string, n int) string {
+func Cut(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}

@@ -615,3 +615,93 @@ func TestAReadinessSnapshotIsReplacedAndReadBack(t *testing.T) {
 		t.Fatalf("an oversized snapshot: %v", err)
 	}
 }
+
+// A proposal under 25 newer operations of its pair is found by its status, not by how
+// far down the pair's newest-first list it is, and expires on Table Storage.
+func TestAProposalUnderManyNewerOperationsIsListedAndExpires(t *testing.T) {
+	f := openJournal(t)
+	ctx := context.Background()
+	pair := f.pair("proposals")
+	t0 := f.clock.Now()
+	p := journal.New(command.Command{ID: "alert-1", Action: command.Failover, Pair: pair, RequestedBy: "alert"}, journal.Source{AlertID: "a-1", AlertRule: "ia-down"}, t0, t0)
+	p.Status = journal.Proposed
+	if _, err := f.j.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 25 {
+		op := newOp(fmt.Sprintf("drill-%02d", i), pair, t0.Add(time.Duration(i+1)*time.Second))
+		_ = op.Reject("nothing to do", op.Created)
+		if _, err := f.j.Create(ctx, op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mine := func(ops []journal.Operation) []string {
+		var s []string
+		for _, op := range ops {
+			if op.Pair == pair {
+				s = append(s, op.ID+"="+string(op.Status))
+			}
+		}
+		return s
+	}
+	if recent, _ := f.j.List(ctx, pair, 20); slices.Contains(mine(recent), "alert-1=proposed") {
+		t.Fatal("precondition: the proposal is among the 20 newest")
+	}
+	got, err := f.j.ListProposed(ctx)
+	if err != nil || !slices.Equal(mine(got), []string{"alert-1=proposed"}) || got[slices.IndexFunc(got, func(o journal.Operation) bool { return o.Pair == pair })].ETag == "" {
+		t.Fatalf("proposed: %v, %v", mine(got), err)
+	}
+	owns := func(p string) bool { return p == pair }
+	if early, err := journal.ExpireProposals(ctx, f.j, owns, time.Hour, t0.Add(59*time.Minute)); err != nil || len(early) != 0 {
+		t.Fatalf("expired before its time: %+v %v", early, err)
+	}
+	expired, err := journal.ExpireProposals(ctx, f.j, owns, time.Hour, t0.Add(time.Hour))
+	if err != nil || len(expired) != 1 || expired[0].Status != journal.Rejected || !strings.Contains(expired[0].Error, "proposal expired") {
+		t.Fatalf("expired: %+v %v", expired, err)
+	}
+	if left, err := f.j.ListProposed(ctx); err != nil || len(mine(left)) != 0 {
+		t.Fatalf("still proposed after expiry: %v %v", mine(left), err)
+	}
+}
+
+// A cancelled operation is stored as cancelled, leaves the pending index and frees
+// the pair's lock.
+func TestACancelledOperationIsStoredAndFreesThePair(t *testing.T) {
+	f := openJournal(t)
+	ctx := context.Background()
+	pair := f.pair("cancel")
+	now := f.clock.Now()
+	op := newOp("fo-1", pair, now)
+	op.Status = journal.Running
+	op, err := f.j.Create(ctx, op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = op.WaitStep("fence", "fence pending: the old side answers 404", now)
+	_ = op.SetStatus(journal.Waiting, now)
+	if _, err = f.j.Update(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.j.Lock(ctx, pair, "fo-1", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	c := command.Command{ID: "cancel-1", Action: command.Cancel, Pair: pair, Target: "fo-1", Reason: "the old region was rebuilt", RequestedBy: "ops"}
+	got, err := journal.Cancel(ctx, f.j, c, now)
+	if err != nil || got.Status != journal.Cancelled {
+		t.Fatalf("cancel: %+v %v", got, err)
+	}
+	stored, err := f.j.Get(ctx, pair, "fo-1")
+	if err != nil || stored.Status != journal.Cancelled || stored.Error != "cancelled by ops: the old region was rebuilt" ||
+		stored.StepByName("fence").Status != journal.StepFailed || stored.StepByName("switch").Status != journal.StepSkipped {
+		t.Fatalf("stored: %+v %v", stored, err)
+	}
+	if slices.Contains(rows(t, f, "journal|~pending"), pair+"|fo-1") {
+		t.Error("the cancelled operation is still in the pending index")
+	}
+	if _, err := f.j.Lock(ctx, pair, "fo-2", now.Add(time.Hour)); err != nil {
+		t.Errorf("the pair is still held: %v", err)
+	}
+	if own, err := f.j.Get(ctx, pair, "cancel-1"); err != nil || own.Status != journal.Succeeded || own.Action != command.Cancel || own.Target != "fo-1" {
+		t.Errorf("the cancel's own record: %+v %v", own, err)
+	}
+}

@@ -143,6 +143,20 @@ func (s *Store) ListPending(context.Context) ([]journal.Operation, error) {
 	return out, nil
 }
 
+func (s *Store) ListProposed(context.Context) ([]journal.Operation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []journal.Operation
+	for _, op := range s.ops {
+		if op.Status == journal.Proposed {
+			op.Steps = slices.Clone(op.Steps)
+			out = append(out, op)
+		}
+	}
+	slices.SortFunc(out, func(a, b journal.Operation) int { return a.Created.Compare(b.Created) })
+	return out, nil
+}
+
 func (s *Store) Lock(_ context.Context, pair, opID string, until time.Time) (journal.Lock, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -192,6 +192,9 @@ func TestFlagsAreParsedIntoTheOptions(t *testing.T) {
 			return o.DryRun && o.Timeout == 2*time.Minute && o.Action == command.Drill
 		}},
 		{"confirm takes the target", []string{"confirm", "alert-1", "--pair", "p"}, func(o *operateOptions) bool { return o.Target == "alert-1" && o.Action == command.Confirm }},
+		{"cancel takes the operation, a reason and force", []string{"cancel", "--pair", "p", "--operation", "fo-1", "--reason", "rebuilt", "--force", "--direct"}, func(o *operateOptions) bool {
+			return o.Target == "fo-1" && o.Reason == "rebuilt" && o.Force && o.Direct && !o.Wait && o.Action == command.Cancel
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got *operateOptions
@@ -212,6 +215,8 @@ func TestFlagsAreParsedIntoTheOptions(t *testing.T) {
 				root.AddCommand(newCmdDrill(f, capture))
 			case "confirm":
 				root.AddCommand(newCmdConfirm(f, capture))
+			case "cancel":
+				root.AddCommand(newCmdCancel(f, capture))
 			}
 			root.SetArgs(tc.args)
 			if err := root.Execute(); err != nil {
@@ -450,7 +455,7 @@ func TestStatusShowsAnUnknownRoleAPendingFenceAndWhatCouldNotBeRead(t *testing.T
 func TestAnOperationsStatusIsItsExitCode(t *testing.T) {
 	for status, want := range map[journal.Status]int{
 		journal.Succeeded: ExitOK, journal.Waiting: ExitOK, journal.Running: ExitOK, journal.Proposed: ExitOK,
-		journal.Rejected: ExitRefused, journal.Failed: ExitFailed,
+		journal.Rejected: ExitRefused, journal.Failed: ExitFailed, journal.Cancelled: ExitFailed,
 	} {
 		err := exitFor(journal.Operation{ID: "op-1", Status: status, Error: "why"})
 		got := ExitOK

@@ -30,10 +30,11 @@ func newCmdJournal(f *Factory, runF func(context.Context, *journalOptions) error
 		Use:   "journal [--pair PAIR] [--id ID] [--limit N]",
 		Short: "List journaled operations, or show one with all its steps and changes",
 		Long: `Lists the operations of every pair (or one), newest first: commands, dry runs,
-proposals, rejections, SSIS reconcile passes that changed something. With --id, shows
-that operation in full: who asked and why, its times, RTO, epochs, error, and every
-step with its outcome and changes. A dead-lettered command's operation says why it
-failed and how far it got.`,
+proposals, rejections, cancellations, SSIS reconcile passes that changed something.
+With --id, shows that operation in full: who asked and why, its times, RTO, epochs,
+error, and every step with its outcome and changes. A dead-lettered command's
+operation says why it failed and how far it got; a cancelled one, who cancelled it,
+why, and which of its steps ran.`,
 		Example: `  drctl journal --limit 10
   drctl journal --pair contoso-b2b --id fo-2026-11-23-1
   drctl journal --pair contoso-b2b --json | jq '.[] | select(.status=="failed")'`,

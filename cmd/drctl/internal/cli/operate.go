@@ -19,7 +19,7 @@ import (
 )
 
 // operateOptions are the options of every command that sends a command: failover,
-// fallback, drill, ssis-failover, attach-ir and confirm.
+// fallback, drill, ssis-failover, attach-ir, confirm and cancel.
 type operateOptions struct {
 	IO        *IOStreams
 	Settings  func() (*Settings, error)
@@ -32,7 +32,7 @@ type operateOptions struct {
 
 	Action        command.Action
 	Pair          string
-	Target        string // confirm: the proposed operation's id
+	Target        string // confirm: the proposed operation's id; cancel: the operation to cancel
 	ID            string
 	Reason        string
 	RequestedBy   string
@@ -65,8 +65,9 @@ the same id again resumes the journaled plan and never acts twice.
 with --direct it also advances waiting plans as the AdvanceOperations timer would
 (every pending operation, of any pair): use it when the function app is down, not
 beside a running one. The exit code is then the operation's: 0 succeeded, 4 rejected
-(a safety rule refused it), 1 failed. Without --wait, 0 means queued, or run as far as
-it could (a plan waiting on a settle or a fence goes on when AdvanceOperations runs).`
+(a safety rule refused it), 1 failed or cancelled (drctl cancel). Without --wait, 0
+means queued, or run as far as it could (a plan waiting on a settle or a fence goes on
+when AdvanceOperations runs).`
 
 // addOperateFlags adds the flags every sending command has.
 func addOperateFlags(cmd *cobra.Command, opts *operateOptions) {
@@ -124,17 +125,24 @@ func newOperateCmd(f *Factory, action command.Action, cmd *cobra.Command, runF f
 	return cmd
 }
 
-// pairKindOf is the kind of pair an action acts on.
+// pairKindOf is the kind of pair an action acts on; NoPair: any kind (cancel).
 func pairKindOf(a command.Action) PairKind {
-	if a == command.SSISFailover || a == command.AttachIR {
+	switch a {
+	case command.SSISFailover, command.AttachIR:
 		return SSISPair
+	case command.Cancel:
+		return NoPair
 	}
 	return IntegrationPair
 }
 
 // build makes and checks the command, as RunCommand would check it.
 func (opts *operateOptions) build(s *Settings) (command.Command, error) {
-	if err := s.CheckPair(opts.Pair, pairKindOf(opts.Action)); err != nil {
+	var kinds []PairKind
+	if k := pairKindOf(opts.Action); k != NoPair {
+		kinds = append(kinds, k)
+	}
+	if err := s.CheckPair(opts.Pair, kinds...); err != nil {
 		return command.Command{}, err
 	}
 	c := command.Command{
@@ -179,7 +187,7 @@ func runOperate(ctx context.Context, opts *operateOptions) error {
 	if err != nil {
 		return fmt.Errorf("queued %s, but cannot follow it: %w", c.ID, err)
 	}
-	op, err := newWatch(opts, a, c).run(ctx, nil)
+	op, err := newWatch(opts, a.Journal, c).run(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -226,9 +234,9 @@ type queuedView struct {
 }
 
 // followID is the operation a command's outcome is journaled under: a confirm's is
-// the proposed operation's.
+// the proposed operation's, a cancel's the cancelled one's.
 func followID(c command.Command) string {
-	if c.Action == command.Confirm {
+	if c.Action == command.Confirm || c.Action == command.Cancel {
 		return c.Target
 	}
 	return c.ID
@@ -241,7 +249,11 @@ func runDirect(ctx context.Context, opts *operateOptions, c command.Command) (jo
 	if err != nil {
 		return journal.Operation{}, err
 	}
-	return newWatch(opts, a, c).run(ctx, a.Operations)
+	if c.Action == command.Cancel {
+		// A cancel acts on the journal alone: it runs here even when nothing else can.
+		return newWatch(opts, a.Journal, c).run(ctx, journalCanceller{j: a.Journal, now: opts.Now})
+	}
+	return newWatch(opts, a.Journal, c).run(ctx, a.Operations)
 }
 
 // report prints the final word on an operation and turns its status into the exit code.
@@ -253,9 +265,15 @@ func (opts *operateOptions) report(op journal.Operation) error {
 		}
 	} else {
 		fmt.Fprintln(opts.IO.Out, summaryLine(v))
+		if opts.Action == command.Cancel && op.Status == journal.Cancelled {
+			fmt.Fprintf(opts.IO.Out, "the pair is free for the next command; what the operation changed stays as its steps say (drctl journal --pair %s --id %s)\n", op.Pair, op.ID)
+		}
 		if op.Status.Pending() {
 			fmt.Fprintf(opts.IO.Out, "it goes on when AdvanceOperations runs; to drive it from here: drctl %s --pair %s --id %s --direct --wait\n", op.Action, op.Pair, op.ID)
 		}
+	}
+	if opts.Action == command.Cancel && op.Status == journal.Cancelled && op.ID == opts.Target {
+		return nil // what was asked
 	}
 	return exitFor(op)
 }
@@ -275,9 +293,16 @@ func summaryLine(v operationView) string {
 // the pair has flipped and only the fence of an old side that does not answer is left
 // (the timer applies it when that side answers; in a regional outage that may be
 // hours, and the failover has done its work).
+//
+// A running operation is never settled, whatever its steps say: an attempt is in
+// flight, and its last step is journaled before its end (or its wait on the fence). A
+// poll between the two once returned "running" as the outcome.
 func settled(op journal.Operation) bool {
 	if op.Status.Terminal() {
 		return true
+	}
+	if op.Status != journal.Waiting {
+		return false
 	}
 	if st := op.StepByName(failover.StepFlip); st == nil || st.Status != journal.StepDone {
 		return false
@@ -291,13 +316,16 @@ func settled(op journal.Operation) bool {
 }
 
 // exitFor is an operation's outcome as an exit code: rejected is a safety rule's
-// refusal (4), failed is 1; anything else, done or still going, is 0.
+// refusal (4), failed and cancelled are 1 (it did not do its work); anything else,
+// done or still going, is 0. (drctl cancel exits 0 for the operation it cancelled.)
 func exitFor(op journal.Operation) error {
 	switch op.Status {
 	case journal.Rejected:
 		return exitf(ExitRefused, "operation %s was rejected: %s", op.ID, op.Error)
 	case journal.Failed:
 		return exitf(ExitFailed, "operation %s failed: %s", op.ID, op.Error)
+	case journal.Cancelled:
+		return exitf(ExitFailed, "operation %s was cancelled: %s", op.ID, op.Error)
 	}
 	return nil
 }
@@ -308,11 +336,16 @@ type submitter interface {
 	Advance(ctx context.Context) ([]journal.Operation, error)
 }
 
+// operationReader reads one operation: the journal (app.App.Journal) is one.
+type operationReader interface {
+	Get(ctx context.Context, pair, id string) (journal.Operation, error)
+}
+
 // watch follows one operation in the journal and shows its steps as they change. With
 // a submitter it also runs the command (and, with --wait, advances waiting plans).
 type watch struct {
 	opts  *operateOptions
-	app   *app.App
+	jr    operationReader
 	cmd   command.Command
 	id    string
 	shown map[string]string
@@ -323,8 +356,8 @@ type watch struct {
 	told   bool
 }
 
-func newWatch(opts *operateOptions, a *app.App, c command.Command) *watch {
-	return &watch{opts: opts, app: a, cmd: c, id: followID(c), shown: map[string]string{}, start: opts.Now()}
+func newWatch(opts *operateOptions, jr operationReader, c command.Command) *watch {
+	return &watch{opts: opts, jr: jr, cmd: c, id: followID(c), shown: map[string]string{}, start: opts.Now()}
 }
 
 // driven is what the goroutine that runs the command reports.
@@ -466,11 +499,20 @@ func (w *watch) drive(ctx context.Context, ops submitter, events chan<- driven, 
 }
 
 func (w *watch) poll(ctx context.Context) (journal.Operation, error) {
-	op, err := w.app.Journal.Get(ctx, w.cmd.Pair, w.id)
+	if w.cmd.Action == command.Cancel {
+		// The cancel's own operation says whether it was refused (rejected) or done;
+		// once done, the outcome is the cancelled operation.
+		own, err := w.jr.Get(ctx, w.cmd.Pair, w.cmd.ID)
+		if err != nil || own.Status != journal.Succeeded {
+			return own, err
+		}
+		return w.jr.Get(ctx, w.cmd.Pair, w.id)
+	}
+	op, err := w.jr.Get(ctx, w.cmd.Pair, w.id)
 	if w.cmd.Action == command.Confirm && w.id != w.cmd.ID && (drerr.Is(err, drerr.NotFound) || err == nil && op.Status == journal.Proposed) {
 		// RunCommand journals a confirm it refuses (no such proposal) under the
 		// confirm's own id, not the target's: that is the outcome to report.
-		if own, oerr := w.app.Journal.Get(ctx, w.cmd.Pair, w.cmd.ID); oerr == nil && own.Status == journal.Rejected {
+		if own, oerr := w.jr.Get(ctx, w.cmd.Pair, w.cmd.ID); oerr == nil && own.Status == journal.Rejected {
 			return own, nil
 		}
 	}

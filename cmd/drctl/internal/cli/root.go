@@ -26,12 +26,12 @@ from DR_SERVICEBUS_CONNECTION_STRING (or --sb-connection-string) and never print
 
 Exit codes:
   0  ok
-  1  failed: an operation failed, or an endpoint (Table Storage, ARM, Service Bus)
-     did not answer
+  1  failed: an operation failed or was cancelled, or an endpoint (Table Storage,
+     ARM, Service Bus) did not answer
   2  bad usage: flags, arguments, an unknown pair, bad settings
   3  not ready: readiness, or a check, failed
   4  refused: a safety rule refused the command (rejected in the journal, a stream
-     held by a run, ...)
+     held by a run, a cancel of an operation that has ended, ...)
 Errors are one line on stderr. Every command takes --json for a document on stdout.`
 
 const rootExample = `  drctl status
@@ -39,7 +39,8 @@ const rootExample = `  drctl status
   drctl plan failover --pair contoso-b2b
   drctl failover --pair contoso-b2b --reason "West Europe outage" --wait
   drctl failover --pair contoso-b2b --direct --wait   # Service Bus or the function app is down
-  drctl journal --pair contoso-b2b --id fo-2026-11-23-1`
+  drctl journal --pair contoso-b2b --id fo-2026-11-23-1
+  drctl cancel --pair contoso-b2b --operation fo-2026-11-23-1 --reason "the old region was rebuilt"`
 
 // NewRootCmd builds the command tree on f.
 func NewRootCmd(f *Factory) *cobra.Command {
@@ -72,6 +73,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCmdSSISFailover(f, nil),
 		newCmdAttachIR(f, nil),
 		newCmdConfirm(f, nil),
+		newCmdCancel(f, nil),
 		newCmdJournal(f, nil),
 		newCmdReplicate(f, nil),
 		newCmdCheckpoint(f),
