@@ -171,6 +171,8 @@ func (r *Runner) Submit(ctx context.Context, c command.Command, src journal.Sour
 	switch c.Action {
 	case command.Confirm:
 		return r.confirm(ctx, c)
+	case command.Cancel:
+		return r.cancel(ctx, c)
 	case command.Failover, command.Fallback, command.Drill:
 	default:
 		return r.Reject(ctx, c, src, fmt.Sprintf("%s is not an integration-account action", c.Action))
@@ -196,8 +198,24 @@ func (r *Runner) Propose(ctx context.Context, c command.Command, src journal.Sou
 // Reject journals a command refused before anything ran (bad input, unknown pair).
 func (r *Runner) Reject(ctx context.Context, c command.Command, src journal.Source, why string) (journal.Operation, error) {
 	op := journal.New(c, src, r.now(), r.now())
-	op.Status, op.Error, op.Done = journal.Rejected, why, r.now()
+	if err := op.Reject(why, r.now()); err != nil {
+		return op, err
+	}
 	return r.journal(ctx, op)
+}
+
+// cancel ends an operation that can never end (a fence on a region rebuilt), as
+// journal.Cancel says, and gives back what the plan held: the replication stream, and
+// the old side's pending fence — the operator has said that side will not be fenced,
+// so replication may write into it again.
+func (r *Runner) cancel(ctx context.Context, c command.Command) (journal.Operation, error) {
+	op, err := journal.Cancel(ctx, r.Journal, c, r.now())
+	if err != nil || op.ID != c.Target || op.Status != journal.Cancelled {
+		return op, err
+	}
+	r.release(ctx, op)
+	r.log().Warn("operation cancelled", "id", op.ID, "pair", op.Pair, "by", c.RequestedBy, "reason", c.Reason, "force", c.Force)
+	return op, nil
 }
 
 // journal creates op, or returns the one already journaled under its id.
@@ -212,6 +230,17 @@ func (r *Runner) confirm(ctx context.Context, c command.Command) (journal.Operat
 	}
 	if err != nil {
 		return op, err
+	}
+	if journal.ProposalExpired(op, r.ProposalTTL, r.now()) {
+		// However many entries came since, a proposal older than its time is not
+		// run by a late confirm.
+		if err := op.Expire(r.ProposalTTL, r.now()); err != nil {
+			return op, err
+		}
+		if _, err := r.Journal.Update(ctx, op); err != nil {
+			return op, err
+		}
+		return r.Reject(ctx, c, journal.Source{RequestedBy: c.RequestedBy}, fmt.Sprintf("operation %s on pair %s expired before this confirm: not confirmed within %s", c.Target, c.Pair, proposalTTL(r.ProposalTTL)))
 	}
 	if op.Status == journal.Proposed {
 		if err := op.SetStatus(journal.Accepted, r.now()); err != nil {
@@ -312,36 +341,15 @@ func (r *Runner) LastReadiness(ctx context.Context, pair string) (Report, error)
 
 // expireProposals rejects proposals no operator confirmed in time.
 func (r *Runner) expireProposals(ctx context.Context) ([]journal.Operation, []error) {
-	ttl := r.ProposalTTL
+	out, err := journal.ExpireProposals(ctx, r.Journal, r.Owns, r.ProposalTTL, r.now())
+	return out, []error{err}
+}
+
+func proposalTTL(ttl time.Duration) time.Duration {
 	if ttl <= 0 {
-		ttl = time.Hour
+		return journal.DefaultProposalTTL
 	}
-	var out []journal.Operation
-	var errs []error
-	for name := range r.Pairs {
-		ops, err := r.Journal.List(ctx, name, 20)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, op := range ops {
-			if op.Status != journal.Proposed || r.now().Sub(op.Created) < ttl {
-				continue
-			}
-			if err := op.SetStatus(journal.Rejected, r.now()); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			op.Error = fmt.Sprintf("proposal expired: not confirmed within %s", ttl)
-			saved, err := r.Journal.Update(ctx, op)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			out = append(out, saved)
-		}
-	}
-	return out, errs
+	return ttl
 }
 
 // run takes the pair's lock and runs op's remaining steps.
@@ -557,13 +565,19 @@ func changedAnything(op journal.Operation) bool {
 	return false
 }
 
-// release gives replication back its stream if a failed plan still holds it.
+// release gives replication back its stream if an ended plan still holds it, and
+// drops the fence it left pending (only a cancel ends a plan whose fence is pending).
 func (r *Runner) release(ctx context.Context, op journal.Operation) {
 	cp, _, err := r.Streams.Load(ctx, op.Pair)
-	if err != nil || cp.LeaseOwner != ownerPrefix+op.ID {
+	if err != nil || (cp.LeaseOwner != ownerPrefix+op.ID && cp.FencePending != op.ID) {
 		return
 	}
-	cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
+	if cp.LeaseOwner == ownerPrefix+op.ID {
+		cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
+	}
+	if cp.FencePending == op.ID {
+		cp.FencePending = ""
+	}
 	_, _ = r.Streams.Save(ctx, cp)
 }
 

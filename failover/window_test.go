@@ -374,3 +374,55 @@ func TestTheFloorsAreSizedByTheLagAndTheObservedRate(t *testing.T) {
 		t.Fatalf("A00-Icn bumped to %d; 10/s over a 20-minute lag needs at least %d", got, 100+10*20*60+100)
 	}
 }
+
+func TestCancelIsTheWayOutOfAFenceThatCanNeverLand(t *testing.T) {
+	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
+	ctx := context.Background()
+	// The old region was rebuilt: its workflow is gone, and stays gone.
+	f.primary.faults = map[string]error{"workflow": drerr.Errorf(drerr.NotFound, "disable", "404 WorkflowNotFound")}
+	op := f.submit(t, command.Command{ID: "c1", Action: command.Failover, Force: true})
+	if op.Status != journal.Waiting || op.StepByName(failover.StepFenceOld).Status != journal.StepWaiting {
+		t.Fatalf("failover: %s %+v", op.Status, op.Steps)
+	}
+	if back := f.submit(t, command.Command{ID: "b1", Action: command.Fallback, Force: true}); back.Status != journal.Rejected {
+		t.Fatalf("a forced fallback beside the stuck failover: %s %q", back.Status, back.Error)
+	}
+	got := f.submit(t, command.Command{ID: "x2", Action: command.Cancel, Target: "c1", Reason: "primary region rebuilt", Force: true, RequestedBy: "ops"})
+	if got.ID != "c1" || got.Status != journal.Cancelled || !strings.Contains(got.Error, "primary region rebuilt") {
+		t.Fatalf("cancel: %s %s %q", got.ID, got.Status, got.Error)
+	}
+	cp, _, _ := f.store.Load(ctx, "p")
+	if cp.FencePending != "" || cp.LeaseOwner != "" {
+		t.Fatalf("the cancelled plan still holds the stream (%q) or its fence (%q)", cp.LeaseOwner, cp.FencePending)
+	}
+	// The pair is free again: the operator's next command runs.
+	f.primary.faults = nil
+	if back := f.advanceUntilDone(t, f.submit(t, command.Command{ID: "b2", Action: command.Fallback, Force: true})); back.Status != journal.Succeeded {
+		t.Fatalf("fallback after the cancel: %s %q", back.Status, back.Error)
+	}
+}
+
+func TestAProposalExpiresWhateverTheJournalListsAfterIt(t *testing.T) {
+	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
+	ctx := context.Background()
+	for _, id := range []string{"p1", "p2"} {
+		if _, err := f.runner.Propose(ctx, command.Command{ID: id, Action: command.Failover, Pair: "p"}, journal.Source{AlertID: "a"}, f.now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 25 {
+		f.submit(t, command.Command{ID: fmt.Sprintf("d%02d", i), Action: command.Drill})
+	}
+	f.shift = 2 * time.Hour
+	// A confirm that comes before the timer judges the proposal by its age.
+	puts := f.secondary.acct.Puts
+	if got := f.submit(t, command.Command{ID: "k1", Action: command.Confirm, Target: "p2"}); got.Status != journal.Rejected || !strings.Contains(got.Error, "expired") || f.secondary.acct.Puts != puts {
+		t.Fatalf("a late confirm: %s %q, %d writes", got.Status, got.Error, f.secondary.acct.Puts-puts)
+	}
+	if _, err := f.runner.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if op, _ := f.journal.Get(ctx, "p", "p1"); op.Status != journal.Rejected || !strings.Contains(op.Error, "expired") {
+		t.Fatalf("the buried proposal: %s %q", op.Status, op.Error)
+	}
+}

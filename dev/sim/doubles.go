@@ -257,6 +257,13 @@ func (j *journalStore) ListPending(ctx context.Context) ([]journal.Operation, er
 	return j.inner.ListPending(ctx)
 }
 
+func (j *journalStore) ListProposed(ctx context.Context) ([]journal.Operation, error) {
+	if _, _, err := j.gate("list", false); err != nil {
+		return nil, err
+	}
+	return j.inner.ListProposed(ctx)
+}
+
 func (j *journalStore) Lock(ctx context.Context, pair, opID string, until time.Time) (journal.Lock, error) {
 	crash, _, err := j.gate("lock", true)
 	if err != nil {
