@@ -340,8 +340,12 @@ func mergeRates(old, run map[string]float64) map[string]float64 {
 // whether it took a read. A reconciliation scan answers from the standby's listing
 // where it can.
 func (ps *pass) standbyCopy(ctx context.Context, it item) (*session.Session, bool, error) {
-	if ps.digest != nil {
-		d, ok := ps.digest[nameKey(it.s.Name)]
+	// Workers record their own writes in the listing under ps.mu: read it under it too.
+	ps.mu.Lock()
+	listed := ps.digest != nil
+	d, ok := ps.digest[nameKey(it.s.Name)]
+	ps.mu.Unlock()
+	if listed {
 		switch {
 		case !ok:
 			return nil, false, nil
