@@ -245,6 +245,9 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 		cp.LastSuccess = started
 	}
 	st.ScanListed, st.ReconcileListed = cp.Scan.Listed, cp.Reconcile.Listed
+	if st.Scan == ScanMergeBack {
+		st.ScanListed = cp.MergeBack.Listed
+	}
 	cp.Recent = ps.recent()
 	cp.Rates = mergeRates(cp.Rates, ps.rates)
 	st.Watermark = cp.Watermark

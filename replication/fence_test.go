@@ -406,3 +406,31 @@ func TestAFailedCommitDoesNotTouchAStreamAnotherRunHolds(t *testing.T) {
 		t.Fatalf("the other run's stream: lease %q, last error %q; want untouched", cp.LeaseOwner, cp.LastError)
 	}
 }
+
+// The active side sends while the merge-back runs: a number it moved past the old
+// side's between the merge-back's read and its write is not lowered.
+func TestAMergeBackNeverLowersANumberTheActiveSideMovedMeanwhile(t *testing.T) {
+	f := newFixture(t)
+	f.run(t)
+	f.primary.Set("A-X12-Icn", cn(1150, t0.Add(time.Second)))
+	flip(t, f, "")
+	f.secondary.Set("A-X12-Icn", cn(150, t0.Add(time.Minute)))
+	f.pair.Secondary = getHook{Account: f.secondary, once: &sync.Once{}, after: func() {
+		f.secondary.Set("A-X12-Icn", cn(2000, t0.Add(2*time.Minute))) // the active side sends on
+	}}
+	f.run(t)
+	if got := number(t, f.secondary, "A-X12-Icn"); got != "2000" {
+		t.Fatalf("the active side's number went from 2000 to %s", got)
+	}
+}
+
+func TestStatusSaysTheFenceIsPendingAndTheMergeBackUnderWay(t *testing.T) {
+	f := newFixture(t)
+	f.run(t)
+	flip(t, f, "op-9")
+	svc := &replication.Service{Engine: f.engine, Pairs: []replication.Pair{f.pair}}
+	st, err := svc.Status(context.Background())
+	if err != nil || len(st) != 1 || st[0].FencePending != "op-9" || !st[0].MergingBack {
+		t.Fatalf("status %+v, err %v; want the pending fence op-9 and a merge-back under way", st, err)
+	}
+}

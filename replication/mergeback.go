@@ -152,6 +152,20 @@ func (ps *pass) mergeOne(ctx context.Context, it item) error {
 	if !write {
 		return nil
 	}
+	if current != nil {
+		// The active side sends while this runs and a Put is not conditional: read
+		// again right before raising, so a number it moved on meanwhile is not lowered.
+		if err := wait(ctx, ps.engine.limits.Reads, "read"); err != nil {
+			return err
+		}
+		again, err := ps.active.Get(ctx, it.s.Name)
+		if err != nil {
+			return fmt.Errorf("read active session %q: %w", it.s.Name, err)
+		}
+		if out, write, err = session.MergeBack(it.s, &again, ps.engine.opts.Now()); err != nil || !write {
+			return nil
+		}
+	}
 	if err := wait(ctx, ps.engine.limits.Writes, "write"); err != nil {
 		return err
 	}
