@@ -154,10 +154,9 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 		cp.Watermark, cp.Scan, cp.Reconcile, cp.Recent, cp.LastReconciled = time.Time{}, Scan{}, Scan{}, nil, time.Time{}
 		// A flip prepares the checkpoint itself (its epoch, FencePending, MergeBack);
 		// one found unprepared still brings back what the old side held alone before
-		// anything is written into it.
-		if cp.MergeBack.Kind == "" {
-			cp.MergeBack = Scan{Kind: ScanMergeBack}
-		}
+		// anything is written into it, from the start: a cursor left from an earlier
+		// direction lists the other side.
+		cp.MergeBack = Scan{Kind: ScanMergeBack}
 	}
 	if cp.Recent == nil {
 		cp.Recent = map[string]Seen{}
@@ -188,9 +187,6 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	st.Direction = fmt.Sprintf("%s->%s", region.Active, region.Active.Other())
 	st.Scan = cp.Scan.Kind
 	st.FullSync = cp.Scan.Kind == ScanFull
-	if cp.Scan.Cursor == "" {
-		log.Info("scan starting", "scan", cp.Scan.Kind, "since", cp.Scan.Since, "direction", st.Direction)
-	}
 
 	started := e.opts.Now()
 	ps := &pass{engine: e, pair: p, active: active, standby: standby, cp: &cp, st: &st, log: log, epoch: region.Epoch, checked: true, deadline: deadline}
@@ -302,6 +298,9 @@ func (ps *pass) runAll(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return errOutOfTime
 		}
+	}
+	if cp.Scan.Cursor == "" {
+		ps.log.Info("scan starting", "scan", cp.Scan.Kind, "since", cp.Scan.Since, "direction", st.Direction)
 	}
 	done, err := ps.runScan(ctx, &cp.Scan)
 	if err != nil || !done {

@@ -434,3 +434,21 @@ func TestStatusSaysTheFenceIsPendingAndTheMergeBackUnderWay(t *testing.T) {
 		t.Fatalf("status %+v, err %v; want the pending fence op-9 and a merge-back under way", st, err)
 	}
 }
+
+// A merge-back left unfinished by an earlier direction is not resumed at its cursor
+// when the direction changes again: that cursor lists the other side.
+func TestAnUnpreparedDirectionChangeMergesBackFromTheStart(t *testing.T) {
+	f := newFixture(t)
+	f.run(t)
+	f.primary.Set("X12-ICN-P-001", cn(1, t0))
+	cp := load(t, f)
+	cp.MergeBack = replication.Scan{Kind: replication.ScanMergeBack, Cursor: "X12-ICN-P-050", Listed: 50}
+	if _, err := f.store.Save(context.Background(), cp); err != nil {
+		t.Fatal(err)
+	}
+	f.store.SetRegion("p", replication.ActiveRegion{Active: replication.Secondary, Epoch: 1})
+	f.run(t)
+	if _, ok := f.secondary.Snapshot()["X12-ICN-P-001"]; !ok {
+		t.Fatal("a received number the old side held alone was skipped by a stale merge-back cursor")
+	}
+}
