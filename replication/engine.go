@@ -42,9 +42,10 @@ type Engine struct {
 
 // Options tune the engine. Zero fields take the defaults documented on each.
 type Options struct {
-	// Lease is how long a run may hold its stream (default 2m). A run stops work
-	// before its lease ends (a tenth of it plus ClockSkew), so a stalled or killed run
-	// blocks others at most this long.
+	// Lease is how long a run may hold its stream (default 2m), counted from before
+	// its claim is sent. A run starts no write within a tenth of it plus ClockSkew of
+	// its end, so a stalled or killed run blocks others at most this long, and a run
+	// answered late never writes after another may have taken the stream.
 	Lease time.Duration
 	// Workers read and write the standby in parallel within a batch (default 8).
 	Workers int
@@ -127,6 +128,13 @@ const commitTimeout = 30 * time.Second
 // the next run (Stats.ScanDone false, no error). A run that finds the stream held by
 // another, or that loses it mid-run (lease taken, epoch changed), returns Stats.Skipped
 // set and no error. The watermark moves only when a scan completes.
+//
+// While the checkpoint's FencePending is set the run writes nothing (Stats.Skipped
+// says why) but is recorded and releases its lease. While a merge-back is pending it
+// runs first, writing into the active side only; the forward scan writes into the
+// standby once it has completed. The run's deadline is the LeaseUntil its claim wrote
+// (taken before the claim is sent) less the stop margin, on Options.Now: no write
+// starts at or after it. A final commit that fails comes back as a *CommitError.
 func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	st := Stats{Pair: p.Name, WritesByKind: map[string]int{}}
 	log := e.log.With("pair", p.Name, "stream", "sessions")
