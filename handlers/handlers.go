@@ -130,6 +130,9 @@ func (h *Handler) replicate(ctx context.Context, inv Invocation, log *slog.Logge
 		case s.Reconcile:
 			line += fmt.Sprintf("; reconciliation continues next run (%d listed so far, healed %d)", s.ReconcileListed, s.Healed)
 		}
+		if s.MergedBack > 0 {
+			line += fmt.Sprintf("; merged back %d sessions the old side held alone", s.MergedBack)
+		}
 		if s.FutureStamped > 0 {
 			line += fmt.Sprintf("; %d sessions stamped ahead of the service's clock", s.FutureStamped)
 		}
@@ -144,7 +147,16 @@ func (h *Handler) replicate(ctx context.Context, inv Invocation, log *slog.Logge
 	// another's failure.
 	failed := false
 	for _, e := range splitJoined(err) {
-		if drerr.Is(e, drerr.Throttled) {
+		var commit *replication.CommitError
+		if errors.As(e, &commit) {
+			// The run's outcome was not recorded: its lease may still be held and its
+			// error missing from the status page. Never "merely throttled".
+			failed = true
+			log.Error("replication run not recorded in its checkpoint", "err", e)
+			reply.Logs = append(reply.Logs, "replication run not recorded in its checkpoint: "+e.Error())
+			continue
+		}
+		if throttledOnly(e) {
 			log.Warn("throttled by ARM; the next tick resumes", "err", e)
 			reply.Logs = append(reply.Logs, "throttled by ARM; the next tick resumes: "+e.Error())
 			continue
@@ -157,6 +169,29 @@ func (h *Handler) replicate(ctx context.Context, inv Invocation, log *slog.Logge
 		return http.StatusInternalServerError, reply
 	}
 	return http.StatusOK, reply
+}
+
+// throttledOnly says every failure in err is ARM's throttling: a pair's error may join
+// several (the run's and its commit's), and one throttled among them must not stand
+// for the others. The outermost drerr code on each path decides, as drerr.CodeOf does.
+func throttledOnly(err error) bool {
+	switch x := err.(type) {
+	case nil:
+		return false
+	case *drerr.Error:
+		return x.Code == drerr.Throttled
+	case interface{ Unwrap() []error }:
+		errs := x.Unwrap()
+		for _, e := range errs {
+			if e != nil && !throttledOnly(e) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	case interface{ Unwrap() error }:
+		return throttledOnly(x.Unwrap())
+	}
+	return false
 }
 
 // splitJoined returns the errors errors.Join put together, or err alone.

@@ -42,9 +42,10 @@ type Engine struct {
 
 // Options tune the engine. Zero fields take the defaults documented on each.
 type Options struct {
-	// Lease is how long a run may hold its stream (default 2m). A run stops work
-	// before its lease ends (a tenth of it plus ClockSkew), so a stalled or killed run
-	// blocks others at most this long.
+	// Lease is how long a run may hold its stream (default 2m), counted from before
+	// its claim is sent. A run starts no write within a tenth of it plus ClockSkew of
+	// its end, so a stalled or killed run blocks others at most this long, and a run
+	// answered late never writes after another may have taken the stream.
 	Lease time.Duration
 	// Workers read and write the standby in parallel within a batch (default 8).
 	Workers int
@@ -127,15 +128,25 @@ const commitTimeout = 30 * time.Second
 // the next run (Stats.ScanDone false, no error). A run that finds the stream held by
 // another, or that loses it mid-run (lease taken, epoch changed), returns Stats.Skipped
 // set and no error. The watermark moves only when a scan completes.
+//
+// While the checkpoint's FencePending is set the run writes nothing (Stats.Skipped
+// says why) but is recorded and releases its lease. While a merge-back is pending it
+// runs first, writing into the active side only; the forward scan writes into the
+// standby once it has completed. The run's deadline is the LeaseUntil its claim wrote
+// (taken before the claim is sent) less the stop margin, on Options.Now: no write
+// starts at or after it. A final commit that fails comes back as a *CommitError.
 func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	st := Stats{Pair: p.Name, WritesByKind: map[string]int{}}
 	log := e.log.With("pair", p.Name, "stream", "sessions")
 
+	// The lease is measured from before the claim is sent: a claim answered late must
+	// not carry the run's deadline past the LeaseUntil it wrote, which is when another
+	// run (or a failover) may take the stream.
+	now := e.opts.Now()
 	cp, region, err := e.store.Load(ctx, p.Name)
 	if err != nil {
 		return st, fmt.Errorf("load checkpoint: %w", err)
 	}
-	now := e.opts.Now()
 	if cp.LeaseOwner != "" && now.Before(cp.LeaseUntil) {
 		st.Skipped = "another run holds the stream until " + cp.LeaseUntil.UTC().Format(time.RFC3339)
 		return st, nil
@@ -145,9 +156,15 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	runID := e.opts.NewRunID()
 	cp.Pair = p.Name
 	cp.LeaseOwner, cp.LeaseUntil = runID, now.Add(e.opts.Lease)
+	deadline := cp.LeaseUntil.Add(-e.stopMargin())
 	if cp.Epoch != region.Epoch {
 		// The direction changed: what the checkpoint knows is about the other side.
 		cp.Watermark, cp.Scan, cp.Reconcile, cp.Recent, cp.LastReconciled = time.Time{}, Scan{}, Scan{}, nil, time.Time{}
+		// A flip prepares the checkpoint itself (its epoch, FencePending, MergeBack);
+		// one found unprepared still brings back what the old side held alone before
+		// anything is written into it, from the start: a cursor left from an earlier
+		// direction lists the other side.
+		cp.MergeBack = Scan{Kind: ScanMergeBack}
 	}
 	if cp.Recent == nil {
 		cp.Recent = map[string]Seen{}
@@ -165,9 +182,10 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 		return st, fmt.Errorf("claim stream: %w", err)
 	}
 
-	// Measured from now on this machine's monotonic clock, not from LeaseUntil: the
-	// same span, immune to a wall clock that jumps or is injected.
-	runCtx, cancel := context.WithTimeout(ctx, e.opts.Lease-e.stopMargin())
+	// The deadline is LeaseUntil less the stop margin, on the engine's clock; the
+	// context's timeout is what is left of it now that the claim has answered.
+	left := deadline.Sub(e.opts.Now())
+	runCtx, cancel := context.WithTimeout(ctx, max(left, 0))
 	defer cancel()
 
 	active, standby := p.Primary, p.Secondary
@@ -177,30 +195,21 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	st.Direction = fmt.Sprintf("%s->%s", region.Active, region.Active.Other())
 	st.Scan = cp.Scan.Kind
 	st.FullSync = cp.Scan.Kind == ScanFull
-	if cp.Scan.Cursor == "" {
-		log.Info("scan starting", "scan", cp.Scan.Kind, "since", cp.Scan.Since, "direction", st.Direction)
-	}
 
 	started := e.opts.Now()
-	ps := &pass{engine: e, pair: p, active: active, standby: standby, cp: &cp, st: &st, log: log, epoch: region.Epoch, checked: true}
-	done, runErr := ps.runScan(runCtx, &cp.Scan)
-	if runErr == nil && done {
-		st.ScanDone = true
-		ps.completeScan(&cp.Scan)
-		// A reconciliation goes on beside replication, with the time a run has left,
-		// so that comparing a large account whole never holds up new changes.
-		if runCtx.Err() == nil && e.reconcileDue(cp) {
-			if cp.Reconcile.Kind == "" {
-				cp.Reconcile = Scan{Kind: ScanReconcile}
-			}
-			st.Reconcile = true
-			rdone, err := ps.runScan(runCtx, &cp.Reconcile)
-			if err == nil && rdone {
-				st.ReconcileDone = true
-				ps.completeScan(&cp.Reconcile)
-			}
-			runErr = err
-		}
+	ps := &pass{engine: e, pair: p, active: active, standby: standby, cp: &cp, st: &st, log: log, epoch: region.Epoch, checked: true, deadline: deadline}
+	var runErr error
+	switch {
+	case left <= 0:
+		// Nothing may start: the lease this run wrote is already over, or nearly.
+		runErr = drerr.Errorf(drerr.Unavailable, "claim stream", "the checkpoint store answered the claim %s after the run's deadline; nothing was done", (-left).Round(time.Millisecond))
+	case cp.FencePending != "":
+		// The standby is the old active side and may still be sending: nothing is
+		// written into it (nor merged back from it) until its fence lands.
+		st.Skipped = fmt.Sprintf("the standby's fence is pending (operation %s): nothing is written into a side that may still send", cp.FencePending)
+		log.Info("run skipped", "reason", st.Skipped)
+	default:
+		runErr = ps.runAll(runCtx)
 	}
 
 	var stale *errStale
@@ -240,6 +249,9 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 		cp.LastSuccess = started
 	}
 	st.ScanListed, st.ReconcileListed = cp.Scan.Listed, cp.Reconcile.Listed
+	if st.Scan == ScanMergeBack {
+		st.ScanListed = cp.MergeBack.Listed
+	}
 	cp.Recent = ps.recent()
 	cp.Rates = mergeRates(cp.Rates, ps.rates)
 	st.Watermark = cp.Watermark
@@ -250,8 +262,13 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	}
 	if _, err := e.store.Save(commitCtx, cp); err != nil {
 		// Someone took the stream (our lease ran out): the checkpoint is not ours to
-		// write. The standby writes made are idempotent and stay.
-		return st, errors.Join(runErr, fmt.Errorf("commit checkpoint: %w", err))
+		// write. The standby writes made are idempotent and stay. Or the store
+		// failed: then the lease is still ours, and the failure must not hide.
+		cerr := &CommitError{Err: err}
+		if rerr := e.releaseAfterFailedCommit(commitCtx, p.Name, runID, started, errors.Join(runErr, cerr)); rerr != nil {
+			log.Error("run's outcome not recorded; its lease stays until it expires", "err", rerr)
+		}
+		return st, errors.Join(runErr, cerr)
 	}
 	if runErr != nil {
 		return st, runErr
@@ -263,6 +280,90 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 		log.Info("reconciliation done", "healed", cp.LastHealed)
 	}
 	return st, nil
+}
+
+// runAll runs what a run does when it may write: the merge-back first, when one is
+// pending, then the forward scan and a reconciliation beside it. Nothing is written
+// into the standby before the merge-back completes.
+func (ps *pass) runAll(ctx context.Context) error {
+	cp, st := ps.cp, ps.st
+	if cp.MergeBack.Kind != "" {
+		if cp.MergeBack.Kind != ScanMergeBack {
+			// A kind this version does not know: still a listing of the old side.
+			cp.MergeBack.Kind = ScanMergeBack
+		}
+		st.Scan, st.FullSync = ScanMergeBack, false
+		if cp.MergeBack.Cursor == "" {
+			ps.log.Info("merge-back starting", "direction", st.Direction)
+		}
+		done, err := ps.runMergeBack(ctx, &cp.MergeBack)
+		if err != nil || !done {
+			return err
+		}
+		ps.log.Info("merge-back done", "listed", cp.MergeBack.Listed, "mergedBack", cp.MergeBack.Writes)
+		cp.MergeBack = Scan{}
+		st.Scan, st.FullSync = cp.Scan.Kind, cp.Scan.Kind == ScanFull
+		if ctx.Err() != nil {
+			return errOutOfTime
+		}
+	}
+	if cp.Scan.Cursor == "" {
+		ps.log.Info("scan starting", "scan", cp.Scan.Kind, "since", cp.Scan.Since, "direction", st.Direction)
+	}
+	done, err := ps.runScan(ctx, &cp.Scan)
+	if err != nil || !done {
+		return err
+	}
+	st.ScanDone = true
+	ps.completeScan(&cp.Scan)
+	// A reconciliation goes on beside replication, with the time a run has left, so
+	// that comparing a large account whole never holds up new changes.
+	if ctx.Err() == nil && ps.engine.reconcileDue(*cp) {
+		if cp.Reconcile.Kind == "" {
+			cp.Reconcile = Scan{Kind: ScanReconcile}
+		}
+		st.Reconcile = true
+		rdone, err := ps.runScan(ctx, &cp.Reconcile)
+		if err == nil && rdone {
+			st.ReconcileDone = true
+			ps.completeScan(&cp.Reconcile)
+		}
+		return err
+	}
+	return nil
+}
+
+// CommitError is a run whose outcome could not be recorded in its checkpoint: its
+// lease may still be held, and its LastError may be missing. Callers must treat it as
+// a failure of its own, whatever else the run returned (a throttled run included).
+type CommitError struct{ Err error }
+
+func (e *CommitError) Error() string { return "commit checkpoint: " + e.Err.Error() }
+func (e *CommitError) Unwrap() error { return e.Err }
+
+// releaseAfterFailedCommit records a run whose final commit failed: on a fresh read,
+// and only if the stream is still this run's, it writes the error and releases the
+// lease, touching nothing else (the checkpoint may hold another's changes).
+func (e *Engine) releaseAfterFailedCommit(ctx context.Context, pair, runID string, started time.Time, runErr error) error {
+	cp, _, err := e.store.Load(ctx, pair)
+	if err != nil {
+		return fmt.Errorf("reload checkpoint: %w", err)
+	}
+	if cp.LeaseOwner != runID {
+		return nil // another run or a failover holds it: not ours to write
+	}
+	cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
+	cp.Runs++
+	cp.LastRun = started
+	cp.LastError = runErr.Error()
+	cp.History = append(cp.History, RunSample{At: started, LagSeconds: Lag(cp, e.opts.Now()).Seconds(), OK: false})
+	if n := len(cp.History); n > HistoryLen {
+		cp.History = append([]RunSample(nil), cp.History[n-HistoryLen:]...)
+	}
+	if _, err := e.store.Save(ctx, cp); err != nil {
+		return fmt.Errorf("record the failed commit: %w", err)
+	}
+	return nil
 }
 
 // cutShort tells a call cut short by the run's own deadline from one that failed: an

@@ -22,12 +22,15 @@ import (
 type pass struct {
 	engine  *Engine
 	pair    Pair
-	active  Source
+	active  Account
 	standby Account
 	cp      *Checkpoint
 	st      *Stats
 	log     *slog.Logger
 	epoch   int64
+	// deadline is the run's LeaseUntil less the stop margin, on the engine's clock: no
+	// write starts at or after it.
+	deadline time.Time
 
 	// scan is the listing being worked on: the checkpoint's Scan, then its Reconcile.
 	scan    *Scan
@@ -111,8 +114,8 @@ func (ps *pass) page(ctx context.Context, pg Page) error {
 	}
 	items := ps.collect(pg)
 	for start := 0; start < len(items); start += ps.engine.opts.BatchSize {
-		if ctx.Err() != nil {
-			return errOutOfTime
+		if err := ps.timeLeft(ctx); err != nil {
+			return err
 		}
 		if !ps.checked {
 			if err := ps.recheck(ctx); err != nil {
@@ -252,6 +255,9 @@ func (ps *pass) replicate(ctx context.Context, it item) error {
 		if err := wait(ctx, ps.engine.limits.Writes, "write"); err != nil {
 			return err
 		}
+		if err := ps.timeLeft(ctx); err != nil {
+			return err
+		}
 		if err := ps.standby.Put(ctx, it.s); err != nil {
 			return fmt.Errorf("write standby session %q: %w", it.s.Name, err)
 		}
@@ -340,8 +346,12 @@ func mergeRates(old, run map[string]float64) map[string]float64 {
 // whether it took a read. A reconciliation scan answers from the standby's listing
 // where it can.
 func (ps *pass) standbyCopy(ctx context.Context, it item) (*session.Session, bool, error) {
-	if ps.digest != nil {
-		d, ok := ps.digest[nameKey(it.s.Name)]
+	// Workers record their own writes in the listing under ps.mu: read it under it too.
+	ps.mu.Lock()
+	listed := ps.digest != nil
+	d, ok := ps.digest[nameKey(it.s.Name)]
+	ps.mu.Unlock()
+	if listed {
 		switch {
 		case !ok:
 			return nil, false, nil
@@ -361,6 +371,16 @@ func (ps *pass) standbyCopy(ctx context.Context, it item) (*session.Session, boo
 	default:
 		return nil, true, fmt.Errorf("read standby session %q: %w", it.s.Name, err)
 	}
+}
+
+// timeLeft says whether the run may still start a write: before its deadline on the
+// engine's clock, so that no write starts once the lease another run may take over is
+// over, however late a call answered.
+func (ps *pass) timeLeft(ctx context.Context) error {
+	if ctx.Err() != nil || !ps.engine.opts.Now().Before(ps.deadline) {
+		return errOutOfTime
+	}
+	return nil
 }
 
 // wait takes a token from an ARM budget, or says the run is out of time.

@@ -224,5 +224,8 @@ type Stats struct {
 	ReconcileDone   bool          `json:"reconcileDone"`
 	ReconcileListed int64         `json:"reconcileListed"`
 	Lag             time.Duration `json:"lag"`
-	Skipped         string        `json:"skipped,omitempty"`
+	// MergedBack is how many sessions the merge-back wrote into the active side in
+	// this run: what the old side held alone (copied) or held higher (raised).
+	MergedBack int    `json:"mergedBack"`
+	Skipped    string `json:"skipped,omitempty"`
 }

@@ -156,3 +156,30 @@ func TestAProgressSaveCutOffByTheRunsDeadlineDoesNotStrandTheRun(t *testing.T) {
 		t.Fatalf("after the run: lease %q, last error %q; want it released with no error", cp.LeaseOwner, cp.LastError)
 	}
 }
+
+// A reconciliation answers from the standby's listing while its workers record their
+// own writes in it: the listing must be read under the same lock it is written under
+// (run with -race: "concurrent map read and map write" right after a flip).
+func TestAReconcileScanWithManyWorkersReadsTheStandbyListingSafely(t *testing.T) {
+	f := newFixture(t)
+	f.engine = replication.NewEngine(f.store, replication.Limits{}, discard, replication.Options{BatchSize: 500, Workers: 8})
+	for i := range 200 {
+		f.primary.Set(fmt.Sprintf("A%03d-X12-Icn", i), cn(i+100, t0.Add(time.Minute)))
+	}
+	f.run(t) // the full sync
+	f.primary.Advance(10 * time.Minute)
+	f.run(t) // the watermark moves past every session: the next incremental scan lists none
+	for i := 0; i < 200; i += 2 {
+		f.secondary.Set(fmt.Sprintf("A%03d-X12-Icn", i), cn(i, t0)) // drift the reconciliation heals
+	}
+	cp := load(t, f)
+	cp.LastReconciled = cp.LastReconciled.Add(-48 * time.Hour)
+	if _, err := f.store.Save(context.Background(), cp); err != nil {
+		t.Fatal(err)
+	}
+	st := f.run(t)
+	if !st.ReconcileDone || st.Healed != 100 {
+		t.Fatalf("reconciliation done %v, healed %d; want done, 100 healed", st.ReconcileDone, st.Healed)
+	}
+	requireEqual(t, f.primary.Snapshot(), f.secondary.Snapshot())
+}

@@ -52,8 +52,15 @@ type StreamStatus struct {
 	// first full sync completes.
 	LagSeconds float64 `json:"lagSeconds"`
 	// Scan is the listing under way across runs, if any, and how far it got.
-	Scan            ScanKind  `json:"scan,omitempty"`
-	ScanListed      int64     `json:"scanListed"`
+	Scan       ScanKind `json:"scan,omitempty"`
+	ScanListed int64    `json:"scanListed"`
+	// FencePending names the operation whose fence of the standby has not landed:
+	// nothing is written into the standby until it does.
+	FencePending string `json:"fencePending,omitempty"`
+	// MergingBack says the merge-back of the old side into the active one is under
+	// way; MergeBackListed how far it got.
+	MergingBack     bool      `json:"mergingBack"`
+	MergeBackListed int64     `json:"mergeBackListed"`
 	Reconciling     bool      `json:"reconciling"`
 	ReconcileListed int64     `json:"reconcileListed"`
 	LastReconciled  time.Time `json:"lastReconciled"`
@@ -91,6 +98,7 @@ func (s *Service) Status(ctx context.Context) ([]StreamStatus, error) {
 			Direction: fmt.Sprintf("%s->%s", region.Active, region.Active.Other()),
 			Watermark: cp.Watermark, LagSeconds: -1,
 			Scan: cp.Scan.Kind, ScanListed: cp.Scan.Listed, Reconciling: cp.Reconcile.Kind != "", ReconcileListed: cp.Reconcile.Listed, LastReconciled: cp.LastReconciled, LastHealed: cp.LastHealed,
+			FencePending: cp.FencePending, MergingBack: cp.MergeBack.Kind != "", MergeBackListed: cp.MergeBack.Listed,
 			FutureStamped: cp.FutureStamped,
 			LastRun:       cp.LastRun, LastWrites: cp.LastWrites, LastListed: cp.LastListed, LastError: cp.LastError, History: cp.History, SinceSuccessSeconds: -1,
 			Runs: cp.Runs, Writes: cp.Writes, RunInProgress: cp.LeaseOwner != "" && now.Before(cp.LeaseUntil),

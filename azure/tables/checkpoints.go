@@ -110,6 +110,12 @@ type entity struct {
 	RecListed      int64  `json:"RecListed"`
 	RecWrites      int64  `json:"RecWrites"`
 	RecNoDigest    bool   `json:"RecNoDigest"`
+	FencePending   string `json:"FencePending"`
+	MBKind         string `json:"MBKind"`
+	MBCursor       string `json:"MBCursor"`
+	MBStartedAt    string `json:"MBStartedAt"`
+	MBListed       int64  `json:"MBListed"`
+	MBWrites       int64  `json:"MBWrites"`
 	ClockOffsetMs  int64  `json:"ClockOffsetMs"`
 	LastReconciled string `json:"LastReconciled"`
 	LastHealed     int64  `json:"LastHealed"`
@@ -238,6 +244,12 @@ func toEntity(cp replication.Checkpoint) ([]byte, error) {
 		RecListed:      cp.Reconcile.Listed,
 		RecWrites:      cp.Reconcile.Writes,
 		RecNoDigest:    cp.Reconcile.NoDigest,
+		FencePending:   cp.FencePending,
+		MBKind:         string(cp.MergeBack.Kind),
+		MBCursor:       cp.MergeBack.Cursor,
+		MBStartedAt:    formatTime(cp.MergeBack.StartedAt),
+		MBListed:       cp.MergeBack.Listed,
+		MBWrites:       cp.MergeBack.Writes,
 		ClockOffsetMs:  cp.ClockOffset.Milliseconds(),
 		LastReconciled: formatTime(cp.LastReconciled),
 		LastHealed:     cp.LastHealed,
@@ -338,6 +350,11 @@ func fromEntity(pair string, e entity, fields map[string]any) replication.Checkp
 		Reconcile: replication.Scan{
 			Kind: replication.ScanKind(e.RecKind), Cursor: e.RecCursor, StartedAt: parseTime(e.RecStartedAt),
 			Listed: e.RecListed, Writes: e.RecWrites, NoDigest: e.RecNoDigest,
+		},
+		FencePending: e.FencePending,
+		MergeBack: replication.Scan{
+			Kind: replication.ScanKind(e.MBKind), Cursor: e.MBCursor, StartedAt: parseTime(e.MBStartedAt),
+			Listed: e.MBListed, Writes: e.MBWrites,
 		},
 		ClockOffset:    time.Duration(e.ClockOffsetMs) * time.Millisecond,
 		LastReconciled: parseTime(e.LastReconciled),

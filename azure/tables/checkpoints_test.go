@@ -195,3 +195,36 @@ func TestResumeAfterAFailedRunOnTableStorage(t *testing.T) {
 		t.Fatalf("resumed run wrote %d, want the 25 missing", st.Writes)
 	}
 }
+
+// The two-writer window's state survives a save and a load: a pending fence must keep
+// gating writes, and a merge-back under way must resume at its cursor, across restarts.
+func TestAPendingFenceAndAMergeBackUnderWayRoundTrip(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	cp, _, err := s.Load(ctx, "fabrikam-b2b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp.Epoch = 2
+	cp.FencePending = "op-20261120-0001"
+	cp.MergeBack = replication.Scan{Kind: replication.ScanMergeBack, Cursor: "https://management.azure.com/next?$skiptoken=mb", StartedAt: time.Date(2026, 11, 20, 9, 0, 1, 0, time.UTC), Listed: 250, Writes: 7}
+	saved, err := s.Save(ctx, cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Load(ctx, "fabrikam-b2b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.FencePending != cp.FencePending || got.MergeBack != cp.MergeBack {
+		t.Fatalf("loaded fence pending %q, merge-back %+v; saved %q, %+v", got.FencePending, got.MergeBack, cp.FencePending, cp.MergeBack)
+	}
+	// The fence lands and the merge-back completes: both read back empty.
+	saved.FencePending, saved.MergeBack = "", replication.Scan{}
+	if _, err := s.Save(ctx, saved); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.Load(ctx, "fabrikam-b2b"); err != nil || got.FencePending != "" || got.MergeBack != (replication.Scan{}) {
+		t.Fatalf("after clearing: fence pending %q, merge-back %+v, err %v", got.FencePending, got.MergeBack, err)
+	}
+}

@@ -1,0 +1,188 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"integration-dr/drerr"
+	"integration-dr/session"
+)
+
+// runMergeBack lists the standby — the old active side, fenced by now — whole, from
+// the scan's cursor, and brings into the active side what the old side held alone
+// (session.MergeBack): received numbers as a union, generated numbers where the old
+// side's is higher. Like any scan it resumes across runs, rechecks the lease and the
+// epoch between batches and stays within the read and write budgets. It reports
+// whether the listing completed.
+func (ps *pass) runMergeBack(ctx context.Context, scan *Scan) (bool, error) {
+	ps.scan, ps.digest = scan, nil
+	for attempt := 0; ; attempt++ {
+		err := ps.standby.List(ctx, time.Time{}, scan.Cursor, func(pg Page) error { return ps.mergePage(ctx, pg) })
+		if err != nil && scan.Cursor != "" && attempt == 0 && (drerr.Is(err, drerr.Invalid) || drerr.Is(err, drerr.NotFound)) {
+			// Starting over is harmless: the merge writes only what the active side lacks.
+			ps.log.Warn("merge-back cursor refused; restarting it", "err", err)
+			scan.Cursor, scan.StartedAt, scan.Listed = "", time.Time{}, 0
+			continue
+		}
+		if err != nil {
+			var stale *errStale
+			if errors.Is(err, errOutOfTime) || ctx.Err() != nil || errors.As(err, &stale) {
+				return false, err
+			}
+			return false, fmt.Errorf("list the old side's sessions for the merge-back: %w", err)
+		}
+		return true, nil
+	}
+}
+
+// mergePage handles one page of the old side: everything on it is merged into the
+// active side before the cursor moves past it.
+func (ps *pass) mergePage(ctx context.Context, pg Page) error {
+	scan := ps.scan
+	ps.st.Pages++
+	if scan.Cursor == "" && scan.StartedAt.IsZero() {
+		scan.StartedAt = pg.Date
+	}
+	byName := map[string]item{}
+	for _, s := range pg.Sessions {
+		if prev, ok := byName[s.Name]; ok && !newer(s, prev.s) {
+			continue
+		}
+		byName[s.Name] = item{s: s}
+	}
+	items := make([]item, 0, len(byName))
+	for _, it := range byName {
+		it.kind = session.Classify(it.s.Name, session.ParseContent(it.s.Content))
+		if len(ps.pair.Kinds) > 0 && !ps.pair.Kinds[it.kind] {
+			continue
+		}
+		items = append(items, it)
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if ri, rj := writeRank(items[i].kind), writeRank(items[j].kind); ri != rj {
+			return ri < rj
+		}
+		return items[i].s.Name < items[j].s.Name
+	})
+	for start := 0; start < len(items); start += ps.engine.opts.BatchSize {
+		if err := ps.timeLeft(ctx); err != nil {
+			return err
+		}
+		if !ps.checked {
+			if err := ps.recheck(ctx); err != nil {
+				return err
+			}
+		}
+		ps.checked = false
+		if err := ps.mergeBatch(ctx, items[start:min(start+ps.engine.opts.BatchSize, len(items))]); err != nil {
+			return err
+		}
+	}
+	scan.Listed += int64(len(pg.Sessions))
+	ps.progress = true
+	if pg.Next == "" {
+		return nil
+	}
+	scan.Cursor = pg.Next
+	if err := ps.saveProgress(ctx); err != nil {
+		return err
+	}
+	return wait(ctx, ps.engine.limits.Reads, "read")
+}
+
+// mergeBatch merges a batch into the active side, generated numbers first.
+func (ps *pass) mergeBatch(ctx context.Context, items []item) error {
+	for start := 0; start < len(items); {
+		end := start
+		for end < len(items) && items[end].kind == items[start].kind {
+			end++
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(ps.engine.opts.Workers)
+		for _, it := range items[start:end] {
+			g.Go(func() (err error) {
+				defer func() {
+					if v := recover(); v != nil {
+						ps.log.Error("panic in a merge-back worker", "session", it.s.Name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+						err = drerr.Errorf(drerr.Internal, "merge back "+it.s.Name, "panic: %v", v)
+					}
+				}()
+				return ps.mergeOne(gctx, it)
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// mergeOne brings one session of the old side into the active side if
+// session.MergeBack says so.
+func (ps *pass) mergeOne(ctx context.Context, it item) error {
+	if err := wait(ctx, ps.engine.limits.Reads, "read"); err != nil {
+		return err
+	}
+	var current *session.Session
+	cur, err := ps.active.Get(ctx, it.s.Name)
+	switch {
+	case err == nil:
+		current = &cur
+	case drerr.Is(err, drerr.NotFound):
+	default:
+		return fmt.Errorf("read active session %q: %w", it.s.Name, err)
+	}
+	ps.mu.Lock()
+	ps.st.Reads++
+	ps.mu.Unlock()
+	out, write, err := session.MergeBack(it.s, current, ps.engine.opts.Now())
+	if err != nil {
+		// The two numbers cannot be compared: nothing is written, and it is said loudly,
+		// for a number the old side sent may be above the active side's.
+		ps.log.Error("merge-back cannot compare a session; the active side keeps its copy", "session", it.s.Name, "err", err)
+		return nil
+	}
+	if !write {
+		return nil
+	}
+	if current != nil {
+		// The active side sends while this runs and a Put is not conditional: read
+		// again right before raising, so a number it moved on meanwhile is not lowered.
+		if err := wait(ctx, ps.engine.limits.Reads, "read"); err != nil {
+			return err
+		}
+		again, err := ps.active.Get(ctx, it.s.Name)
+		if err != nil {
+			return fmt.Errorf("read active session %q: %w", it.s.Name, err)
+		}
+		if out, write, err = session.MergeBack(it.s, &again, ps.engine.opts.Now()); err != nil || !write {
+			return nil
+		}
+	}
+	if err := wait(ctx, ps.engine.limits.Writes, "write"); err != nil {
+		return err
+	}
+	if err := ps.timeLeft(ctx); err != nil {
+		return err
+	}
+	if err := ps.active.Put(ctx, out); err != nil {
+		return fmt.Errorf("write active session %q: %w", it.s.Name, err)
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	ps.st.MergedBack++
+	ps.scan.Writes++
+	verb := "copied"
+	if current != nil {
+		verb = "raised"
+	}
+	ps.log.Warn("merge-back: the old side held what the active side lacked", "session", it.s.Name, "kind", it.kind.String(), "action", verb)
+	return nil
+}

@@ -1,0 +1,200 @@
+package session
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Tick is a .NET tick, the resolution of ControlNumberChangedTime.
+const Tick = 100 * time.Nanosecond
+
+// FormatStamp writes a time as .NET's round-trip format does: UTC, seven fractional
+// digits.
+func FormatStamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+// NextStamp is the ControlNumberChangedTime of a write that must look newer than every
+// stamp given: max(now, each stamp + 1 tick), on whole ticks. Zero stamps are ignored.
+func NextStamp(now time.Time, stamps ...time.Time) time.Time {
+	s := now.UTC().Truncate(Tick)
+	for _, old := range stamps {
+		if old.IsZero() {
+			continue
+		}
+		c := old.UTC().Add(Tick)
+		if r := c.Truncate(Tick); r.Before(c) {
+			c = r.Add(Tick)
+		}
+		if c.After(s) {
+			s = c
+		}
+	}
+	return s
+}
+
+// MergeBack decides what the active side takes from the old active side's copy of a
+// session after a failover, once the old side is fenced: what the old side recorded
+// alone (sent or received just before the outage) must not be lost.
+//
+//   - A session the active side lacks is copied as it is, whatever its kind.
+//   - Received numbers, AS2 MIC records and unknown sessions are a union: an active
+//     copy is never overwritten.
+//   - A generated number is raised to the old side's where the old side's is
+//     numerically higher: when both sides have sent, the higher number wins, not the
+//     newer stamp. The active content keeps its fields, spelling and zero padding;
+//     its ControlNumberChangedTime becomes later than both sides' stamps and now.
+//     Nothing on the active side is ever lowered.
+//
+// It returns the session to write into the active side and true, or false when the
+// active side keeps what it holds. An error means the two generated numbers cannot
+// be compared (unreadable content): the active side is left alone and the caller
+// should say so.
+func MergeBack(old Session, active *Session, now time.Time) (Session, bool, error) {
+	if active == nil {
+		return Session{Name: old.Name, Content: old.Content}, true, nil
+	}
+	oc := ParseContent(old.Content)
+	if Classify(old.Name, oc) != Generated {
+		return Session{}, false, nil
+	}
+	ac := ParseContent(active.Content)
+	on, err := strconv.ParseUint(oc.ControlNumber, 10, 64)
+	if err != nil {
+		return Session{}, false, fmt.Errorf("merge back %s: the old side's control number %q is not a number", old.Name, oc.ControlNumber)
+	}
+	an, err := strconv.ParseUint(ac.ControlNumber, 10, 64)
+	if err != nil {
+		return Session{}, false, fmt.Errorf("merge back %s: the active side's control number %q is not a number", old.Name, ac.ControlNumber)
+	}
+	if on <= an {
+		return Session{}, false, nil
+	}
+	content, err := RaiseControlNumber(active.Content, on, NextStamp(now, ac.ControlNumberChangedTime, oc.ControlNumberChangedTime))
+	if err != nil {
+		return Session{}, false, fmt.Errorf("merge back %s: %w", old.Name, err)
+	}
+	return Session{Name: active.Name, Content: content}, true, nil
+}
+
+const (
+	keyNumber = "ControlNumber"
+	keyStamp  = "ControlNumberChangedTime"
+)
+
+// RaiseControlNumber returns content with its ControlNumber set to number and its
+// ControlNumberChangedTime to stamp (every spelling of each key, matched
+// case-insensitively), every other field, key order and key casing as it was. The
+// number keeps the content's form: a JSON number stays one, a zero-padded string
+// keeps its width.
+func RaiseControlNumber(content json.RawMessage, number uint64, stamp time.Time) (json.RawMessage, error) {
+	members, err := decodeObject(bytes.TrimSpace(content))
+	if err != nil {
+		return nil, err
+	}
+	digits := strconv.FormatUint(number, 10)
+	numVal := quote(digits)
+	stampVal := quote(FormatStamp(stamp))
+	var haveNum, haveStamp bool
+	for i := range members {
+		switch {
+		case strings.EqualFold(members[i].key, keyNumber):
+			v := bytes.TrimSpace(members[i].val)
+			switch {
+			case len(v) > 0 && v[0] == '"':
+				var cur string
+				_ = json.Unmarshal(v, &cur)
+				text := digits
+				if len(cur) > len(text) && strings.HasPrefix(cur, "0") {
+					text = strings.Repeat("0", len(cur)-len(text)) + text
+				}
+				members[i].val = quote(text)
+			case len(v) > 0 && v[0] >= '0' && v[0] <= '9':
+				members[i].val = json.RawMessage(digits)
+			default:
+				members[i].val = numVal
+			}
+			haveNum = true
+		case strings.EqualFold(members[i].key, keyStamp):
+			members[i].val, haveStamp = stampVal, true
+		}
+	}
+	camel := len(members) > 0 && members[0].key != "" && members[0].key[0] >= 'a' && members[0].key[0] <= 'z'
+	if !haveNum {
+		members = append(members, member{casing(keyNumber, camel), numVal})
+	}
+	if !haveStamp {
+		members = append(members, member{casing(keyStamp, camel), stampVal})
+	}
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, m := range members {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(quote(m.key))
+		buf.WriteByte(':')
+		buf.Write(m.val)
+	}
+	buf.WriteByte('}')
+	if !json.Valid(buf.Bytes()) {
+		return nil, errors.New("rewritten content is not valid JSON")
+	}
+	return buf.Bytes(), nil
+}
+
+// member is one key of a JSON object, kept in the order and spelling of the source.
+type member struct {
+	key string
+	val json.RawMessage
+}
+
+func decodeObject(raw []byte) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("content is not a JSON object")
+	}
+	var ms []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("content is not a JSON object: %w", err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, errors.New("content is not a JSON object")
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("content is not a JSON object: %w", err)
+		}
+		ms = append(ms, member{key, v})
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, errors.New("content is not a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the content's JSON object")
+	}
+	return ms, nil
+}
+
+func casing(pascal string, camel bool) string {
+	if camel {
+		return strings.ToLower(pascal[:1]) + pascal[1:]
+	}
+	return pascal
+}
+
+// quote encodes a string as JSON without HTML escaping.
+func quote(s string) json.RawMessage {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}
