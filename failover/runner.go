@@ -1365,6 +1365,18 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 		}
 	}
 	p.op.EpochAfter = next
+	// The old side's fence gates every write into it, whoever prepared the new
+	// direction's checkpoint (an earlier attempt, or a run that found it unprepared).
+	fence := ""
+	if fe := p.op.StepByName(StepFenceOld); fe != nil && fe.Status != journal.StepDone {
+		fence = p.op.ID
+	}
+	if cp.Epoch == next && cp.FencePending != fence {
+		cp.FencePending = fence
+		if _, err := p.r.Streams.Save(ctx, cp); err != nil {
+			return "", nil, err
+		}
+	}
 	if cp.Epoch != next {
 		// The new direction's watermark is on the new active side's clock: the plan's
 		// start, moved by that clock's offset from ours, read off an empty listing.
@@ -1381,10 +1393,7 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 		// it may still be sending, so nothing is written into it at all.
 		cp.Scan, cp.Reconcile, cp.Recent = replication.Scan{}, replication.Scan{Kind: replication.ScanReconcile}, nil
 		cp.MergeBack = replication.Scan{Kind: replication.ScanMergeBack}
-		cp.FencePending = ""
-		if fe := p.op.StepByName(StepFenceOld); fe != nil && fe.Status != journal.StepDone {
-			cp.FencePending = p.op.ID
-		}
+		cp.FencePending = fence
 		cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
 		if _, err := p.r.Streams.Save(ctx, cp); err != nil {
 			return "", nil, err
@@ -1419,7 +1428,7 @@ func (p *plan) confirmReplication(ctx context.Context) (string, []string, error)
 		return "", nil, err
 	}
 	flipped := p.op.StepByName(StepFlip).Ended
-	if cp.Epoch != p.op.EpochAfter || cp.LastRun.Before(flipped) || cp.LastError != "" {
+	if cp.Epoch != p.op.EpochAfter || cp.LastRun.Before(flipped) || cp.LastError != "" || cp.FencePending != "" || cp.MergeBack.Kind != "" {
 		return "", nil, journal.Wait("waiting for replication to run in the new direction")
 	}
 	return "replication runs forward again", nil, nil
