@@ -126,6 +126,8 @@ type workflow struct {
 	protocol failover.Protocol
 	mu       sync.Mutex
 	enabled  bool
+	// gone: the region was rebuilt without this workflow; ARM answers 404 for good.
+	gone bool
 }
 
 func (f *workflow) Name() string { return f.name }
@@ -139,6 +141,9 @@ func (f *workflow) set(ctx context.Context, on bool) error {
 	key := verb + " " + f.name
 	if err := f.r.fault(ctx, key); err != nil {
 		return err
+	}
+	if f.isGone() {
+		return drerr.Errorf(drerr.NotFound, key, "404 WorkflowNotFound: the region was rebuilt without it")
 	}
 	w.interleave("workflow")
 	crash, after := w.crashes(key, w.count("crash|"+key))
@@ -158,6 +163,12 @@ func (f *workflow) set(ctx context.Context, on bool) error {
 
 func (f *workflow) Enable(ctx context.Context) error  { return f.set(ctx, true) }
 func (f *workflow) Disable(ctx context.Context) error { return f.set(ctx, false) }
+
+func (f *workflow) isGone() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gone
+}
 
 func (f *workflow) on() bool {
 	f.mu.Lock()

@@ -27,7 +27,8 @@ const (
 	Receive    Kind = "receive"    // a partner sends an interchange (or resends one)
 	Replicate  Kind = "replicate"  // a replication run (Engine.Run)
 	SetMode    Kind = "mode"       // a region starts answering another way
-	Rebuild    Kind = "rebuild"    // an unreachable region comes back rebuilt
+	Rebuild    Kind = "rebuild"    // an unreachable old region comes back rebuilt, without its workflows
+	Cancel     Kind = "cancel"     // an operator cancels, with force, an operation that can never end
 	Alert      Kind = "alert"      // an alert or operator puts a command on the queue
 	Propose    Kind = "propose"    // a command proposed, and its confirm queued
 	Deliver    Kind = "deliver"    // the queue delivers a message
@@ -73,6 +74,7 @@ type Event struct {
 	Nested    *Event // interleave: the event run in the middle
 	At        int    // interleave: at which single-threaded call site
 	Inner     *Event // interleave: the event whose middle it is
+	Target    string // cancel: the operation to end
 }
 
 func (e Event) String() string {
@@ -91,6 +93,8 @@ func (e Event) String() string {
 		return fmt.Sprintf("mode %s %s", e.Side, e.Mode)
 	case Rebuild:
 		return fmt.Sprintf("rebuild %s", e.Side)
+	case Cancel:
+		return "cancel " + e.Target
 	case Alert, Direct:
 		s := fmt.Sprintf("%s %s", e.Kind, e.Action)
 		if e.Force {
@@ -222,18 +226,25 @@ func (w *World) apply(e Event) string {
 		if r.mode != Unreachable {
 			return "skipped: only an unreachable region comes back rebuilt"
 		}
+		if _, ar, _ := w.store.inner.Load(ctx, IAPair); ar.Active == r.name {
+			return "skipped: only an old side comes back rebuilt"
+		}
 		r.acct = replicationtest.NewAccount(w.Now().Add(r.offset))
 		r.acct.PageSize = 4 + int(hash64(w.seed, "page", w.step)%8)
 		for _, f := range r.flows {
 			f.mu.Lock()
-			f.enabled = true
+			f.enabled, f.gone = false, true
 			f.mu.Unlock()
 		}
 		r.mode, r.limited = Answering, false
 		r.lastGen, r.lastStamp = map[string]int64{}, map[string]time.Time{}
 		w.clearUnreachableSends(r)
 		w.ledger.rebuilt(r.name)
-		return "emptied account, workflows deployed enabled, answering"
+		return "emptied account, rebuilt without its intake workflows (404), answering"
+	case Cancel:
+		c := w.newCommand(command.Cancel, IAPair, true, false)
+		c.Target, c.Reason = e.Target, "the old region was rebuilt: its fence can never land"
+		return c.ID + ": " + w.submit(ctx, c)
 	case Alert:
 		c := w.newCommand(e.Action, IAPair, e.Force, e.Dry)
 		w.enqueue(c)

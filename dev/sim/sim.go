@@ -179,6 +179,12 @@ func (w *World) quiesce() {
 			w.do(Event{Kind: SSISRecon}, time.Second)
 		}
 		w.do(Event{Kind: Replicate}, time.Second)
+		if round == 20 {
+			// What an operator does about a fence that can never land: cancel it.
+			for _, id := range w.fencesOnRebuiltSides() {
+				w.do(Event{Kind: Cancel, Target: id}, time.Second)
+			}
+		}
 		for _, r := range w.regionList() {
 			for i := range w.agreements {
 				if w.intake(r, w.agreements[i].Protocol) {
@@ -193,6 +199,30 @@ func (w *World) quiesce() {
 	w.checkEnd()
 	w.logf("---- end: %d events", w.events)
 	w.flush()
+}
+
+// fencesOnRebuiltSides lists the operations waiting on a fence of a region rebuilt
+// without its workflows.
+func (w *World) fencesOnRebuiltSides() []string {
+	var out []string
+	ops, _ := w.journal.inner.ListPending(context.Background())
+	for _, op := range ops {
+		st := op.StepByName(failover.StepFenceOld)
+		if op.Pair != IAPair || st == nil || st.Status != journal.StepWaiting {
+			continue
+		}
+		old := replication.Primary
+		if op.Action == command.Fallback {
+			old = replication.Secondary
+		}
+		for _, f := range w.regions[old].flows {
+			if f.isGone() {
+				out = append(out, op.ID)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func (w *World) allEnded() bool {
