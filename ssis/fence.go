@@ -114,6 +114,19 @@ func (ps *pass) goAhead(f fenced, on Side) bool {
 	return false
 }
 
+// hurry shortens a held fence's back-off to the first step's when a package may
+// already run on both sides: the fence is what ends that, and must not wait half
+// an hour behind a throttled side.
+func (ps *pass) hurry(f fenced) {
+	key := pendingFence(f.kind, f.side)
+	if pd, ok := ps.st.Pending[key]; ok && !ps.opts.DryRun {
+		if soon := ps.r.now().Add(ps.r.backoff()); pd.NextTry.After(soon) {
+			pd.NextTry = soon
+			ps.st.Pending[key] = pd
+		}
+	}
+}
+
 // retry says when a held fence is tried again.
 func (ps *pass) retry(f fenced) string {
 	if pd, ok := ps.st.Pending[pendingFence(f.kind, f.side)]; ok && !pd.NextTry.IsZero() {
@@ -145,6 +158,9 @@ func (ps *pass) heldTriggers(ctx context.Context, s Side, f fenced) {
 			continue
 		}
 		other, known := lookupFold(standby, t.Name)
+		if !known || other == TriggerStarted {
+			ps.hurry(f)
+		}
 		switch {
 		case known && other == TriggerStarted:
 			ps.problem("%s: trigger %s runs on both sides: the %s side's could not be stopped (%v); %s", s, t.Name, f.side, f.err, ps.retry(f))
@@ -179,6 +195,9 @@ func (ps *pass) heldSchedules(ctx context.Context, s Side, f fenced) {
 			continue
 		}
 		other, known := standby[strings.ToLower(sc.Name)]
+		if !known || other {
+			ps.hurry(f)
+		}
 		switch {
 		case known && other:
 			ps.problem("%s: SQL Agent schedule %d (%s) is enabled on both sides: the %s side's could not be disabled (%v); %s", s, sc.ID, sc.Name, f.side, f.err, ps.retry(f))

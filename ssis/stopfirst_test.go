@@ -340,3 +340,75 @@ func TestForcedAttachIRSkipsAnOldRuntimeThatDoesNotStopAndSaysSo(t *testing.T) {
 		t.Fatalf("the skipped stop does not say it was forced: %s (%s)", st.Status, st.Outcome)
 	}
 }
+
+// Timer passes, an operation, its redeliveries and status reads run at once, as a
+// scaled-out app runs them, while the world changes under them: with -race this
+// proves the reconciler and the runner share nothing unguarded, and the pair's lock
+// keeps them from turning a package on on both sides.
+func TestConcurrentPassesAndOperationsShareNothingUnguarded(t *testing.T) {
+	f := newFixture(t, ssis.StandbyStopped)
+	r := f.runner()
+	r.PassWait = 10 * time.Millisecond
+	ctx := context.Background()
+	c := command.Command{ID: "fo-concurrent", Action: command.SSISFailover, Pair: pairName}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				switch (g + i) % 4 {
+				case 0:
+					f.rec.ReconcileAll(ctx)
+				case 1:
+					r.Submit(ctx, c, journal.Source{}, time.Time{})
+				case 2:
+					r.Advance(ctx)
+				case 3:
+					f.rec.Status(ctx)
+					f.world.SetWriteFault(ssis.SidePrimary, nil)
+				}
+				f.clock.Add(time.Second)
+			}
+		}()
+	}
+	wg.Wait()
+	op := advance(t, f, r, c.ID, 20)
+	if op.Status != journal.Succeeded {
+		t.Fatalf("status %s: %s", op.Status, op.Error)
+	}
+}
+
+// countingFactory counts the trigger stops asked of a factory.
+type countingFactory struct {
+	ssis.Factory
+	mu    sync.Mutex
+	stops int
+}
+
+func (f *countingFactory) SetTrigger(ctx context.Context, name string, start bool) error {
+	if !start {
+		f.mu.Lock()
+		f.stops++
+		f.mu.Unlock()
+	}
+	return f.Factory.SetTrigger(ctx, name, start)
+}
+
+// While a trigger runs on both sides, the stop of the standby's is not put off
+// behind a growing back-off: it is what ends the overlap.
+func TestAFenceEndingAnOverlapIsNotPutOff(t *testing.T) {
+	f := newFixture(t, ssis.StandbyRunning)
+	cf := &countingFactory{Factory: f.world.Factory(ssis.SidePrimary)}
+	f.setEndpoint(ssis.SidePrimary, func(e *ssis.Endpoint) { e.Factory = cf })
+	f.world.SetRoles(ssis.Secondary, ssis.Primary)
+	f.world.PutTrigger(ssis.SideSecondary, "nightly", ssis.TriggerStarted)
+	f.world.SetWriteFault(ssis.SidePrimary, drerr.Errorf(drerr.Throttled, "stop", "429 Too Many Requests"))
+	for range 10 {
+		f.tick(t)
+		f.clock.Add(61 * time.Second)
+	}
+	if cf.stops < 10 {
+		t.Fatalf("the standby's trigger stop was tried %d times in 10 minutes of overlap, want every tick", cf.stops)
+	}
+}
