@@ -23,11 +23,18 @@ type Store struct {
 	states  map[string][]byte
 	etags   map[string]string
 	version int
-	// Saves counts successful saves.
+	// Saves counts successful saves; SaveCount reads it safely beside running passes.
 	Saves int
 }
 
 var _ ssis.Store = (*Store)(nil)
+
+// SaveCount returns Saves, read under the store's lock (safe beside running passes).
+func (s *Store) SaveCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Saves
+}
 
 // NewStore returns an empty store.
 func NewStore() *Store { return &Store{states: map[string][]byte{}, etags: map[string]string{}} }
@@ -86,7 +93,8 @@ type World struct {
 	overlaps      []string
 	failStarts    map[ssis.Side]int
 	PollsToFinish int
-	// Writes lists every change made, in order ("primary: start ir", ...).
+	// Writes lists every change made, in order ("primary: start ir", ...). Read it
+	// with WritesSoFar while anything may still be writing.
 	Writes []string
 	next   int
 }
@@ -114,6 +122,14 @@ func NewWorld() *World {
 		failStarts:    map[ssis.Side]int{},
 		PollsToFinish: 2,
 	}
+}
+
+// SetPollsToFinish sets PollsToFinish under the world's lock (safe beside running
+// passes, where assigning the field is not).
+func (w *World) SetPollsToFinish(n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.PollsToFinish = n
 }
 
 // SetRoles sets both sides' roles at once, as a failover that finished would.
