@@ -414,12 +414,18 @@ const (
 )
 
 // wrap returns err wrapped in a *drerr.Error whose code says what the caller can do:
-// our own deadline or cancellation is Interrupted; a server answer retrying cannot
-// change is Invalid or NotFound; anything else (network, sign-in, failover in
-// progress) is Unavailable. Driver errors carry no connection string or token.
+// a connection that could not be opened at all (refused, unresolvable, or not open
+// before the call's deadline) is Unreachable, the only code that says the server may
+// be down; our own deadline or cancellation otherwise is Interrupted; a server answer
+// retrying cannot change is Invalid or NotFound; anything else (a dropped connection,
+// sign-in, failover in progress) is Unavailable. Driver errors carry no connection
+// string or token.
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
+	}
+	if notConnected(err) && !errors.Is(err, context.Canceled) {
+		return drerr.E(drerr.Unreachable, op, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return drerr.E(drerr.Interrupted, op, err)
@@ -429,6 +435,15 @@ func wrap(op string, err error) error {
 		return drerr.E(ErrorNumberCode(se.Number), op, err)
 	}
 	return drerr.E(drerr.Unavailable, op, err)
+}
+
+// notConnected says whether err is a failure to open a connection: a dial that
+// failed, or a server name that does not resolve (go-mssqldb returns the net
+// package's errors from its dialer as they are).
+func notConnected(err error) bool {
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(err, &oe) && oe.Op == "dial" || errors.As(err, &de)
 }
 
 // ErrorNumberCode is the code of an error the server raised with number: NotFound

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -60,6 +62,11 @@ func TestRole(t *testing.T) {
 		{name: "a driver error is Unknown and Unavailable", kind: ManagedInstance, stmt: roleMI, err: errors.New("connection reset"), want: RoleUnknown, wantCode: drerr.Unavailable},
 		{name: "a missing VIEW DATABASE STATE permission is Invalid", kind: ManagedInstance, stmt: roleMI, err: mssqldrv.Error{Number: 300, Message: "VIEW DATABASE STATE permission was denied"}, want: RoleUnknown, wantCode: drerr.Invalid},
 		{name: "our own deadline is Interrupted", kind: ManagedInstance, stmt: roleMI, err: context.DeadlineExceeded, want: RoleUnknown, wantCode: drerr.Interrupted},
+		{name: "a refused connection is Unreachable", kind: ManagedInstance, stmt: roleMI, err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, want: RoleUnknown, wantCode: drerr.Unreachable},
+		{name: "a connection not opened before our deadline is Unreachable", kind: ManagedInstance, stmt: roleMI, err: &net.OpError{Op: "dial", Net: "tcp", Err: context.DeadlineExceeded}, want: RoleUnknown, wantCode: drerr.Unreachable},
+		{name: "a server name that does not resolve is Unreachable", kind: ManagedInstance, stmt: roleMI, err: &net.DNSError{Err: "no such host", Name: "mi.example", IsNotFound: true}, want: RoleUnknown, wantCode: drerr.Unreachable},
+		{name: "a connection reset while reading is Unavailable, not Unreachable", kind: ManagedInstance, stmt: roleMI, err: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}, want: RoleUnknown, wantCode: drerr.Unavailable},
+		{name: "a dial our caller cancelled is Interrupted", kind: ManagedInstance, stmt: roleMI, err: &net.OpError{Op: "dial", Net: "tcp", Err: context.Canceled}, want: RoleUnknown, wantCode: drerr.Interrupted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

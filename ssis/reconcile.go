@@ -46,6 +46,10 @@ type Options struct {
 	Assume map[Side]Role
 	// Serving replaces the stored serving side (a dry run of an attach-ir).
 	Serving Side
+	// Force is an operator's forced operation: a standby that answers but whose
+	// triggers or schedules could not be stopped does not hold the serving side's
+	// back. The report says so, and the stop is still tried on every pass.
+	Force bool
 	// holder is the timer pass's lock holder, renewed as the pass goes on; empty when
 	// an operation, which holds the pair itself, runs the pass.
 	holder string
@@ -210,27 +214,37 @@ func (ps *pass) run(ctx context.Context) {
 		ps.rep.Sides[s] = sr
 	}
 	// What must stop goes first: a trigger or schedule running on both sides at once
-	// would run its packages twice.
+	// would run its packages twice. The serving side's are started or enabled only
+	// once the standby's are stopped or disabled, or the standby cannot be reached at
+	// all (taken as down, fenced as soon as it answers), or the operator forced it.
 	// Each phase that may write first makes sure the pass still holds the pair: a pass
 	// slowed by sides that do not answer must not outlive its lock and act beside a
 	// command that took the pair.
-	standby := serving.Other()
+	standby, agentStandby := serving.Other(), primary.Other()
+	ps.settleFences(serving, primary)
 	if !ps.keep(ctx) {
 		return
 	}
-	triggersHeld := ps.triggers(ctx, standby, false)
+	trig := ps.fence(ctx, fenceTriggers, standby)
 	if !ps.keep(ctx) {
 		return
 	}
-	schedulesHeld := ps.schedules(ctx, primary.Other(), false)
+	sched := ps.fence(ctx, fenceSchedules, agentStandby)
 	if !ps.keep(ctx) {
 		return
 	}
-	if schedulesHeld {
-		ps.problem("%s: SQL Agent schedules left disabled: the %s side's could not be disabled, and a job must not run on both", primary, primary.Other())
-	} else {
+	if ps.goAhead(sched, primary) {
 		ps.schedules(ctx, primary, true)
+	} else {
+		ps.heldSchedules(ctx, primary, sched)
 	}
+	if !ps.keep(ctx) {
+		return
+	}
+	// The standby runtime follows the policy; after an attach-ir it is the one whose
+	// region was lost, and stays stopped. Its stop is begun before the serving side
+	// starts anything.
+	ps.runtime(ctx, standby, ps.pair.Standby == StandbyRunning && serving == primary)
 	if !ps.keep(ctx) {
 		return
 	}
@@ -240,19 +254,13 @@ func (ps *pass) run(ctx context.Context) {
 	}
 	// A trigger fires pipelines that need the runtime: started only once it runs.
 	switch {
-	case triggersHeld:
-		ps.problem("%s: triggers left stopped: the %s side's could not be stopped, and a pipeline must not run on both", serving, standby)
+	case !ps.goAhead(trig, serving):
+		ps.heldTriggers(ctx, serving, trig)
 	case ps.rep.Sides[serving].IRState == IRStarted:
 		ps.triggers(ctx, serving, true)
 	default:
 		ps.waitTriggers(serving)
 	}
-	if !ps.keep(ctx) {
-		return
-	}
-	// The standby runtime follows the policy; after an attach-ir it is the one whose
-	// region was lost, and stays stopped.
-	ps.runtime(ctx, standby, ps.pair.Standby == StandbyRunning && serving == primary)
 
 	ps.rep.Converged = len(ps.rep.Changes) == 0 && len(ps.rep.Problems) == 0 && len(ps.st.Pending) == 0
 }
@@ -447,31 +455,22 @@ func (ps *pass) runtime(ctx context.Context, s Side, run bool) {
 	}
 }
 
-// triggers starts (run) or stops a side's listed triggers. held reports a stop the
-// side refused (it answered, so its triggers may still run): the other side's must
-// then wait. A side that does not answer holds nothing: its region is down.
-func (ps *pass) triggers(ctx context.Context, s Side, run bool) (held bool) {
+// triggers starts (run) or stops a side's listed triggers. It returns the error that
+// kept it from listing them, or from stopping one of them (a trigger gone meanwhile
+// cannot run, and is not an error), and whether that error was the listing's.
+func (ps *pass) triggers(ctx context.Context, s Side, run bool) (err error, listing bool) {
 	e := ps.pair.Sides[s]
 	if len(e.Triggers) == 0 && e.TriggerAnnotation == "" {
-		return false
+		return nil, false
 	}
-	var all []Trigger
-	err := ps.call(ctx, func(ctx context.Context) (err error) {
-		all, err = e.Factory.Triggers(ctx)
-		return err
-	})
+	all, err := ps.listTriggers(ctx, s)
 	if err != nil {
 		ps.problem("%s: triggers of %s unreadable (%v)", s, e.Factory.Name(), err)
-		return !run && !transient(err)
+		return err, true
 	}
 	states := map[string]string{}
-	found := map[string]bool{}
+	var failed error
 	for _, t := range all {
-		named := slices.ContainsFunc(e.Triggers, func(n string) bool { return strings.EqualFold(n, t.Name) })
-		if !named && (e.TriggerAnnotation == "" || !slices.Contains(t.Annotations, e.TriggerAnnotation)) {
-			continue
-		}
-		found[strings.ToLower(t.Name)] = true
 		states[t.Name] = t.State
 		if run == (t.State == TriggerStarted) {
 			continue
@@ -484,21 +483,48 @@ func (ps *pass) triggers(ctx context.Context, s Side, run bool) (held bool) {
 		err := ps.call(ctx, func(ctx context.Context) error { return e.Factory.SetTrigger(ctx, t.Name, run) })
 		if err != nil {
 			ps.problem("%s: trigger %s/%s: %s failed (%v)", s, e.Factory.Name(), t.Name, verb, err)
-			held = held || !run && !transient(err)
+			if !drerr.Is(err, drerr.NotFound) && failed == nil {
+				failed = err
+			}
 			continue
 		}
 		states[t.Name] = map[bool]string{true: TriggerStarted, false: TriggerStopped}[run]
 		ps.change("%s: trigger %s/%s: %s (was %s)", s, e.Factory.Name(), t.Name, verb, t.State)
+	}
+	sr := ps.rep.Sides[s]
+	sr.Triggers = states
+	ps.rep.Sides[s] = sr
+	return failed, false
+}
+
+// listTriggers reads a side's triggers that follow the role (by name, or carrying
+// the annotation), reporting the named ones that do not exist.
+func (ps *pass) listTriggers(ctx context.Context, s Side) ([]Trigger, error) {
+	e := ps.pair.Sides[s]
+	var all []Trigger
+	err := ps.call(ctx, func(ctx context.Context) (err error) {
+		all, err = e.Factory.Triggers(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Trigger
+	found := map[string]bool{}
+	for _, t := range all {
+		named := slices.ContainsFunc(e.Triggers, func(n string) bool { return strings.EqualFold(n, t.Name) })
+		if !named && (e.TriggerAnnotation == "" || !slices.Contains(t.Annotations, e.TriggerAnnotation)) {
+			continue
+		}
+		found[strings.ToLower(t.Name)] = true
+		out = append(out, t)
 	}
 	for _, n := range e.Triggers {
 		if !found[strings.ToLower(n)] {
 			ps.problem("%s: trigger %s/%s does not exist", s, e.Factory.Name(), n)
 		}
 	}
-	sr := ps.rep.Sides[s]
-	sr.Triggers = states
-	ps.rep.Sides[s] = sr
-	return held
+	return out, nil
 }
 
 // waitTriggers reports the triggers left until the serving runtime runs.
@@ -514,34 +540,19 @@ func (ps *pass) waitTriggers(s Side) {
 }
 
 // schedules enables (primary) or disables a side's listed SQL Agent schedules, reading
-// each first and updating only those that differ. held reports a disable the side
-// refused, as triggers does.
-func (ps *pass) schedules(ctx context.Context, s Side, enable bool) (held bool) {
+// each first and updating only those that differ. It returns the error that kept it
+// from reading them, or from changing one of them (a schedule that does not exist
+// cannot run, and is not an error), and whether that error was the reading's.
+func (ps *pass) schedules(ctx context.Context, s Side, enable bool) (err error, listing bool) {
 	e := ps.pair.Sides[s]
+	list, err := ps.listSchedules(ctx, s)
+	if err != nil {
+		return err, true
+	}
 	sr := ps.rep.Sides[s]
 	defer func() { ps.rep.Sides[s] = sr }()
-	switch {
-	case ps.pair.Kind == mssql.SQLDatabase:
-		sr.Agent = "Azure SQL Database has no SQL Agent: only triggers and the runtime follow the role"
-		return false
-	case len(e.ScheduleIDs) == 0 && len(e.ScheduleNames) == 0:
-		sr.Agent = "no SQL Agent schedules configured"
-		return false
-	case e.DB == nil:
-		sr.Agent = "no SQL endpoint configured"
-		return false
-	}
-	var list []mssql.Schedule
-	err := ps.call(ctx, func(ctx context.Context) (err error) {
-		list, err = e.DB.Schedules(ctx, e.ScheduleIDs, e.ScheduleNames)
-		return err
-	})
-	if err != nil {
-		ps.problem("%s: SQL Agent schedules: %v", s, err)
-		if !drerr.Is(err, drerr.NotFound) {
-			return !enable && !transient(err)
-		}
-	}
+	sr.Schedules = nil
+	var failed error
 	for _, sc := range list {
 		state := ScheduleState{ID: sc.ID, Name: sc.Name, Enabled: sc.Enabled}
 		if sc.Enabled != enable {
@@ -553,7 +564,9 @@ func (ps *pass) schedules(ctx context.Context, s Side, enable bool) (held bool) 
 				err := ps.call(ctx, func(ctx context.Context) error { return e.DB.SetScheduleEnabled(ctx, sc.ID, enable) })
 				if err != nil {
 					ps.problem("%s: SQL Agent schedule %d (%s): %s failed (%v)", s, sc.ID, sc.Name, verb, err)
-					held = held || !enable && !transient(err)
+					if !drerr.Is(err, drerr.NotFound) && failed == nil {
+						failed = err
+					}
 					break
 				}
 				state.Enabled = enable
@@ -562,7 +575,43 @@ func (ps *pass) schedules(ctx context.Context, s Side, enable bool) (held bool) 
 		}
 		sr.Schedules = append(sr.Schedules, state)
 	}
-	return held
+	return failed, false
+}
+
+// listSchedules reads a side's listed SQL Agent schedules into its report, or says
+// why none follows the role there. Schedules that do not exist are reported, and
+// the others returned.
+func (ps *pass) listSchedules(ctx context.Context, s Side) ([]mssql.Schedule, error) {
+	e := ps.pair.Sides[s]
+	sr := ps.rep.Sides[s]
+	defer func() { ps.rep.Sides[s] = sr }()
+	switch {
+	case ps.pair.Kind == mssql.SQLDatabase:
+		sr.Agent = "Azure SQL Database has no SQL Agent: only triggers and the runtime follow the role"
+		return nil, nil
+	case len(e.ScheduleIDs) == 0 && len(e.ScheduleNames) == 0:
+		sr.Agent = "no SQL Agent schedules configured"
+		return nil, nil
+	case e.DB == nil:
+		sr.Agent = "no SQL endpoint configured"
+		return nil, nil
+	}
+	var list []mssql.Schedule
+	err := ps.call(ctx, func(ctx context.Context) (err error) {
+		list, err = e.DB.Schedules(ctx, e.ScheduleIDs, e.ScheduleNames)
+		return err
+	})
+	if err != nil {
+		ps.problem("%s: SQL Agent schedules: %v", s, err)
+		if !drerr.Is(err, drerr.NotFound) {
+			return nil, err
+		}
+	}
+	sr.Schedules = nil
+	for _, sc := range list {
+		sr.Schedules = append(sr.Schedules, ScheduleState{ID: sc.ID, Name: sc.Name, Enabled: sc.Enabled})
+	}
+	return list, nil
 }
 
 // call runs f with the per-call time limit.
@@ -586,15 +635,21 @@ func (ps *pass) inFlight(s Side, what string) {
 	ps.rep.Sides[s] = sr
 }
 
-// transient says whether an error may pass by itself (a side that does not answer,
-// throttling, our own deadline) rather than report the operation's failure.
+// transient says whether an error may pass by itself (a side that fails or does not
+// answer, throttling, our own deadline) rather than report the operation's failure.
+// It says nothing about whether the side is down: see unreachable.
 func transient(err error) bool {
 	switch drerr.CodeOf(err) {
-	case drerr.Unavailable, drerr.Throttled, drerr.Interrupted:
+	case drerr.Unavailable, drerr.Unreachable, drerr.Throttled, drerr.Interrupted:
 		return true
 	}
 	return false
 }
+
+// unreachable says whether err is a side that could not be reached at all: the only
+// error stop-first may take for "that side is down". A slow, throttled, erroring or
+// refusing answer says nothing about whether the side still runs packages.
+func unreachable(err error) bool { return drerr.Is(err, drerr.Unreachable) }
 
 // primaryOf is the side holding the Primary role (the primary side if neither does).
 func primaryOf(roles map[Side]Role) Side {
@@ -672,6 +727,14 @@ func (r *Reconciler) Status(ctx context.Context) ([]PairStatus, error) {
 		for _, key := range slices.Sorted(maps.Keys(st.Pending)) {
 			pd := st.Pending[key]
 			line := fmt.Sprintf("%s: %s begun %s", key, pd.Op, pd.Began.UTC().Format(time.RFC3339))
+			if strings.HasPrefix(key, "fence|") {
+				line = fmt.Sprintf("%s: %s: not done since %s, %d tries (%s)", key, pd.Op, pd.Began.UTC().Format(time.RFC3339), pd.Tries, pd.Error)
+				if !pd.NextTry.IsZero() {
+					line += ", next try after " + pd.NextTry.UTC().Format(time.RFC3339)
+				}
+				ps.InFlight = append(ps.InFlight, line)
+				continue
+			}
 			if pd.Tries > 0 {
 				line += fmt.Sprintf(", failed %d times (%s), next try after %s", pd.Tries, pd.Error, pd.NextTry.UTC().Format(time.RFC3339))
 			}

@@ -36,6 +36,8 @@ type fixture struct {
 	journal *journaltest.Store
 	clock   *clock
 	rec     *ssis.Reconciler
+	// overlapAllowed: the test forces an operation past stop-first on purpose.
+	overlapAllowed bool
 }
 
 // newFixture is a Managed Instance pair in its converged state: the primary side is
@@ -60,6 +62,12 @@ func newFixture(t *testing.T, policy ssis.Policy) *fixture {
 	secondary := w.Endpoint(ssis.SideSecondary, []string{"nightly"}, []int{7})
 	secondary.TriggerAnnotation = "dr-follow"
 	f := &fixture{world: w, store: ssistest.NewStore(), journal: j, clock: c}
+	// Whatever a test does, the app never makes a package schedulable on both sides.
+	t.Cleanup(func() {
+		if o := w.Overlaps(); len(o) > 0 && !f.overlapAllowed {
+			t.Errorf("a package was made schedulable on both sides: %v; writes %v", o, w.WritesSoFar())
+		}
+	})
 	f.rec = &ssis.Reconciler{
 		Store: f.store, Journal: j, Now: c.Now,
 		Pairs: map[string]ssis.Pair{pairName: {Name: pairName, Kind: mssql.ManagedInstance, Standby: policy,

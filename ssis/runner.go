@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -326,7 +328,7 @@ func (p *plan) plan(ctx context.Context) (string, []string, error) {
 	} else {
 		e := p.pair.Sides[to]
 		changes = append(changes,
-			fmt.Sprintf("would stop runtime %s on the %s side if it answers", p.pair.Sides[to.Other()].IR, to.Other()),
+			fmt.Sprintf("would stop runtime %s on the %s side first, and wait for its stop unless that side cannot be reached at all or the operation is forced", p.pair.Sides[to.Other()].IR, to.Other()),
 			fmt.Sprintf("would run catalog.failover_integration_runtime @data_factory_name=%s, @integration_runtime_name=%s on the primary SSISDB", e.Factory.Name(), e.IR))
 		opts.Serving = to
 	}
@@ -421,7 +423,9 @@ func (p *plan) failover(ctx context.Context) (string, []string, error) {
 	return "", nil, journal.Wait("%s to the %s side begun", verb, to)
 }
 
-// stopOld stops the runtime that served SSISDB before, if it answers.
+// stopOld stops the runtime that served SSISDB before, and waits for it to stop: the
+// attach goes ahead without only when that side cannot be reached at all (taken as
+// down, as the guide does when its region is down) or the operator forced it.
 func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 	rc := p.r.Reconciler
 	old := p.target().Other()
@@ -441,10 +445,15 @@ func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 		return err
 	})
 	switch {
-	case err != nil && transient(err):
-		return "skipped: runtime " + e.IR + " does not answer (" + err.Error() + "); the guide skips the stop when its region is down", nil, nil
+	case err != nil && p.op.Force:
+		return fmt.Sprintf("%sforced: runtime %s on the %s side was not stopped, its state unreadable (%v); the reconcile stops it once it answers", journal.SkippedPrefix, e.IR, old, err), nil, nil
+	case unreachable(err):
+		// The guide skips the stop when the old runtime's region is down; only a
+		// side that cannot be reached at all is taken as down.
+		return fmt.Sprintf("%sruntime %s on the %s side is unreachable: no connection within the call budget of %s (%v); that side is taken as down, and the reconcile stops the runtime as soon as it answers", journal.SkippedPrefix, e.IR, old, rc.callTimeout(), err), nil, nil
 	case err != nil:
-		return "", nil, err
+		// Slow, throttled, erroring or refusing: the runtime may still run packages.
+		return "", nil, journal.Wait("runtime %s on the %s side may still run: its state is unreadable (%v); the attach waits for its stop", e.IR, old, err)
 	case state == IRStopped || state == IRInitial:
 		if _, err := rc.Store.Save(ctx, st); err != nil {
 			return "", nil, err
@@ -458,6 +467,9 @@ func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	if len(ps.rep.Problems) > 0 {
+		if p.op.Force {
+			return fmt.Sprintf("%sforced: runtime %s on the %s side did not stop (%s); the reconcile stops it once it can", journal.SkippedPrefix, e.IR, old, strings.Join(ps.rep.Problems, "; ")), ps.rep.Changes, nil
+		}
 		return "", nil, journal.Wait("stopping runtime %s on the %s side: %s", e.IR, old, strings.Join(ps.rep.Problems, "; "))
 	}
 	return "", nil, journal.Wait("stopping runtime %s on the %s side (now %s)", e.IR, old, state)
@@ -502,7 +514,7 @@ func (p *plan) attach(ctx context.Context) (string, []string, error) {
 // reconcile brings the pair to its new roles at once, and ends the operation when the
 // runtime that now serves SSISDB runs and its triggers are started: that is its RTO.
 func (p *plan) reconcile(ctx context.Context) (string, []string, error) {
-	rep, err := p.r.Reconciler.Reconcile(ctx, p.pair.Name, Options{})
+	rep, err := p.r.Reconciler.Reconcile(ctx, p.pair.Name, Options{Force: p.op.Force})
 	if err != nil {
 		return "", nil, err
 	}
@@ -510,19 +522,31 @@ func (p *plan) reconcile(ctx context.Context) (string, []string, error) {
 	if rep.Unknown != "" {
 		return "", nil, journal.Wait("the role is unknown: %s", rep.Unknown)
 	}
+	problems := ""
+	if len(rep.Problems) > 0 {
+		problems = ": " + strings.Join(rep.Problems, "; ")
+	}
 	sr := rep.Sides[to]
 	if !sr.Serves {
-		return "", nil, journal.Wait("the %s side does not serve SSISDB yet (%s)", to, rolesLine(rep.Roles))
+		return "", nil, journal.Wait("the %s side does not serve SSISDB yet (%s)%s", to, rolesLine(rep.Roles), problems)
 	}
 	if sr.IRState != IRStarted {
-		return "", nil, journal.Wait("runtime %s on the %s side is %s %s", sr.IR, to, orDash(sr.IRState), sr.InFlight)
+		return "", nil, journal.Wait("runtime %s on the %s side is %s %s%s", sr.IR, to, orDash(sr.IRState), sr.InFlight, problems)
 	}
-	for name, state := range sr.Triggers {
-		if state != TriggerStarted {
-			return "", nil, journal.Wait("trigger %s on the %s side is %s", name, to, state)
+	for _, name := range slices.Sorted(maps.Keys(sr.Triggers)) {
+		if state := sr.Triggers[name]; state != TriggerStarted {
+			return "", nil, journal.Wait("trigger %s on the %s side is %s%s", name, to, state, problems)
 		}
 	}
-	return fmt.Sprintf("runtime %s runs and the triggers of the %s side are started", sr.IR, to), rep.Changes, nil
+	if p.op.Action == command.SSISFailover {
+		// The SQL Agent schedules follow SSISDB, which the failover moved.
+		for _, sc := range sr.Schedules {
+			if !sc.Enabled {
+				return "", nil, journal.Wait("SQL Agent schedule %d (%s) on the %s side is disabled%s", sc.ID, sc.Name, to, problems)
+			}
+		}
+	}
+	return fmt.Sprintf("runtime %s runs and the triggers of the %s side are started%s", sr.IR, to, problems), rep.Changes, nil
 }
 
 const pendingFailover = "failover"

@@ -134,7 +134,8 @@ func (c *Client) FailoverIntegrationRuntime(ctx context.Context, dataFactory, ir
 // do sends one request and decodes a 2xx answer into out (when not nil). Errors are
 // classified as mssql.DB classifies the driver's: our own deadline or cancellation
 // is Interrupted, an error the server raised goes by its number
-// (mssql.ErrorNumberCode), and a failed connection or a 5xx is Unavailable.
+// (mssql.ErrorNumberCode), a connection refused or closed without an answer is
+// Unreachable, and a 5xx or an answer cut short is Unavailable.
 func (c *Client) do(ctx context.Context, op, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -158,7 +159,10 @@ func (c *Client) do(ctx context.Context, op, method, path string, in, out any) e
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return c.transport(ctx, op, err)
+		if ctx.Err() != nil {
+			return drerr.E(drerr.Interrupted, op, err)
+		}
+		return drerr.E(drerr.Unavailable, op, err) // it answered, then failed
 	}
 	if resp.StatusCode/100 != 2 {
 		return drerr.E(statusCode(resp.StatusCode, data), op, answerError(resp.Status, data))
@@ -173,18 +177,25 @@ func (c *Client) do(ctx context.Context, op, method, path string, in, out any) e
 	return nil
 }
 
-// transport classifies a failed exchange: ours when our context ended (not the
-// client's own timeout), the server's otherwise.
+// transport classifies an exchange that got no answer: ours when our context ended;
+// Unavailable when the client's own time limit ran out (the server may be slow, not
+// gone); Unreachable otherwise: the connection was refused, or closed without an
+// answer, as the stand-in does for a host whose region is down.
 func (c *Client) transport(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
 		return drerr.E(drerr.Interrupted, op, err)
 	}
-	return drerr.E(drerr.Unavailable, op, err)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return drerr.E(drerr.Unavailable, op, err)
+	}
+	return drerr.E(drerr.Unreachable, op, err)
 }
 
 // statusCode is the code of an error answer: by SQL error number when the server
-// raised one, else 404 NotFound, 5xx Unavailable, and anything else Internal (the
-// stand-in refused a request this client should never send).
+// raised one, else 404 NotFound, 502 (no such host) Unreachable, other 5xx
+// Unavailable, and anything else Internal (the stand-in refused a request this
+// client should never send).
 func statusCode(status int, data []byte) drerr.Code {
 	var e errorReply
 	if json.Unmarshal(data, &e) == nil && e.Error.Number != 0 {
@@ -193,6 +204,10 @@ func statusCode(status int, data []byte) drerr.Code {
 	switch {
 	case status == http.StatusNotFound:
 		return drerr.NotFound
+	case status == http.StatusBadGateway:
+		// The stand-in's answer for a host it does not serve: a real client could
+		// not have opened a connection to it.
+		return drerr.Unreachable
 	case status >= 500:
 		return drerr.Unavailable
 	}

@@ -402,8 +402,8 @@ func TestUnreachable(t *testing.T) {
 			}
 			c := client(t, base, tt.host, mssql.ManagedInstance)
 			for name, err := range every(t.Context(), c) {
-				if drerr.CodeOf(err) != drerr.Unavailable {
-					t.Errorf("%s: %v, want Unavailable", name, err)
+				if drerr.CodeOf(err) != drerr.Unreachable {
+					t.Errorf("%s: %v, want Unreachable", name, err)
 				}
 			}
 			if got := s.Calls(tt.host); len(got) != 0 {

@@ -23,11 +23,18 @@ type Store struct {
 	states  map[string][]byte
 	etags   map[string]string
 	version int
-	// Saves counts successful saves.
+	// Saves counts successful saves; SaveCount reads it safely beside running passes.
 	Saves int
 }
 
 var _ ssis.Store = (*Store)(nil)
+
+// SaveCount returns Saves, read under the store's lock (safe beside running passes).
+func (s *Store) SaveCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Saves
+}
 
 // NewStore returns an empty store.
 func NewStore() *Store { return &Store{states: map[string][]byte{}, etags: map[string]string{}} }
@@ -65,7 +72,12 @@ func (s *Store) Save(_ context.Context, st ssis.State) (ssis.State, error) {
 }
 
 // World is both sides of one pair in memory. Long-running operations finish after
-// PollsToFinish polls; a side that is Down answers nothing.
+// PollsToFinish polls; a side that is Down cannot be reached at all; a side with a
+// fault answers every call (or every write) with it.
+//
+// The world watches the rule that a package is never schedulable on both sides: a
+// start of a trigger, or an enable of a schedule, while the other side's namesake
+// is on, is recorded in Overlaps.
 type World struct {
 	mu            sync.Mutex
 	roles         map[ssis.Side]ssis.Role
@@ -76,9 +88,13 @@ type World struct {
 	schedules     map[ssis.Side]map[int]*mssql.Schedule
 	ops           map[string]*op
 	down          map[ssis.Side]bool
+	faults        map[ssis.Side]error
+	writeFaults   map[ssis.Side]error
+	overlaps      []string
 	failStarts    map[ssis.Side]int
 	PollsToFinish int
-	// Writes lists every change made, in order ("primary: start ir", ...).
+	// Writes lists every change made, in order ("primary: start ir", ...). Read it
+	// with WritesSoFar while anything may still be writing.
 	Writes []string
 	next   int
 }
@@ -101,9 +117,19 @@ func NewWorld() *World {
 		schedules:     map[ssis.Side]map[int]*mssql.Schedule{ssis.SidePrimary: {}, ssis.SideSecondary: {}},
 		ops:           map[string]*op{},
 		down:          map[ssis.Side]bool{},
+		faults:        map[ssis.Side]error{},
+		writeFaults:   map[ssis.Side]error{},
 		failStarts:    map[ssis.Side]int{},
 		PollsToFinish: 2,
 	}
+}
+
+// SetPollsToFinish sets PollsToFinish under the world's lock (safe beside running
+// passes, where assigning the field is not).
+func (w *World) SetPollsToFinish(n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.PollsToFinish = n
 }
 
 // SetRoles sets both sides' roles at once, as a failover that finished would.
@@ -169,11 +195,40 @@ func (w *World) Schedule(s ssis.Side, id int) bool {
 	return w.schedules[s][id].Enabled
 }
 
-// SetDown cuts a side off: its group, factory and SSISDB answer nothing.
+// SetDown cuts a side off: its group, factory and SSISDB cannot be reached at all
+// (drerr.Unreachable, as a connection that every try fails to open).
 func (w *World) SetDown(s ssis.Side, down bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.down[s] = down
+}
+
+// SetFault makes every call to a side's group, factory and SSISDB fail with err (a
+// throttled, slow, erroring or refusing side: it is there, but does not do what it is
+// asked); nil clears it. Nothing the call would have changed is changed.
+func (w *World) SetFault(s ssis.Side, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.faults[s] = err
+}
+
+// SetWriteFault makes a side answer every read but fail every change (trigger start
+// or stop, schedule enable or disable, runtime start or stop, failover, attach) with
+// err; nil clears it.
+func (w *World) SetWriteFault(s ssis.Side, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writeFaults[s] = err
+}
+
+// Overlaps lists every change that left a package schedulable on both sides at once:
+// a trigger started while the other side's trigger of that name was started, or a
+// schedule enabled while the other side's schedule of that name was enabled, the
+// other side being reachable.
+func (w *World) Overlaps() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.overlaps)
 }
 
 // FailStarts makes the next n starts of a side's runtime fail.
@@ -196,9 +251,40 @@ func (w *World) write(format string, args ...any) {
 
 func (w *World) check(s ssis.Side) error {
 	if w.down[s] {
-		return drerr.Errorf(drerr.Unavailable, "call the "+string(s)+" side", "the endpoint refused connections")
+		return drerr.Errorf(drerr.Unreachable, "call the "+string(s)+" side", "the endpoint refused connections (3 tries)")
 	}
-	return nil
+	return w.faults[s]
+}
+
+// checkWrite is check for a call that changes something.
+func (w *World) checkWrite(s ssis.Side) error {
+	if err := w.check(s); err != nil {
+		return err
+	}
+	return w.writeFaults[s]
+}
+
+// watch records an overlap if the change just written left trigger or schedule name
+// on on both sides. A side that cannot be reached (SetDown) is left out: the rule
+// lets the other side go ahead without it, and fence it once it answers.
+func (w *World) watch(s ssis.Side, what, name string) {
+	if w.down[s.Other()] {
+		return
+	}
+	var on bool
+	switch what {
+	case "trigger":
+		for n, state := range w.triggers[s.Other()] {
+			on = on || strings.EqualFold(n, name) && state == ssis.TriggerStarted
+		}
+	case "schedule":
+		for _, sc := range w.schedules[s.Other()] {
+			on = on || strings.EqualFold(sc.Name, name) && sc.Enabled
+		}
+	}
+	if on {
+		w.overlaps = append(w.overlaps, fmt.Sprintf("after %q (change %d): %s %s is on on both sides", w.Writes[len(w.Writes)-1], len(w.Writes), what, name))
+	}
 }
 
 // Group returns a side's view of the failover group.
@@ -233,7 +319,7 @@ func (g group) Roles(context.Context) (ssis.Role, ssis.Role, error) {
 func (g group) BeginFailover(_ context.Context, force bool) (string, error) {
 	g.w.mu.Lock()
 	defer g.w.mu.Unlock()
-	if err := g.w.check(g.s); err != nil {
+	if err := g.w.checkWrite(g.s); err != nil {
 		return "", err
 	}
 	if g.w.roles[g.s] == ssis.Primary {
@@ -307,7 +393,7 @@ func (f factory) IRState(_ context.Context, ir string) (string, error) {
 func (f factory) BeginIR(_ context.Context, ir string, start bool) (string, error) {
 	f.w.mu.Lock()
 	defer f.w.mu.Unlock()
-	if err := f.w.check(f.s); err != nil {
+	if err := f.w.checkWrite(f.s); err != nil {
 		return "", err
 	}
 	kind, from, via := "stop", ssis.IRStarted, ssis.IRStopping
@@ -350,7 +436,7 @@ func (f factory) Triggers(context.Context) ([]ssis.Trigger, error) {
 func (f factory) SetTrigger(_ context.Context, name string, start bool) error {
 	f.w.mu.Lock()
 	defer f.w.mu.Unlock()
-	if err := f.w.check(f.s); err != nil {
+	if err := f.w.checkWrite(f.s); err != nil {
 		return err
 	}
 	if _, ok := f.w.triggers[f.s][name]; !ok {
@@ -362,6 +448,9 @@ func (f factory) SetTrigger(_ context.Context, name string, start bool) error {
 	}
 	f.w.triggers[f.s][name] = state
 	f.w.write("%s: %s trigger %s", f.s, verb, name)
+	if start {
+		f.w.watch(f.s, "trigger", name)
+	}
 	return nil
 }
 
@@ -409,18 +498,25 @@ func (d db) Schedules(_ context.Context, ids []int, names []string) ([]mssql.Sch
 func (d db) SetScheduleEnabled(_ context.Context, id int, enabled bool) error {
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	if err := d.w.check(d.s); err != nil {
+	if err := d.w.checkWrite(d.s); err != nil {
 		return err
 	}
-	d.w.schedules[d.s][id].Enabled = enabled
+	sc, ok := d.w.schedules[d.s][id]
+	if !ok {
+		return drerr.Errorf(drerr.NotFound, "update schedule", "no schedule id %d", id)
+	}
+	sc.Enabled = enabled
 	d.w.write("%s: schedule %d enabled=%t", d.s, id, enabled)
+	if enabled {
+		d.w.watch(d.s, "schedule", sc.Name)
+	}
 	return nil
 }
 
 func (d db) FailoverIntegrationRuntime(_ context.Context, factory, ir string) error {
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
-	if err := d.w.check(d.s); err != nil {
+	if err := d.w.checkWrite(d.s); err != nil {
 		return err
 	}
 	d.w.write("%s: failover_integration_runtime %s %s", d.s, factory, ir)
