@@ -37,6 +37,11 @@ import (
 	"hash/fnv"
 	"io"
 	"time"
+
+	"integration-dr/command"
+	"integration-dr/failover"
+	"integration-dr/journal"
+	"integration-dr/replication"
 )
 
 // Options steer one run.
