@@ -369,9 +369,9 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 		}
 		// A lock outlives a stalled operation only by its expiry: the journal, not
 		// the lock, says whether another operation is still under way on the pair.
-		if other, err := otherPending(ctx, r.Journal, op); err != nil {
+		if other, err := journal.OtherPending(ctx, r.Journal, op); err != nil {
 			return op, err
-		} else if other != nil {
+		} else if other != nil && op.Status == journal.Accepted {
 			return r.finish(ctx, op, journal.Refuse("operation %s (%s) is still %s on pair %s", other.ID, other.Action, other.Status, op.Pair))
 		}
 	}
@@ -496,21 +496,6 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 	}
 	r.log().Info("operation", "id", saved.ID, "pair", saved.Pair, "action", saved.Action, "status", saved.Status, "error", saved.Error)
 	return saved, nil
-}
-
-// otherPending returns another operation that is still running or waiting on op's
-// pair and changes Azure, however many journal entries came since; nil if none.
-func otherPending(ctx context.Context, s journal.Store, op journal.Operation) (*journal.Operation, error) {
-	pending, err := s.ListPending(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range pending {
-		if o.Pair == op.Pair && o.ID != op.ID && !readOnly(o) {
-			return &o, nil
-		}
-	}
-	return nil, nil
 }
 
 // readOnly says whether op only reads: a dry run or a drill.

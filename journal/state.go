@@ -413,3 +413,20 @@ func list[T ~string](xs []T) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// OtherPending returns another operation still running or waiting on op's pair that
+// changes Azure (not a dry run or a drill), however many journal entries came since;
+// nil if there is none. A pair's lock can expire under a stalled operation: the
+// journal, not the lock, says whether one is still under way.
+func OtherPending(ctx context.Context, s Store, op Operation) (*Operation, error) {
+	pending, err := s.ListPending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range pending {
+		if o.Pair == op.Pair && o.ID != op.ID && !o.DryRun && o.Action != command.Drill {
+			return &o, nil
+		}
+	}
+	return nil, nil
+}

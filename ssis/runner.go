@@ -59,6 +59,9 @@ func (r *Runner) Owns(pair string) bool { _, ok := r.Reconciler.Pairs[pair]; ret
 // Submit journals a command (or finds it journaled) and runs or resumes its plan. The
 // error is non-nil only when the command must be retried.
 func (r *Runner) Submit(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error) {
+	if c.Action == command.Cancel {
+		return r.cancel(ctx, c)
+	}
 	if c.Action != command.SSISFailover && c.Action != command.AttachIR {
 		return r.Reject(ctx, c, src, fmt.Sprintf("%s is not an SSIS action: pair %s takes %s or %s", c.Action, c.Pair, command.SSISFailover, command.AttachIR))
 	}
@@ -80,8 +83,21 @@ func (r *Runner) Propose(ctx context.Context, c command.Command, src journal.Sou
 // Reject journals a command refused before anything ran.
 func (r *Runner) Reject(ctx context.Context, c command.Command, src journal.Source, why string) (journal.Operation, error) {
 	op := journal.New(c, src, r.now(), r.now())
-	op.Status, op.Error, op.Done = journal.Rejected, why, r.now()
+	if err := op.Reject(why, r.now()); err != nil {
+		return op, err
+	}
 	return r.journal(ctx, op)
+}
+
+// cancel ends an operation that can never end, as journal.Cancel says, and drops the
+// group failover it had begun, so that the next ssis-failover does not take it for
+// its own.
+func (r *Runner) cancel(ctx context.Context, c command.Command) (journal.Operation, error) {
+	op, err := journal.Cancel(ctx, r.Reconciler.Journal, c, r.now())
+	if err != nil || op.ID != c.Target || op.Status != journal.Cancelled {
+		return op, err
+	}
+	return op, r.forgetFailover(ctx, op)
 }
 
 func (r *Runner) journal(ctx context.Context, op journal.Operation) (journal.Operation, error) {
@@ -103,6 +119,13 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 			return r.end(ctx, op, journal.Rejected, "another operation holds the pair: "+err.Error())
 		}
 		return op, err // a pass that outlasted the wait, or the store: try again
+	}
+	if !op.DryRun {
+		if other, err := journal.OtherPending(ctx, r.Reconciler.Journal, op); err != nil {
+			return op, err
+		} else if other != nil && op.Status == journal.Accepted {
+			return r.end(ctx, op, journal.Rejected, fmt.Sprintf("operation %s (%s) is still %s on pair %s", other.ID, other.Action, other.Status, op.Pair))
+		}
 	}
 	// One attempt at a time: only a later delivery of the message whose attempt holds
 	// the claim may take it over (see journal.Claim).
