@@ -263,7 +263,7 @@ func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 	out, errs := r.expireProposals(ctx)
 	r.snapshots(ctx)
 	r.readinessReports(ctx)
-	resumed, err := journal.Resume(ctx, r.Journal, r.Owns, r.run)
+	resumed, err := journal.Resume(ctx, r.Journal, r.Owns, r.now(), r.run)
 	return append(out, resumed...), errors.Join(append(errs, err)...)
 }
 

@@ -426,3 +426,25 @@ func TestAProposalExpiresWhateverTheJournalListsAfterIt(t *testing.T) {
 		t.Fatalf("the buried proposal: %s %q", op.Status, op.Error)
 	}
 }
+
+func TestACommandJournaledByAnAttemptThatDiedIsRunByTheTimer(t *testing.T) {
+	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
+	ctx := context.Background()
+	// drctl --direct journaled the command, then died before running it.
+	if _, err := f.journal.Create(ctx, journal.New(command.Command{ID: "c1", Action: command.Failover, Pair: "p"}, journal.Source{RequestedBy: "ops"}, f.now(), f.now())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.runner.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if op, _ := f.journal.Get(ctx, "p", "c1"); op.Status != journal.Accepted {
+		t.Fatalf("run while its own attempt may still start it: %s", op.Status)
+	}
+	f.shift = journal.AcceptedGrace + time.Minute
+	if _, err := f.runner.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if op, _ := f.journal.Get(ctx, "p", "c1"); op.Status != journal.Succeeded {
+		t.Fatalf("an accepted operation nobody ran: %s %q", op.Status, op.Error)
+	}
+}

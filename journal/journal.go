@@ -147,8 +147,8 @@ type Store interface {
 	// of them (all when limit <= 0).
 	List(ctx context.Context, pair string, limit int) ([]Operation, error)
 
-	// ListPending returns the operations, across pairs, whose status is running or
-	// waiting: the work the timer advances.
+	// ListPending returns the operations, across pairs, whose status is open
+	// (Status.Open: accepted, running or waiting): the work the timer advances.
 	ListPending(ctx context.Context) ([]Operation, error)
 
 	// ListProposed returns the operations, across pairs, whose status is proposed:

@@ -49,6 +49,11 @@ var stepMoves = map[StepStatus][]StepStatus{
 var statuses = []Status{Accepted, Proposed, Running, Waiting, Succeeded, Failed, Rejected, Cancelled}
 var stepStatuses = []StepStatus{StepPending, StepRunning, StepWaiting, StepDone, StepSkipped, StepFailed}
 
+// Open reports whether s is work the operations timer advances: accepted (journaled,
+// and owed a run even when the attempt that journaled it died before starting it),
+// running or waiting.
+func (s Status) Open() bool { return s == Accepted || s.Pending() }
+
 // Terminal reports whether nothing follows s.
 func (s Status) Terminal() bool {
 	return s == Succeeded || s == Failed || s == Rejected || s == Cancelled
@@ -166,11 +171,16 @@ func Busy(err error) error {
 	return err
 }
 
-// Resume runs, with run, every pending operation (running or waiting) of a pair owns
-// accepts: what the operations timer does for each kind of pair. An operation another
-// attempt is running (ErrBusy) is left to it; every other error is kept, naming its
-// operation, and the rest go on.
-func Resume(ctx context.Context, s Store, owns func(pair string) bool, run func(context.Context, Operation) (Operation, error)) ([]Operation, error) {
+// AcceptedGrace is how long an accepted operation is left to the delivery (or drctl)
+// that journaled it before the operations timer runs it: past it, that attempt is
+// taken to have died before it began.
+const AcceptedGrace = 5 * time.Minute
+
+// Resume runs, with run, every open operation (running or waiting, or accepted for
+// longer than AcceptedGrace at now) of a pair owns accepts: what the operations timer
+// does for each kind of pair. An operation another attempt is running (ErrBusy) is
+// left to it; every other error is kept, naming its operation, and the rest go on.
+func Resume(ctx context.Context, s Store, owns func(pair string) bool, now time.Time, run func(context.Context, Operation) (Operation, error)) ([]Operation, error) {
 	pending, err := s.ListPending(ctx)
 	if err != nil {
 		return nil, err
@@ -180,6 +190,9 @@ func Resume(ctx context.Context, s Store, owns func(pair string) bool, run func(
 	for _, op := range pending {
 		if !owns(op.Pair) {
 			continue // another runner's
+		}
+		if op.Status == Accepted && now.Sub(op.Created) < AcceptedGrace {
+			continue // its own attempt is about to run it
 		}
 		done, err := run(ctx, op)
 		if errors.Is(err, ErrBusy) {
@@ -414,7 +427,7 @@ func list[T ~string](xs []T) string {
 	return strings.Join(s, ", ")
 }
 
-// OtherPending returns another operation still running or waiting on op's pair that
+// OtherPending returns another operation running or waiting on op's pair that
 // changes Azure (not a dry run or a drill), however many journal entries came since;
 // nil if there is none. A pair's lock can expire under a stalled operation: the
 // journal, not the lock, says whether one is still under way.
@@ -424,7 +437,7 @@ func OtherPending(ctx context.Context, s Store, op Operation) (*Operation, error
 		return nil, err
 	}
 	for _, o := range pending {
-		if o.Pair == op.Pair && o.ID != op.ID && !o.DryRun && o.Action != command.Drill {
+		if o.Pair == op.Pair && o.ID != op.ID && o.Status.Pending() && !o.DryRun && o.Action != command.Drill {
 			return &o, nil
 		}
 	}

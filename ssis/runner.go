@@ -106,7 +106,7 @@ func (r *Runner) journal(ctx context.Context, op journal.Operation) (journal.Ope
 
 // Advance resumes this runner's operations that wait for the world.
 func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
-	return journal.Resume(ctx, r.Reconciler.Journal, r.Owns, r.run)
+	return journal.Resume(ctx, r.Reconciler.Journal, r.Owns, r.now(), r.run)
 }
 
 // run takes the pair's lock and runs op's remaining steps.

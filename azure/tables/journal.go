@@ -262,7 +262,7 @@ func (j *Journal) Create(ctx context.Context, op journal.Operation) (journal.Ope
 	if err := j.upsert(ctx, map[string]any{"PartitionKey": journalPK(op.Pair), "RowKey": ix, "ID": op.ID, "Created": formatTime(op.Created)}); err != nil {
 		return op, azerr.Wrap("index operation "+op.ID, err)
 	}
-	if op.Status.Pending() {
+	if op.Status.Open() {
 		if err := j.markPending(ctx, op); err != nil {
 			return op, err
 		}
@@ -312,7 +312,7 @@ func (j *Journal) Update(ctx context.Context, op journal.Operation) (journal.Ope
 	if err != nil {
 		return op, err
 	}
-	if op.Status.Pending() {
+	if op.Status.Open() {
 		if err := j.markPending(ctx, op); err != nil {
 			return op, err
 		}
@@ -327,7 +327,7 @@ func (j *Journal) Update(ctx context.Context, op journal.Operation) (journal.Ope
 		return op, err
 	}
 	op.ETag = string(resp.ETag)
-	if !op.Status.Pending() {
+	if !op.Status.Open() {
 		// Best effort: a pointer left behind is dropped by ListPending.
 		_ = j.unmarkPending(ctx, op.Pair, op.ID)
 	}
@@ -396,7 +396,7 @@ func (j *Journal) List(ctx context.Context, pair string, limit int) ([]journal.O
 }
 
 // ListPending reads the pending pointers of every pair and the operations they name,
-// and returns those still running or waiting. A pointer to a finished operation is
+// and returns those still open (accepted, running or waiting). A pointer to a finished operation is
 // deleted.
 func (j *Journal) ListPending(ctx context.Context) ([]journal.Operation, error) {
 	var out []journal.Operation
@@ -420,7 +420,7 @@ func (j *Journal) ListPending(ctx context.Context) ([]journal.Operation, error) 
 				continue // perhaps being created right now: leave the pointer
 			case err != nil:
 				return out, err
-			case op.Status.Pending():
+			case op.Status.Open():
 				out = append(out, op)
 			case op.Status.Terminal():
 				// Never back to pending: the pointer is stale.

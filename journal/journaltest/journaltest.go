@@ -134,7 +134,7 @@ func (s *Store) ListPending(context.Context) ([]journal.Operation, error) {
 	defer s.mu.Unlock()
 	var out []journal.Operation
 	for _, op := range s.ops {
-		if op.Status.Pending() {
+		if op.Status.Open() {
 			op.Steps = slices.Clone(op.Steps)
 			out = append(out, op)
 		}
