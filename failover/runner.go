@@ -518,10 +518,11 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 		from, stop = replication.Secondary, op.StepByName(StepStopIntake)
 	}
 	var left []string
-	for _, name := range []string{StepEnable, StepFlip} {
-		if st := op.StepByName(name); st != nil && st.Status != journal.StepPending {
-			left = append(left, fmt.Sprintf("step %s %s", name, st.Status))
-		}
+	if st := op.StepByName(StepEnable); st != nil && len(st.Changes) > 0 {
+		left = append(left, "the target's intake ("+strings.Join(st.Changes, ", ")+")")
+	}
+	if st := op.StepByName(StepFlip); st != nil && st.Status != journal.StepPending {
+		left = append(left, fmt.Sprintf("step %s %s", StepFlip, st.Status))
 	}
 	if len(left) > 0 {
 		return journal.Failed, fmt.Sprintf("refused: %s; left as it is: %s — see the journal's steps, and run the move the other way if the target must not serve", why, strings.Join(left, ", "))
@@ -649,7 +650,13 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 		return p.settle()
 	case StepEnable:
 		_, to := p.direction()
-		return p.workflows(ctx, p.pair.side(to), true)
+		outcome, changes, err := p.workflows(ctx, p.pair.side(to), true)
+		if drerr.Is(err, drerr.NotFound) || drerr.Is(err, drerr.Invalid) {
+			// Asking again cannot help (the workflow is gone, or the app may not
+			// enable it): end the plan, giving the old side its intake back.
+			return "", changes, journal.Refuse("the target's intake cannot be enabled: %v", err)
+		}
+		return outcome, changes, err
 	case StepFenceOld:
 		return p.fence(ctx)
 	case StepFlip:

@@ -456,7 +456,6 @@ func (w *World) replicate(ctx context.Context, variant int) string {
 		w.hook = &hook{countdown: at, ev: Event{Kind: Tick, Dur: d}}
 		defer func() { w.hook = nil }()
 	}
-	started := w.Now()
 	snap := w.ledger.receivedSnapshot()
 	st, err := w.engine.Run(ctx, w.pair.Replication)
 	out := fmt.Sprintf("%s scan=%s done=%t writes=%d", st.Direction, st.Scan, st.ScanDone, st.Writes)
@@ -467,7 +466,8 @@ func (w *World) replicate(ctx context.Context, variant int) string {
 		out += " error " + short(err)
 	}
 	if err == nil && st.Skipped == "" && st.ScanDone && !w.nested {
-		w.learned(ar, before, snap, started)
+		whole := st.Scan == replication.ScanFull || st.Scan == replication.ScanMergeBack || st.ReconcileDone
+		w.learned(ar, before, snap, whole)
 	}
 	return out
 }

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"integration-dr/command"
 	"integration-dr/failover"
@@ -40,6 +39,10 @@ type sentRec struct {
 type recvRec struct {
 	on    map[replication.Region]int // side → step it was recorded there
 	learn map[replication.Region]int
+	// wiped: the side was rebuilt after the number was recorded elsewhere; only a
+	// run that compares the sides whole (a full sync, a reconciliation, a merge-back)
+	// can bring it there again, not an incremental scan past its changedTime.
+	wiped map[replication.Region]bool
 }
 
 // ledger is the world's memory of what partners were sent and what was received.
@@ -107,6 +110,10 @@ func (l *ledger) rebuilt(side replication.Region) {
 	for _, r := range l.recv {
 		delete(r.on, side)
 		delete(r.learn, side)
+		if r.wiped == nil {
+			r.wiped = map[replication.Region]bool{}
+		}
+		r.wiped[side] = true
 	}
 }
 
@@ -127,7 +134,7 @@ func (l *ledger) receivedSnapshot() map[string][]replication.Region {
 // recorded on a side X before it, on the other side Y, when both sides answered and X
 // was the active side or fenced (every intake off): received numbers merge as a union,
 // whichever way the stream runs.
-func (w *World) learned(ar replication.ActiveRegion, before map[replication.Region]Mode, snap map[string][]replication.Region, _ time.Time) {
+func (w *World) learned(ar replication.ActiveRegion, before map[replication.Region]Mode, snap map[string][]replication.Region, whole bool) {
 	for _, r := range w.regionList() {
 		if before[r.name] != Answering || r.mode != Answering {
 			return
@@ -144,7 +151,7 @@ func (w *World) learned(ar replication.ActiveRegion, before map[replication.Regi
 				continue
 			}
 			y := x.Other()
-			if _, ok := rec.on[y]; !ok {
+			if _, ok := rec.on[y]; !ok && (whole || !rec.wiped[y]) {
 				rec.learn[y]++
 			}
 		}
