@@ -725,6 +725,18 @@ func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	p.op.LagAtStart = replication.Lag(cp, p.r.now())
+	if p.op.LagAtStart < 0 {
+		// No full sync has completed: the lag the margins are sized by is unknown.
+		maxLag := p.pair.MaxLag
+		if maxLag <= 0 {
+			maxLag = DefaultMaxLag
+		}
+		if !p.op.Force && !readOnly(*p.op) {
+			return "", nil, journal.Refuse("replication has not completed a full sync, so the lag the bumps are sized by is unknown; use force to size them by the pair's maximum lag (%s)", maxLag)
+		}
+		p.op.LagAtStart = maxLag
+		notes = append(notes, fmt.Sprintf("replication has not completed a full sync: the bumps are sized by the pair's maximum lag, %s", maxLag))
+	}
 	notes = append(notes, r.Reasons...)
 	return fmt.Sprintf("target ready: %d agreements; replication lag %s", len(p.target), p.op.LagAtStart.Round(time.Second)), notes, nil
 }
