@@ -220,6 +220,12 @@ func (w *World) apply(e Event) string {
 		if e.Mode == Unreachable || e.Mode == Slow {
 			r.limited = true
 		}
+		if e.Mode == Unreachable {
+			if w.ssisFence == nil {
+				w.ssisFence = map[replication.Region]bool{}
+			}
+			w.ssisFence[e.Side] = true
+		}
 		return fmt.Sprintf("%s -> %s", was, e.Mode)
 	case Rebuild:
 		r := w.regions[e.Side]
@@ -294,8 +300,16 @@ func (w *World) apply(e Event) string {
 		}
 		reps, err := w.ssisRec.ReconcileAll(ctx)
 		out := errSuffix(err)
+		clean := err == nil
 		for _, r := range reps {
 			out += fmt.Sprintf(" changes=%d problems=%d", len(r.Changes), len(r.Problems))
+			clean = clean && len(r.Problems) == 0
+		}
+		for _, r := range w.regionList() {
+			clean = clean && r.mode == Answering
+		}
+		if clean {
+			w.ssisFence = nil
 		}
 		return strings.TrimSpace(out)
 	case SSISAlert:

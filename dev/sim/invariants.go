@@ -269,7 +269,7 @@ func (w *World) check(string) {
 	w.checkedWrites = w.journal.writes
 	// ssis-single-side
 	if w.ssisWorld != nil {
-		if w.regions[replication.Primary].mode != Unreachable && w.regions[replication.Secondary].mode != Unreachable {
+		if w.regions[replication.Primary].mode != Unreachable && w.regions[replication.Secondary].mode != Unreachable && len(w.ssisFence) == 0 {
 			if w.ssisWorld.Trigger(ssis.SidePrimary, "nightly") == ssis.TriggerStarted && w.ssisWorld.Trigger(ssis.SideSecondary, "nightly") == ssis.TriggerStarted {
 				w.violate(InvSSISSingleSide, "trigger nightly is started on both sides", "ssis", "group-flip")
 			}

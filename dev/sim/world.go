@@ -83,6 +83,10 @@ type World struct {
 	policy  failover.Policy
 
 	ssisWorld  *ssistest.World
+	// ssisFence: a region was unreachable since an SSIS pass last saw every region
+	// answering and left nothing to fix; what its side runs may overlap the other's
+	// until a pass fences it (the SSIS counterpart of a pending fence).
+	ssisFence map[replication.Region]bool
 	ssisRec    *ssis.Reconciler
 	ssisRunner *ssis.Runner
 
