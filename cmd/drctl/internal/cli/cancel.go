@@ -58,15 +58,14 @@ follows it. With --direct it runs here, against the journal, at once. Exit codes
 	return cmd
 }
 
-// journalCanceller runs a cancel command against the journal, as drctl cancel
-// --direct does: journal.Cancel, with nothing to advance afterwards.
-type journalCanceller struct {
-	j   journal.Store
-	now func() time.Time
+// canceller runs a cancel command as drctl cancel --direct does: through the runner
+// that owns the pair (which also gives back what the cancelled plan held: the
+// replication stream, a pending fence, a group failover), with nothing to advance
+// afterwards — the point of a cancel is that nothing runs on.
+type canceller struct{ ops submitter }
+
+func (c canceller) Submit(ctx context.Context, cmd command.Command, src journal.Source, at time.Time) (journal.Operation, error) {
+	return c.ops.Submit(ctx, cmd, src, at)
 }
 
-func (c journalCanceller) Submit(ctx context.Context, cmd command.Command, _ journal.Source, _ time.Time) (journal.Operation, error) {
-	return journal.Cancel(ctx, c.j, cmd, c.now())
-}
-
-func (journalCanceller) Advance(context.Context) ([]journal.Operation, error) { return nil, nil }
+func (canceller) Advance(context.Context) ([]journal.Operation, error) { return nil, nil }

@@ -68,14 +68,14 @@ func TestTheOperatorsDayOnALocalStack(t *testing.T) {
 
 	golden(t, "readiness", s.must(ExitOK, "readiness", "--pair", "contoso-b2b").out)
 	rd := checkSchema[[]schemaReadiness](t, "readiness --json", s.must(ExitOK, "readiness", "--json").out)
-	if len(rd) != 1 || !rd[0].Ready || len(rd[0].Checks) != 5 || len(rd[0].Bumps) != 18 {
+	if len(rd) != 1 || !rd[0].Ready || len(rd[0].Checks) != 5 || len(rd[0].Bumps) != 24 {
 		t.Errorf("readiness --json: %+v", rd)
 	}
 
 	golden(t, "plan_failover", s.must(ExitOK, "plan", "failover", "--pair", "contoso-b2b").out)
 	pl := checkSchema[schemaPlan](t, "plan --json", s.must(ExitOK, "plan", "failover", "--pair", "contoso-b2b", "--json").out)
 	if !pl.Operation.DryRun || pl.Operation.Status != "succeeded" || pl.Operation.RTOSeconds != nil || len(pl.Then) == 0 ||
-		len(pl.Operation.Steps) != 3 || len(pl.Operation.Steps[2].Changes) != 18 {
+		len(pl.Operation.Steps) != 3 || len(pl.Operation.Steps[2].Changes) != 20 {
 		t.Errorf("plan --json: %+v", pl)
 	}
 	if got := s.arm.Writes(localstack.SecondaryGroup, localstack.SecondaryAcct); len(got) != 18 {

@@ -250,8 +250,7 @@ func runDirect(ctx context.Context, opts *operateOptions, c command.Command) (jo
 		return journal.Operation{}, err
 	}
 	if c.Action == command.Cancel {
-		// A cancel acts on the journal alone: it runs here even when nothing else can.
-		return newWatch(opts, a.Journal, c).run(ctx, journalCanceller{j: a.Journal, now: opts.Now})
+		return newWatch(opts, a.Journal, c).run(ctx, canceller{ops: a.Operations})
 	}
 	return newWatch(opts, a.Journal, c).run(ctx, a.Operations)
 }
