@@ -82,11 +82,11 @@ type World struct {
 	pair    failover.Pair
 	policy  failover.Policy
 
-	ssisWorld  *ssistest.World
+	ssisWorld *ssistest.World
 	// ssisFence: a region was unreachable since an SSIS pass last saw every region
 	// answering and left nothing to fix; what its side runs may overlap the other's
 	// until a pass fences it (the SSIS counterpart of a pending fence).
-	ssisFence map[replication.Region]bool
+	ssisFence  map[replication.Region]bool
 	ssisRec    *ssis.Reconciler
 	ssisRunner *ssis.Runner
 
