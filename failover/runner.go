@@ -799,6 +799,9 @@ func (p *plan) unreplicated() string {
 	return "the pair does not replicate generated control numbers (its kinds leave them out), so the target does not hold the numbers the old side sent; use force to move anyway (the floors then come from the old side where it answers, the last move's numbers and the agreements' lower bounds)"
 }
 
+// unreachableWords is how the journal says a side was down.
+const unreachableWords = "could not be reached"
+
 // noteDown marks the old side down when err says it could not be reached within the
 // reach budget, with the journal's words for it.
 func (p *plan) noteDown(ctx context.Context, err error) {
@@ -807,7 +810,7 @@ func (p *plan) noteDown(ctx context.Context, err error) {
 	}
 	from, _ := p.direction()
 	p.oldDown = true
-	p.downWhy = fmt.Sprintf("could not be reached within the %s reach budget (%v)", p.r.reach(), err)
+	p.downWhy = fmt.Sprintf("%s within the %s reach budget (%v)", unreachableWords, p.r.reach(), err)
 	p.r.log().Warn("old side down", "pair", p.pair.Name, "side", from, "why", p.downWhy)
 }
 
@@ -1319,6 +1322,12 @@ func (p *plan) fence(ctx context.Context) (string, []string, error) {
 	from, _ := p.direction()
 	if p.oldDown {
 		return "", nil, journal.Wait("fence pending: the old side (%s) %s", from, p.downWhy)
+	}
+	if flip, stop := p.op.StepByName(StepFlip), p.op.StepByName(StepStopOld); flip != nil && flip.Status == journal.StepPending &&
+		stop != nil && stop.Status == journal.StepSkipped && strings.Contains(stop.Outcome, unreachableWords) {
+		// The old side could not be reached earlier in this plan: the flip does not
+		// wait out another reach budget for it; the timer tries the fence after.
+		return "", nil, journal.Wait("fence pending: the old side (%s) could not be reached when its intake was to stop; tried again once the pair has flipped", from)
 	}
 	changes, err := switchWorkflows(ctx, p.pair.side(from), false, p.r.reach())
 	if err != nil {

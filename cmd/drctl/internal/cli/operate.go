@@ -502,8 +502,13 @@ func (w *watch) poll(ctx context.Context) (journal.Operation, error) {
 		// The cancel's own operation says whether it was refused (rejected) or done;
 		// once done, the outcome is the cancelled operation.
 		own, err := w.jr.Get(ctx, w.cmd.Pair, w.cmd.ID)
-		if err != nil || own.Status != journal.Succeeded {
+		switch {
+		case err != nil || own.Status == journal.Rejected:
 			return own, err
+		case own.Status != journal.Succeeded:
+			// Under way: nothing to show yet (a poll between its two writes once
+			// showed the cancel's own step as the outcome).
+			return journal.Operation{}, drerr.Errorf(drerr.NotFound, "cancel", "cancel %s is under way", w.cmd.ID)
 		}
 		return w.jr.Get(ctx, w.cmd.Pair, w.id)
 	}
