@@ -50,14 +50,18 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Unit, integration (Azurite), simulation, end-to-end (handler binary + stand-in +
-# Azurite) and browser (headless Chromium) tests under the race detector, plus a short
-# fuzz run of each fuzz target. The end-to-end package drives the handler binary: its
-# own test process has little to race on, so it runs without -race unless E2E_RACE is
-# set (CI sets it when it has the time).
+# Unit, integration (Azurite), end-to-end (handler binary + stand-in + Azurite) and
+# browser (headless Chromium) tests, every package but two under the race detector;
+# the simulation (a fixed set of seeds and a thousand random ones); a short fuzz run of
+# each fuzz target. The end-to-end package drives the handler binary, whose own test
+# process has little to race on, and the simulation runs one seed per goroutine (the
+# product code it drives is raced in its own packages): both run without -race unless
+# E2E_RACE / SIM_RACE say otherwise.
 E2E_RACE ?=
+SIM_RACE ?=
 test: deps browser-deps vet fmt-check
-	$(GO) test -count=1 -race -timeout 25m $$($(GO) list ./... | grep -v '/e2e$$')
+	$(GO) test -count=1 -race -timeout 25m $$($(GO) list ./... | grep -v -e '/e2e$$' -e '/dev/sim$$')
+	$(GO) test -count=1 $(SIM_RACE) -timeout 10m ./dev/sim
 	$(GO) test -count=1 $(E2E_RACE) -timeout 25m ./e2e
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
