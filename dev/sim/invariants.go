@@ -246,6 +246,22 @@ func (w *World) check(string) {
 			}
 		}
 	}
+	// A forced SSIS operation that reached its reconcile step may have started the
+	// serving side past a standby that answered but did not stop (see ssisForced).
+	if w.ssisWorld != nil && w.journal.writes != w.checkedWrites {
+		ops, _ := w.journal.inner.List(ctx, SSISPair, 0)
+		for _, op := range ops {
+			if !op.Force || op.DryRun || w.ssisForcedSeen[op.ID] {
+				continue
+			}
+			if st := op.StepByName(ssis.StepReconcile); st != nil && st.Status != journal.StepPending {
+				if w.ssisForcedSeen == nil {
+					w.ssisForcedSeen = map[string]bool{}
+				}
+				w.ssisForcedSeen[op.ID], w.ssisForced = true, true
+			}
+		}
+	}
 	// one-plan-per-pair
 	for _, pair := range []string{IAPair, SSISPair} {
 		if w.journal.writes == w.checkedWrites {
@@ -269,7 +285,7 @@ func (w *World) check(string) {
 	w.checkedWrites = w.journal.writes
 	// ssis-single-side
 	if w.ssisWorld != nil {
-		if w.regions[replication.Primary].mode != Unreachable && w.regions[replication.Secondary].mode != Unreachable && len(w.ssisFence) == 0 {
+		if w.regions[replication.Primary].mode != Unreachable && w.regions[replication.Secondary].mode != Unreachable && len(w.ssisFence) == 0 && !w.ssisForced {
 			if w.ssisWorld.Trigger(ssis.SidePrimary, "nightly") == ssis.TriggerStarted && w.ssisWorld.Trigger(ssis.SideSecondary, "nightly") == ssis.TriggerStarted {
 				w.violate(InvSSISSingleSide, "trigger nightly is started on both sides", "ssis", "group-flip")
 			}
