@@ -251,10 +251,7 @@ func (w *World) check(string) {
 	if w.ssisWorld != nil && w.journal.writes != w.checkedWrites {
 		ops, _ := w.journal.inner.List(ctx, SSISPair, 0)
 		for _, op := range ops {
-			if !op.Force || op.DryRun || w.ssisForcedSeen[op.ID] {
-				continue
-			}
-			if st := op.StepByName(ssis.StepReconcile); st != nil && st.Status != journal.StepPending {
+			if op.Force && !op.DryRun && !w.ssisForcedSeen[op.ID] && reachedReconcile(op) {
 				if w.ssisForcedSeen == nil {
 					w.ssisForcedSeen = map[string]bool{}
 				}
@@ -294,6 +291,22 @@ func (w *World) check(string) {
 			}
 		}
 	}
+}
+
+// reachedReconcile says whether an SSIS operation is at or past its reconcile step:
+// every step before it is done or skipped. The journal shows a step started only
+// once it ends or waits, and the step acts before that (and a nested event may look
+// in between), so the step before it ending is the mark.
+func reachedReconcile(op journal.Operation) bool {
+	for _, st := range op.Steps {
+		if st.Name == ssis.StepReconcile {
+			return true
+		}
+		if st.Status != journal.StepDone && st.Status != journal.StepSkipped {
+			return false
+		}
+	}
+	return false
 }
 
 // checkEnd runs the invariants judged once the world is quiet.
