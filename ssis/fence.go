@@ -107,8 +107,11 @@ func (ps *pass) goAhead(f fenced, on Side) bool {
 			on, f.side, f.kind, ps.r.callTimeout(), f.err, on, f.kind)
 		return true
 	case ps.opts.Force:
-		ps.problem("%s: forced: the %s side's %s could not be turned off (%v); the %s side's go ahead at the operator's word, and may run on both sides until the %s side's are off (tried on every pass)",
-			on, f.side, f.kind, f.err, on, f.side)
+		// From here a package may run on both sides: the standby's stop is what ends
+		// that, so it is not put off behind the back-off its failures built up.
+		ps.hurry(f)
+		ps.problem("%s: forced: the %s side's %s could not be turned off (%v); the %s side's go ahead at the operator's word, and may run on both sides until the %s side's are off (%s)",
+			on, f.side, f.kind, f.err, on, f.side, ps.retry(f))
 		return true
 	}
 	return false

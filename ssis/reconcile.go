@@ -48,7 +48,8 @@ type Options struct {
 	Serving Side
 	// Force is an operator's forced operation: a standby that answers but whose
 	// triggers or schedules could not be stopped does not hold the serving side's
-	// back. The report says so, and the stop is still tried on every pass.
+	// back. The report says so, and the stop is still tried, the first back-off step
+	// apart at most while a package may run on both sides.
 	Force bool
 	// holder is the timer pass's lock holder, renewed as the pass goes on; empty when
 	// an operation, which holds the pair itself, runs the pass.

@@ -111,7 +111,11 @@ func (e Event) String() string {
 	case Duplicate:
 		return fmt.Sprintf("duplicate #%d resend=%t", e.Msg, e.Resend)
 	case SSISAlert:
-		return fmt.Sprintf("ssis-alert %s %s", e.Action, e.Side)
+		s := fmt.Sprintf("ssis-alert %s %s", e.Action, e.Side)
+		if e.Force {
+			s += " force"
+		}
+		return s
 	case Crash:
 		return fmt.Sprintf("crash 1/%d", e.Variant)
 	case Tick:
@@ -309,7 +313,7 @@ func (w *World) apply(e Event) string {
 			clean = clean && r.mode == Answering
 		}
 		if clean {
-			w.ssisFence = nil
+			w.ssisFence, w.ssisForced = nil, false
 		}
 		return strings.TrimSpace(out)
 	case SSISAlert:

@@ -246,6 +246,19 @@ func (w *World) check(string) {
 			}
 		}
 	}
+	// A forced SSIS operation that reached its reconcile step may have started the
+	// serving side past a standby that answered but did not stop (see ssisForced).
+	if w.ssisWorld != nil && w.journal.writes != w.checkedWrites {
+		ops, _ := w.journal.inner.List(ctx, SSISPair, 0)
+		for _, op := range ops {
+			if op.Force && !op.DryRun && !w.ssisForcedSeen[op.ID] && reachedReconcile(op) {
+				if w.ssisForcedSeen == nil {
+					w.ssisForcedSeen = map[string]bool{}
+				}
+				w.ssisForcedSeen[op.ID], w.ssisForced = true, true
+			}
+		}
+	}
 	// one-plan-per-pair
 	for _, pair := range []string{IAPair, SSISPair} {
 		if w.journal.writes == w.checkedWrites {
@@ -269,7 +282,7 @@ func (w *World) check(string) {
 	w.checkedWrites = w.journal.writes
 	// ssis-single-side
 	if w.ssisWorld != nil {
-		if w.regions[replication.Primary].mode != Unreachable && w.regions[replication.Secondary].mode != Unreachable && len(w.ssisFence) == 0 {
+		if w.regions[replication.Primary].mode != Unreachable && w.regions[replication.Secondary].mode != Unreachable && len(w.ssisFence) == 0 && !w.ssisForced {
 			if w.ssisWorld.Trigger(ssis.SidePrimary, "nightly") == ssis.TriggerStarted && w.ssisWorld.Trigger(ssis.SideSecondary, "nightly") == ssis.TriggerStarted {
 				w.violate(InvSSISSingleSide, "trigger nightly is started on both sides", "ssis", "group-flip")
 			}
@@ -278,6 +291,22 @@ func (w *World) check(string) {
 			}
 		}
 	}
+}
+
+// reachedReconcile says whether an SSIS operation is at or past its reconcile step:
+// every step before it is done or skipped. The journal shows a step started only
+// once it ends or waits, and the step acts before that (and a nested event may look
+// in between), so the step before it ending is the mark.
+func reachedReconcile(op journal.Operation) bool {
+	for _, st := range op.Steps {
+		if st.Name == ssis.StepReconcile {
+			return true
+		}
+		if st.Status != journal.StepDone && st.Status != journal.StepSkipped {
+			return false
+		}
+	}
+	return false
 }
 
 // checkEnd runs the invariants judged once the world is quiet.

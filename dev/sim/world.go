@@ -86,9 +86,17 @@ type World struct {
 	// ssisFence: a region was unreachable since an SSIS pass last saw every region
 	// answering and left nothing to fix; what its side runs may overlap the other's
 	// until a pass fences it (the SSIS counterpart of a pending fence).
-	ssisFence  map[replication.Region]bool
-	ssisRec    *ssis.Reconciler
-	ssisRunner *ssis.Runner
+	ssisFence map[replication.Region]bool
+	// ssisForced: a forced SSIS operation reached its reconcile step since an SSIS
+	// pass last saw every region answering and left nothing to fix. A forced
+	// operation's reconcile goes past stop-first at the operator's word when the
+	// standby answers but does not stop (journaled, as the design allows), so what the
+	// serving side runs may overlap the standby's until a pass fences it, as after an
+	// unreachable region. ssisForcedSeen lists the operations counted, each once.
+	ssisForced     bool
+	ssisForcedSeen map[string]bool
+	ssisRec        *ssis.Reconciler
+	ssisRunner     *ssis.Runner
 
 	queue     []*message
 	completed []*message
