@@ -3,8 +3,11 @@ package failover_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"integration-dr/command"
 	"integration-dr/failover"
@@ -42,4 +45,40 @@ func TestAMoveBeforeTheFirstFullSyncNeedsForceAndIsSizedByTheMaximumLag(t *testi
 	if _, region, _ := f.store.Load(ctx, "p"); region.Active != replication.Secondary {
 		t.Fatalf("region %+v", region)
 	}
+}
+
+// A bump of a large pair within ARM's write budget takes minutes. Once the attempt's
+// claim has run out, the timer may take the operation over, finish the bump, enable
+// the target and flip; a write this attempt started after that would land over the
+// numbers the target has sent since. So no write starts once the claim is over.
+func TestNoBumpWriteStartsAfterTheAttemptsClaimEnded(t *testing.T) {
+	f := newFixture(t, 2, failover.Bounds{Lower: 1, Upper: 999999999})
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	f.runner.Now, f.journal.Now = now, now
+	// One write at a time, as an empty write bucket lets them through.
+	f.runner.Writes = rate.NewLimiter(rate.Every(10*time.Millisecond), 1)
+	var writes, late atomic.Int32
+	f.pair.Secondary.Sessions = hookAccount{f.pair.Secondary.Sessions, func() {
+		if writes.Add(1) == 1 {
+			offset.Add(int64(6 * time.Minute)) // the first write's turn came late
+			return
+		}
+		late.Add(1)
+	}}
+	f.runner.Pairs["p"] = f.pair
+	ctx := journal.WithDelivery(context.Background(), "m1")
+	_, err := f.runner.Submit(ctx, command.Command{ID: "c1", Action: command.Failover, Pair: "p"}, journal.Source{}, now())
+	if err == nil || late.Load() != 0 {
+		t.Fatalf("the attempt went on writing after its claim ended: %d writes started late (error %v)", late.Load(), err)
+	}
+	// The operation resumes where it stopped, reading each session first.
+	offset.Add(int64(time.Minute))
+	if _, err := f.runner.Advance(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if op, _ := f.journal.Get(context.Background(), "p", "c1"); op.Status != journal.Succeeded {
+		t.Fatalf("resumed: %s %q", op.Status, op.Error)
+	}
+	noDuplicates(t, f)
 }

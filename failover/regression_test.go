@@ -265,8 +265,8 @@ func TestASecondCommandIsRefusedWhileALongBumpStillRuns(t *testing.T) {
 	var second journal.Operation
 	var secondErr error
 	f.pair.Secondary.Sessions = hookAccount{f.pair.Secondary.Sessions, func() {
-		clock.Add(int64(5 * time.Minute)) // each write waits its turn in the budget
-		if time.Duration(clock.Load()) > 35*time.Minute {
+		clock.Add(int64(2 * time.Minute)) // each write waits its turn in the budget
+		if time.Duration(clock.Load()) > 12*time.Minute {
 			once.Do(func() {
 				second, secondErr = f.runner.Submit(context.Background(), command.Command{ID: "c2", Action: command.Failover, Pair: "p"}, journal.Source{}, now())
 			})

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -146,9 +147,12 @@ const (
 	// defaultReach is ReachBudget's default: long enough for azcore's retries of a
 	// slow or throttled answer, short enough for an RTO measured in minutes.
 	defaultReach = 30 * time.Second
-	// attemptTTL is how long an attempt is presumed alive after its last step: the
-	// longest step, the bumps of a large pair within the write budget, takes minutes.
+	// attemptTTL is how long an attempt is presumed alive after its last step; the
+	// bump step, which may take longer, extends it for itself (claimFor).
 	attemptTTL = 5 * time.Minute
+	// claimMargin: an attempt starts no write this close to the end of its claim,
+	// for the clocks of two instances may differ.
+	claimMargin = 30 * time.Second
 )
 
 // steps is each action's plan.
@@ -423,7 +427,12 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 		case err != nil:
 			var ref *journal.RefusedError
 			if errors.As(err, &ref) {
-				_ = op.FinishStep(st.Name, journal.StepFailed, ref.Why, changes, r.now())
+				op.NoteChanges(st.Name, changes)
+				_ = op.FinishStep(st.Name, journal.StepFailed, ref.Why, op.StepByName(st.Name).Changes, r.now())
+			} else {
+				// What this attempt changed before it stopped stays on record for the
+				// attempt that resumes, or compensates, the step.
+				op.NoteChanges(st.Name, changes)
 			}
 			return r.finish(ctx, op, err)
 		}
@@ -512,33 +521,40 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 	if !ok {
 		return journal.Failed, "refused: " + why
 	}
-	from := replication.Primary
+	from, to := replication.Primary, replication.Secondary
 	stop := op.StepByName(StepStopOld)
 	if op.Action == command.Fallback {
-		from, stop = replication.Secondary, op.StepByName(StepStopIntake)
-	}
-	var left []string
-	if st := op.StepByName(StepEnable); st != nil && len(st.Changes) > 0 {
-		left = append(left, "the target's intake ("+strings.Join(st.Changes, ", ")+")")
+		from, to, stop = replication.Secondary, replication.Primary, op.StepByName(StepStopIntake)
 	}
 	if st := op.StepByName(StepFlip); st != nil && st.Status != journal.StepPending {
-		left = append(left, fmt.Sprintf("step %s %s", StepFlip, st.Status))
+		return journal.Failed, fmt.Sprintf("refused: %s; left as it is: step %s %s — see the journal's steps, and run the move the other way if the target must not serve", why, StepFlip, st.Status)
 	}
-	if len(left) > 0 {
-		return journal.Failed, fmt.Sprintf("refused: %s; left as it is: %s — see the journal's steps, and run the move the other way if the target must not serve", why, strings.Join(left, ", "))
+	var undone []string
+	if st := op.StepByName(StepEnable); st != nil && len(st.Changes) > 0 {
+		// The target's intake, enabled (by this attempt or an earlier one), goes off
+		// again before the old side's comes back: never both.
+		changes, err := switchWorkflows(ctx, pair.side(to), false, r.reach())
+		if err != nil {
+			return journal.Failed, fmt.Sprintf("refused: %s; the %s's intake was enabled by this plan (%s) and could not be disabled again (%v; done: %s), so the %s's intake stays stopped: disable the %s's workflows by hand, then enable the %s's, or run the move again", why, to, strings.Join(st.Changes, ", "), err, strings.Join(changes, ", "), from, to, from)
+		}
+		undone = append(undone, fmt.Sprintf("the %s's intake is off again (%s)", to, strings.Join(changes, ", ")))
 	}
 	bumped := ""
 	if st := op.StepByName(StepBump); st != nil && st.Status != journal.StepPending {
 		bumped = "; the target's bumped numbers stay (numbers only move up)"
 	}
 	if stop == nil || stop.Status == journal.StepPending || len(stop.Changes) == 0 {
+		if len(undone) > 0 {
+			return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: %s", why, bumped, strings.Join(undone, "; "))
+		}
 		return journal.Rejected, "refused: " + why + bumped + "; nothing else was changed"
 	}
 	changes, err := switchWorkflows(ctx, pair.side(from), true, r.reach())
 	if err != nil {
 		return journal.Failed, fmt.Sprintf("refused: %s%s; the %s's intake was stopped by this plan and could not be enabled again (%v; done: %s): enable its workflows by hand, or run the move again", why, bumped, from, err, strings.Join(changes, ", "))
 	}
-	return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: the %s's intake is enabled again (%s)", why, bumped, from, strings.Join(changes, ", "))
+	undone = append(undone, fmt.Sprintf("the %s's intake is enabled again (%s)", from, strings.Join(changes, ", ")))
+	return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: %s", why, bumped, strings.Join(undone, "; "))
 }
 
 // changedAnything says whether a step that changes Azure has run.
@@ -1169,6 +1185,12 @@ func summary(pl Plan, what string) string {
 // expectedRTO estimates a real run from the write budget, the settle time and a
 // catch-up.
 func (p *plan) expectedRTO(writes int) string {
+	bump := p.bumpTime(writes)
+	return fmt.Sprintf("expected RTO about %s (bumps %s, settle %s)", (bump + p.pair.Settle + defaultCatchUp).Round(time.Second), bump.Round(time.Second), p.pair.Settle)
+}
+
+// bumpTime is how long writes bumps take at least within the write budget.
+func (p *plan) bumpTime(writes int) time.Duration {
 	perSecond := 10.0
 	if p.r.Writes != nil && p.r.Writes.Limit() != rate.Inf {
 		perSecond = float64(p.r.Writes.Limit())
@@ -1177,8 +1199,58 @@ func (p *plan) expectedRTO(writes int) string {
 	if p.r.Writes != nil {
 		burst = p.r.Writes.Burst()
 	}
-	bump := time.Duration(float64(max(0, writes-burst)) / perSecond * float64(time.Second))
-	return fmt.Sprintf("expected RTO about %s (bumps %s, settle %s)", (bump + p.pair.Settle + defaultCatchUp).Round(time.Second), bump.Round(time.Second), p.pair.Settle)
+	return time.Duration(float64(max(0, writes-burst)) / perSecond * float64(time.Second))
+}
+
+// claimKeeper keeps an attempt's claim on its operation alive through a step that
+// takes minutes (the bumps of a large pair within the write budget), and stops the
+// step's writes once the claim is lost: otherwise the timer takes the operation over,
+// and a late write of this attempt lands over what the other did since.
+type claimKeeper struct {
+	p        *plan
+	mu       sync.Mutex
+	deadline time.Time
+}
+
+// write runs one write within the claim: it starts only while the claim holds, and its
+// context ends where the claim's margin begins, so that it cannot land after another
+// attempt may have taken the operation over.
+func (k *claimKeeper) write(ctx context.Context, put func(context.Context) error) error {
+	if err := k.ok(ctx); err != nil {
+		return err
+	}
+	k.mu.Lock()
+	left := k.deadline.Sub(k.p.r.now())
+	k.mu.Unlock()
+	wctx, cancel := context.WithTimeout(ctx, left)
+	defer cancel()
+	return put(wctx)
+}
+
+// ok says whether a write may start now, renewing the claim (journaled, conditional
+// on the operation's ETag) once half of it has gone by.
+func (k *claimKeeper) ok(ctx context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.p
+	now := p.r.now()
+	if k.deadline.IsZero() {
+		k.deadline = p.op.AttemptUntil.Add(-claimMargin)
+	}
+	if !now.Before(k.deadline) {
+		return drerr.Errorf(drerr.Interrupted, "claim", "this attempt's claim on the operation ended at %s: no write starts after it (the next attempt resumes, reading each session first)", p.op.AttemptUntil.UTC().Format(time.RFC3339))
+	}
+	if p.op.AttemptUntil.Sub(now) > attemptTTL/2 {
+		return nil
+	}
+	p.op.AttemptUntil = now.Add(attemptTTL)
+	saved, err := p.r.Journal.Update(ctx, *p.op)
+	if err != nil {
+		return journal.Busy(err) // another attempt took the operation over
+	}
+	*p.op = saved
+	k.deadline = saved.AttemptUntil.Add(-claimMargin)
+	return nil
 }
 
 // bump writes the journaled floors: each session only if it does not hold its new
@@ -1194,6 +1266,7 @@ func (p *plan) bump(ctx context.Context) (string, []string, error) {
 		return "", nil, fmt.Errorf("journaled numbers: %w", err)
 	}
 	sessions := p.pair.side(to).Sessions
+	claim := &claimKeeper{p: p}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(p.r.Workers, defaultWorkers))
 	written := make([]bool, len(n.Plan.Bumps))
@@ -1228,7 +1301,10 @@ func (p *plan) bump(ctx context.Context) (string, []string, error) {
 					return err
 				}
 			}
-			if err := sessions.Put(gctx, session.Session{Name: b.Session, Content: content}); err != nil {
+			err = claim.write(gctx, func(ctx context.Context) error {
+				return sessions.Put(ctx, session.Session{Name: b.Session, Content: content})
+			})
+			if err != nil {
 				return fmt.Errorf("bump %s: %w", b.Session, err)
 			}
 			written[i] = true

@@ -443,3 +443,19 @@ func OtherPending(ctx context.Context, s Store, op Operation) (*Operation, error
 	}
 	return nil, nil
 }
+
+// NoteChanges records on a step that has not ended what an attempt changed before it
+// stopped, so that whoever compensates the plan later knows (a step's changes are
+// otherwise journaled only when it ends). Changes already noted are kept once.
+func (op *Operation) NoteChanges(name string, changes []string) {
+	s := op.StepByName(name)
+	if s == nil || s.Status.Terminal() || len(changes) == 0 {
+		return
+	}
+	for _, c := range changes {
+		if !slices.Contains(s.Changes, c) {
+			s.Changes = append(s.Changes, c)
+		}
+	}
+	s.Changes = limitChanges(s.Changes)
+}
