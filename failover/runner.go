@@ -501,44 +501,84 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 // readOnly says whether op only reads: a dry run or a drill.
 func readOnly(op journal.Operation) bool { return op.DryRun || op.Action == command.Drill }
 
-// compensate undoes what a refused plan changed where that can be undone: the old
-// side's intake, stopped by the plan, is enabled again as long as the target was never
-// enabled nor the pair flipped. It returns the operation's status and error: rejected
-// when nothing is left changed, failed with the exact state and what the operator can
-// do otherwise. Bumped numbers stay: they only ever move up, and the target does not
-// send until a move enables it.
+// compensate undoes what a refused plan changed where that can be undone: the
+// target's intake, if the plan began to enable it, is stopped again, and then the old
+// side's intake, stopped by the plan, is enabled again — as long as the pair was never
+// flipped. It returns the operation's status and error: rejected when nothing is left
+// changed, failed with the exact state and what the operator can do otherwise. Bumped
+// numbers stay: they only ever move up, and the target does not send until a move
+// enables it.
 func (r *Runner) compensate(ctx context.Context, op journal.Operation, why string) (journal.Status, string) {
 	pair, ok := r.Pairs[op.Pair]
 	if !ok {
 		return journal.Failed, "refused: " + why
 	}
-	from := replication.Primary
+	from, to := replication.Primary, replication.Secondary
 	stop := op.StepByName(StepStopOld)
 	if op.Action == command.Fallback {
-		from, stop = replication.Secondary, op.StepByName(StepStopIntake)
+		from, to, stop = replication.Secondary, replication.Primary, op.StepByName(StepStopIntake)
 	}
-	var left []string
-	if st := op.StepByName(StepEnable); st != nil && len(st.Changes) > 0 {
-		left = append(left, "the target's intake ("+strings.Join(st.Changes, ", ")+")")
-	}
+	enable := op.StepByName(StepEnable)
 	if st := op.StepByName(StepFlip); st != nil && st.Status != journal.StepPending {
-		left = append(left, fmt.Sprintf("step %s %s", StepFlip, st.Status))
-	}
-	if len(left) > 0 {
+		left := []string{fmt.Sprintf("step %s %s", StepFlip, st.Status)}
+		if enable != nil && len(enable.Changes) > 0 {
+			left = append([]string{"the target's intake (" + strings.Join(enable.Changes, ", ") + ")"}, left...)
+		}
 		return journal.Failed, fmt.Sprintf("refused: %s; left as it is: %s — see the journal's steps, and run the move the other way if the target must not serve", why, strings.Join(left, ", "))
 	}
 	bumped := ""
 	if st := op.StepByName(StepBump); st != nil && st.Status != journal.StepPending {
 		bumped = "; the target's bumped numbers stay (numbers only move up)"
 	}
+	var undone []string
+	if enable != nil && enable.Status != journal.StepPending {
+		// An attempt may have enabled some of the target's workflows without the
+		// journal knowing it (an error after an earlier workflow was enabled, a crash
+		// after the call landed): whatever the step's changes say, the target's intake
+		// is stopped before the old side's comes back, or both sides would send.
+		changes, err := stopIntake(ctx, pair.side(to), r.reach())
+		if err != nil {
+			return journal.Failed, fmt.Sprintf("refused: %s%s; the %s's intake may be on (step %s ran) and could not be stopped (%v; done: %s), so the %s's intake stays stopped: stop the %s's workflows by hand, then enable the %s's, or run the move again", why, bumped, to, StepEnable, err, strings.Join(changes, ", "), from, to, from)
+		}
+		undone = append(undone, fmt.Sprintf("the %s's intake is stopped again (%s)", to, strings.Join(changes, ", ")))
+	}
 	if stop == nil || stop.Status == journal.StepPending || len(stop.Changes) == 0 {
+		if len(undone) > 0 {
+			return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: %s; nothing else was changed", why, bumped, strings.Join(undone, "; "))
+		}
 		return journal.Rejected, "refused: " + why + bumped + "; nothing else was changed"
 	}
 	changes, err := switchWorkflows(ctx, pair.side(from), true, r.reach())
 	if err != nil {
-		return journal.Failed, fmt.Sprintf("refused: %s%s; the %s's intake was stopped by this plan and could not be enabled again (%v; done: %s): enable its workflows by hand, or run the move again", why, bumped, from, err, strings.Join(changes, ", "))
+		done := ""
+		if len(undone) > 0 {
+			done = "; undone: " + strings.Join(undone, "; ")
+		}
+		return journal.Failed, fmt.Sprintf("refused: %s%s%s; the %s's intake was stopped by this plan and could not be enabled again (%v; done: %s): enable its workflows by hand, or run the move again", why, bumped, done, from, err, strings.Join(changes, ", "))
 	}
-	return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: the %s's intake is enabled again (%s)", why, bumped, from, strings.Join(changes, ", "))
+	undone = append(undone, fmt.Sprintf("the %s's intake is enabled again (%s)", from, strings.Join(changes, ", ")))
+	return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: %s", why, bumped, strings.Join(undone, "; "))
+}
+
+// stopIntake disables every workflow of a side, each call within budget; a workflow
+// that is gone (404) takes no traffic and counts as stopped. It returns what it
+// changed before the first error.
+func stopIntake(ctx context.Context, side Side, budget time.Duration) ([]string, error) {
+	var changes []string
+	for _, w := range side.Workflows {
+		cctx, cancel := context.WithTimeout(ctx, budget)
+		err := w.Disable(cctx)
+		cancel()
+		switch {
+		case drerr.Is(err, drerr.NotFound):
+			changes = append(changes, w.Name()+" is gone")
+		case err != nil:
+			return changes, fmt.Errorf("workflow %s: %w", w.Name(), err)
+		default:
+			changes = append(changes, "disabled "+w.Name())
+		}
+	}
+	return changes, nil
 }
 
 // changedAnything says whether a step that changes Azure has run.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -446,5 +447,69 @@ func TestACommandJournaledByAnAttemptThatDiedIsRunByTheTimer(t *testing.T) {
 	}
 	if op, _ := f.journal.Get(ctx, "p", "c1"); op.Status != journal.Succeeded {
 		t.Fatalf("an accepted operation nobody ran: %s %q", op.Status, op.Error)
+	}
+}
+
+// scriptedWorkflow answers its Enable calls with the errors given, one per call (nil:
+// it enables), then enables; Disable always works.
+type scriptedWorkflow struct {
+	name    string
+	mu      sync.Mutex
+	enabled bool
+	enable  []error
+}
+
+func (w *scriptedWorkflow) Name() string { return w.name }
+func (w *scriptedWorkflow) Enable(context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.enable) > 0 {
+		err := w.enable[0]
+		w.enable = w.enable[1:]
+		if err != nil {
+			return err
+		}
+	}
+	w.enabled = true
+	return nil
+}
+func (w *scriptedWorkflow) Disable(context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.enabled = false
+	return nil
+}
+func (w *scriptedWorkflow) on() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.enabled
+}
+
+func TestATargetEnabledByAnEarlierAttemptIsStoppedBeforeTheOldSideGetsItsIntakeBack(t *testing.T) {
+	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
+	// The first attempt enables the target's X12 intake, then its EDIFACT intake is
+	// throttled; the next attempt finds the target refusing (403): the plan is refused
+	// with nothing in the journal saying that X12 was enabled.
+	x12 := &scriptedWorkflow{name: "secondary-X12", enable: []error{nil, drerr.Errorf(drerr.Invalid, "enable", "403 AuthorizationFailed")}}
+	edi := &scriptedWorkflow{name: "secondary-EDIFACT", enable: []error{drerr.Errorf(drerr.Throttled, "enable", "429")}}
+	f.pair.Secondary.Workflows = []failover.Workflow{x12, edi}
+	f.runner.Pairs["p"] = f.pair
+	c := command.Command{ID: "c1", Pair: "p", Action: command.Failover}
+	if _, err := f.runner.Submit(context.Background(), c, journal.Source{RequestedBy: "test"}, f.now()); err == nil {
+		t.Fatal("a throttled enable reported no error")
+	}
+	if !x12.on() {
+		t.Fatal("the first attempt did not enable the target's X12 intake")
+	}
+	f.shift = time.Minute // the settle time has passed: the redelivery is at the enable step again
+	op := f.submit(t, c)
+	if !op.Status.Terminal() {
+		t.Fatalf("status %s %q; want the plan ended", op.Status, op.Error)
+	}
+	if f.primary.workflow.on() && (x12.on() || edi.on()) {
+		t.Fatalf("%s %q: both sides take traffic: the primary's intake is on and so is the secondary's (X12 %v, EDIFACT %v)", op.Status, op.Error, x12.on(), edi.on())
+	}
+	if op.Status != journal.Rejected || !f.primary.workflow.on() || !strings.Contains(op.Error, "stopped again") {
+		t.Fatalf("status %s %q, primary intake %v; want rejected, the target's intake stopped again and the primary's back", op.Status, op.Error, f.primary.workflow.on())
 	}
 }
