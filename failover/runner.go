@@ -978,8 +978,9 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 	}
 	// Floors from everything known: the target's copy, raised to what the old side
 	// holds where it answers and to the numbers the last move set.
-	known, sources := p.knownNumbers(ctx)
+	known, last, sources := p.knownNumbers(ctx)
 	inputs = raiseTo(inputs, known, cp.Rates, p.op.LagAtStart)
+	inputs = p.afterRollovers(inputs, targetNums, last)
 	agreements := plain(ags)
 	inputs, notes := coverAgreements(inputs, agreements, p.op.LagAtStart)
 	policy := p.pair.Policy
@@ -1041,9 +1042,10 @@ func generatedNumbers(ctx context.Context, src replication.Source) ([]generated,
 // within the reach budget — always on a fallback (the target may have been sending
 // on its own while its fence was pending), and on a failover whose catch-up did not
 // complete — and the numbers the last move on this pair set.
-func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, []string) {
+func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, lastMove, []string) {
 	known := map[string]generated{}
 	var notes []string
+	last := p.lastMove(ctx)
 	keep := func(g generated) {
 		if _, ok := parseDigits(g.number); !ok {
 			return
@@ -1053,7 +1055,7 @@ func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, []string
 			known[k] = g
 		}
 	}
-	for _, g := range p.lastFloors(ctx) {
+	for _, g := range last.floors {
 		keep(g)
 	}
 	from, _ := p.direction()
@@ -1077,21 +1079,32 @@ func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, []string
 			notes = append(notes, fmt.Sprintf("old side (%s) not read (%v): floors from the target's copy, the last move's numbers and the lag margin", from, err))
 			break
 		}
+		last.oldRead = map[string]generated{}
 		for _, g := range old {
 			keep(g)
+			last.oldRead[strings.ToLower(g.name)] = g
 		}
 		notes = append(notes, fmt.Sprintf("old side (%s) read: %d generated numbers", from, len(old)))
 	}
-	return known, notes
+	return known, last, notes
 }
 
-// lastFloors are the numbers the pair's last move (that bumped anything) set on its
-// target: that side sent from them on, so they are a floor even when nothing else
-// about that side can be read.
-func (p *plan) lastFloors(ctx context.Context) []generated {
+// lastMove is what the pair's last move (that bumped anything) left: floors, the
+// numbers it set on its target — that side sent from them on, so they are a floor even
+// when nothing else about that side can be read — and, when it flipped the pair, the
+// sessions it rolled over there (journaled rollovers) and which side that was.
+// oldRead is the old side's own numbers, when this plan read them.
+type lastMove struct {
+	floors    []generated
+	rollovers map[string]rollover
+	target    replication.Region
+	oldRead   map[string]generated
+}
+
+func (p *plan) lastMove(ctx context.Context) lastMove {
 	recent, err := p.r.Journal.List(ctx, p.pair.Name, 20)
 	if err != nil {
-		return nil
+		return lastMove{}
 	}
 	for _, o := range recent {
 		if o.ID == p.op.ID || readOnly(o) || o.Action == command.Confirm {
@@ -1105,13 +1118,73 @@ func (p *plan) lastFloors(ctx context.Context) []generated {
 		if json.Unmarshal(raw, &n) != nil {
 			continue
 		}
-		out := make([]generated, 0, len(n.Plan.Bumps))
-		for _, b := range n.Plan.Bumps {
-			out = append(out, generated{name: b.Session, number: b.To, stamp: b.ChangedTime})
+		m := lastMove{floors: make([]generated, 0, len(n.Plan.Bumps)), target: replication.Secondary}
+		if o.Action == command.Fallback {
+			m.target = replication.Primary
 		}
-		return out
+		flipped := false
+		if st := o.StepByName(StepFlip); st != nil && st.Status == journal.StepDone {
+			flipped = true
+		}
+		for _, b := range n.Plan.Bumps {
+			m.floors = append(m.floors, generated{name: b.Session, number: b.To, stamp: b.ChangedTime})
+			if r, ok := rolledOver(b); ok && flipped {
+				if m.rollovers == nil {
+					m.rollovers = map[string]rollover{}
+				}
+				m.rollovers[strings.ToLower(b.Session)] = r
+			}
+		}
+		return m
 	}
-	return nil
+	return lastMove{}
+}
+
+// afterRollovers fixes the last number of each session the last move rolled over on
+// the side it made active: the higher number wins only within a cycle. A state stamped
+// before the rollover is superseded by it (the move's floor covered it, margin and
+// all), and when this plan moves away from the side that rolled over and read it,
+// that side's own number is where it stands in its new cycle: numbers elsewhere at or
+// above the one it rolled over from are of the cycle it left (the other side's sends
+// while its fence was pending, or copies of its own). Taking the highest number
+// across the rollover instead would wrap again from the old cycle's top and land on
+// numbers the side has just sent.
+func (p *plan) afterRollovers(inputs []Input, targetNums []generated, last lastMove) []Input {
+	if len(last.rollovers) == 0 {
+		return inputs
+	}
+	from, _ := p.direction()
+	onTarget := map[string]generated{}
+	for _, g := range targetNums {
+		onTarget[strings.ToLower(g.name)] = g
+	}
+	for i, in := range inputs {
+		k := strings.ToLower(in.Session)
+		r, ok := last.rollovers[k]
+		if !ok {
+			continue
+		}
+		if g, ok := last.oldRead[k]; ok && from == last.target && !g.stamp.Before(r.stamp) {
+			inputs[i].Last, inputs[i].LastChangedTime = g.number, g.stamp
+			continue
+		}
+		best := generated{name: in.Session, number: pad(r.to, in.Last), stamp: r.stamp}
+		for _, g := range []generated{onTarget[k], last.oldRead[k]} {
+			if g.number != "" && !g.stamp.Before(r.stamp) && higher(g.number, best.number) {
+				best = g
+			}
+		}
+		inputs[i].Last, inputs[i].LastChangedTime = best.number, best.stamp
+	}
+	return inputs
+}
+
+// pad writes n with the width of like, zero padded where like is.
+func pad(n int64, like string) string {
+	if len(like) > 1 && like[0] == '0' {
+		return fmt.Sprintf("%0*d", len(like), n)
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // raiseTo raises each input's last number to the highest known one: when both sides
@@ -1415,8 +1488,15 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 	if fe := p.op.StepByName(StepFenceOld); fe != nil && fe.Status != journal.StepDone {
 		fence = p.op.ID
 	}
-	if cp.Epoch == next && cp.FencePending != fence {
+	rolled, err := p.rollovers(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if cp.Epoch == next && (cp.FencePending != fence || (cp.MergeBack.Kind != "" && cp.Rollovers == nil && rolled != nil)) {
 		cp.FencePending = fence
+		if cp.MergeBack.Kind != "" && cp.Rollovers == nil {
+			cp.Rollovers = rolled
+		}
 		if _, err := p.r.Streams.Save(ctx, cp); err != nil {
 			return "", nil, err
 		}
@@ -1437,6 +1517,7 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 		// it may still be sending, so nothing is written into it at all.
 		cp.Scan, cp.Reconcile, cp.Recent = replication.Scan{}, replication.Scan{Kind: replication.ScanReconcile}, nil
 		cp.MergeBack = replication.Scan{Kind: replication.ScanMergeBack}
+		cp.Rollovers = rolled // numbers this plan rolled over stay in their new cycle
 		cp.FencePending = fence
 		cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
 		if _, err := p.r.Streams.Save(ctx, cp); err != nil {
@@ -1445,6 +1526,51 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 	}
 	p.op.RTO = p.r.now().Sub(p.op.RTOStart)
 	return fmt.Sprintf("%s is active at epoch %d; RTO %s", to, next, p.op.RTO.Round(time.Millisecond)), nil, nil
+}
+
+// rollovers are the sessions this plan's bumps rolled over (the floor passed the
+// upper bound and wrapped to the low end), each with the number it rolled over from:
+// what the merge-back must not raise them back to.
+func (p *plan) rollovers(ctx context.Context) (map[string]uint64, error) {
+	raw, err := p.r.Journal.LoadNumbers(ctx, p.pair.Name, p.op.ID)
+	if drerr.Is(err, drerr.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var n numbers
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, fmt.Errorf("journaled numbers: %w", err)
+	}
+	var out map[string]uint64
+	for _, b := range n.Plan.Bumps {
+		if r, ok := rolledOver(b); ok {
+			if out == nil {
+				out = map[string]uint64{}
+			}
+			out[strings.ToLower(b.Session)] = uint64(r.from)
+		}
+	}
+	return out, nil
+}
+
+// rollover is a journaled rollover of one generated session: a move's bump whose
+// floor passed the upper bound set the session to "to", at stamp, in a new cycle,
+// leaving "from", the highest number it knew, in the cycle before.
+type rollover struct {
+	to, from int64
+	stamp    time.Time
+}
+
+// rolledOver says whether a bump rolled its session over: its number is below the
+// floor it was computed for, which happens only when the floor wrapped.
+func rolledOver(b Bump) (rollover, bool) {
+	to, err := parseNumber(b.To)
+	if err != nil || to >= b.Floor || b.Floor-b.Margin <= 0 {
+		return rollover{}, false
+	}
+	return rollover{to: to, from: b.Floor - b.Margin, stamp: b.ChangedTime}, true
 }
 
 // clockOffset is a side's service clock less this machine's, rounded up to the next
