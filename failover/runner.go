@@ -510,12 +510,13 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 // readOnly says whether op only reads: a dry run or a drill.
 func readOnly(op journal.Operation) bool { return op.DryRun || op.Action == command.Drill }
 
-// compensate undoes what a refused plan changed where that can be undone: the old
-// side's intake, stopped by the plan, is enabled again as long as the target was never
-// enabled nor the pair flipped. It returns the operation's status and error: rejected
-// when nothing is left changed, failed with the exact state and what the operator can
-// do otherwise. Bumped numbers stay: they only ever move up, and the target does not
-// send until a move enables it.
+// compensate undoes what a refused plan changed where that can be undone: the
+// target's intake, if the plan began to enable it, is stopped again, and then the old
+// side's intake, stopped by the plan, is enabled again — as long as the pair was never
+// flipped. It returns the operation's status and error: rejected when nothing is left
+// changed, failed with the exact state and what the operator can do otherwise. Bumped
+// numbers stay: they only ever move up, and the target does not send until a move
+// enables it.
 func (r *Runner) compensate(ctx context.Context, op journal.Operation, why string) (journal.Status, string) {
 	pair, ok := r.Pairs[op.Pair]
 	if !ok {
@@ -526,35 +527,67 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 	if op.Action == command.Fallback {
 		from, to, stop = replication.Secondary, replication.Primary, op.StepByName(StepStopIntake)
 	}
+	enable := op.StepByName(StepEnable)
 	if st := op.StepByName(StepFlip); st != nil && st.Status != journal.StepPending {
-		return journal.Failed, fmt.Sprintf("refused: %s; left as it is: step %s %s — see the journal's steps, and run the move the other way if the target must not serve", why, StepFlip, st.Status)
-	}
-	var undone []string
-	if st := op.StepByName(StepEnable); st != nil && len(st.Changes) > 0 {
-		// The target's intake, enabled (by this attempt or an earlier one), goes off
-		// again before the old side's comes back: never both.
-		changes, err := switchWorkflows(ctx, pair.side(to), false, r.reach())
-		if err != nil {
-			return journal.Failed, fmt.Sprintf("refused: %s; the %s's intake was enabled by this plan (%s) and could not be disabled again (%v; done: %s), so the %s's intake stays stopped: disable the %s's workflows by hand, then enable the %s's, or run the move again", why, to, strings.Join(st.Changes, ", "), err, strings.Join(changes, ", "), from, to, from)
+		left := []string{fmt.Sprintf("step %s %s", StepFlip, st.Status)}
+		if enable != nil && len(enable.Changes) > 0 {
+			left = append([]string{"the target's intake (" + strings.Join(enable.Changes, ", ") + ")"}, left...)
 		}
-		undone = append(undone, fmt.Sprintf("the %s's intake is off again (%s)", to, strings.Join(changes, ", ")))
+		return journal.Failed, fmt.Sprintf("refused: %s; left as it is: %s — see the journal's steps, and run the move the other way if the target must not serve", why, strings.Join(left, ", "))
 	}
 	bumped := ""
 	if st := op.StepByName(StepBump); st != nil && st.Status != journal.StepPending {
 		bumped = "; the target's bumped numbers stay (numbers only move up)"
 	}
+	var undone []string
+	if enable != nil && enable.Status != journal.StepPending {
+		// An attempt may have enabled some of the target's workflows without the
+		// journal knowing it (an error after an earlier workflow was enabled, a crash
+		// after the call landed): whatever the step's changes say, the target's intake
+		// is stopped before the old side's comes back, or both sides would send.
+		changes, err := stopIntake(ctx, pair.side(to), r.reach())
+		if err != nil {
+			return journal.Failed, fmt.Sprintf("refused: %s%s; the %s's intake may be on (step %s ran) and could not be stopped (%v; done: %s), so the %s's intake stays stopped: stop the %s's workflows by hand, then enable the %s's, or run the move again", why, bumped, to, StepEnable, err, strings.Join(changes, ", "), from, to, from)
+		}
+		undone = append(undone, fmt.Sprintf("the %s's intake is stopped again (%s)", to, strings.Join(changes, ", ")))
+	}
 	if stop == nil || stop.Status == journal.StepPending || len(stop.Changes) == 0 {
 		if len(undone) > 0 {
-			return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: %s", why, bumped, strings.Join(undone, "; "))
+			return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: %s; nothing else was changed", why, bumped, strings.Join(undone, "; "))
 		}
 		return journal.Rejected, "refused: " + why + bumped + "; nothing else was changed"
 	}
 	changes, err := switchWorkflows(ctx, pair.side(from), true, r.reach())
 	if err != nil {
-		return journal.Failed, fmt.Sprintf("refused: %s%s; the %s's intake was stopped by this plan and could not be enabled again (%v; done: %s): enable its workflows by hand, or run the move again", why, bumped, from, err, strings.Join(changes, ", "))
+		done := ""
+		if len(undone) > 0 {
+			done = "; undone: " + strings.Join(undone, "; ")
+		}
+		return journal.Failed, fmt.Sprintf("refused: %s%s%s; the %s's intake was stopped by this plan and could not be enabled again (%v; done: %s): enable its workflows by hand, or run the move again", why, bumped, done, from, err, strings.Join(changes, ", "))
 	}
 	undone = append(undone, fmt.Sprintf("the %s's intake is enabled again (%s)", from, strings.Join(changes, ", ")))
 	return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: %s", why, bumped, strings.Join(undone, "; "))
+}
+
+// stopIntake disables every workflow of a side, each call within budget; a workflow
+// that is gone (404) takes no traffic and counts as stopped. It returns what it
+// changed before the first error.
+func stopIntake(ctx context.Context, side Side, budget time.Duration) ([]string, error) {
+	var changes []string
+	for _, w := range side.Workflows {
+		cctx, cancel := context.WithTimeout(ctx, budget)
+		err := w.Disable(cctx)
+		cancel()
+		switch {
+		case drerr.Is(err, drerr.NotFound):
+			changes = append(changes, w.Name()+" is gone")
+		case err != nil:
+			return changes, fmt.Errorf("workflow %s: %w", w.Name(), err)
+		default:
+			changes = append(changes, "disabled "+w.Name())
+		}
+	}
+	return changes, nil
 }
 
 // changedAnything says whether a step that changes Azure has run.
@@ -957,9 +990,10 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 	}
 	// Floors from everything known: the target's copy, raised to what the old side
 	// holds where it answers and to the numbers the last move set.
-	known, sources := p.knownNumbers(ctx)
-	inputs = raiseTo(inputs, known, cp.Rates, p.op.LagAtStart)
+	known, last, sources := p.knownNumbers(ctx)
 	agreements := plain(ags)
+	inputs = raiseTo(inputs, known, agreements, cp.Rates, p.op.LagAtStart)
+	inputs = p.afterRollovers(inputs, targetNums, last)
 	inputs, notes := coverAgreements(inputs, agreements, p.op.LagAtStart)
 	policy := p.pair.Policy
 	pl, err := Compute(inputs, policy, agreements, p.r.now())
@@ -1020,9 +1054,10 @@ func generatedNumbers(ctx context.Context, src replication.Source) ([]generated,
 // within the reach budget — always on a fallback (the target may have been sending
 // on its own while its fence was pending), and on a failover whose catch-up did not
 // complete — and the numbers the last move on this pair set.
-func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, []string) {
+func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, lastMove, []string) {
 	known := map[string]generated{}
 	var notes []string
+	last := p.lastMove(ctx)
 	keep := func(g generated) {
 		if _, ok := parseDigits(g.number); !ok {
 			return
@@ -1032,7 +1067,7 @@ func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, []string
 			known[k] = g
 		}
 	}
-	for _, g := range p.lastFloors(ctx) {
+	for _, g := range last.floors {
 		keep(g)
 	}
 	from, _ := p.direction()
@@ -1056,21 +1091,32 @@ func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, []string
 			notes = append(notes, fmt.Sprintf("old side (%s) not read (%v): floors from the target's copy, the last move's numbers and the lag margin", from, err))
 			break
 		}
+		last.oldRead = map[string]generated{}
 		for _, g := range old {
 			keep(g)
+			last.oldRead[strings.ToLower(g.name)] = g
 		}
 		notes = append(notes, fmt.Sprintf("old side (%s) read: %d generated numbers", from, len(old)))
 	}
-	return known, notes
+	return known, last, notes
 }
 
-// lastFloors are the numbers the pair's last move (that bumped anything) set on its
-// target: that side sent from them on, so they are a floor even when nothing else
-// about that side can be read.
-func (p *plan) lastFloors(ctx context.Context) []generated {
+// lastMove is what the pair's last move (that bumped anything) left: floors, the
+// numbers it set on its target — that side sent from them on, so they are a floor even
+// when nothing else about that side can be read — and, when it flipped the pair, the
+// sessions it rolled over there (journaled rollovers) and which side that was.
+// oldRead is the old side's own numbers, when this plan read them.
+type lastMove struct {
+	floors    []generated
+	rollovers map[string]rollover
+	target    replication.Region
+	oldRead   map[string]generated
+}
+
+func (p *plan) lastMove(ctx context.Context) lastMove {
 	recent, err := p.r.Journal.List(ctx, p.pair.Name, 20)
 	if err != nil {
-		return nil
+		return lastMove{}
 	}
 	for _, o := range recent {
 		if o.ID == p.op.ID || readOnly(o) || o.Action == command.Confirm {
@@ -1084,24 +1130,87 @@ func (p *plan) lastFloors(ctx context.Context) []generated {
 		if json.Unmarshal(raw, &n) != nil {
 			continue
 		}
-		out := make([]generated, 0, len(n.Plan.Bumps))
-		for _, b := range n.Plan.Bumps {
-			out = append(out, generated{name: b.Session, number: b.To, stamp: b.ChangedTime})
+		m := lastMove{floors: make([]generated, 0, len(n.Plan.Bumps)), target: replication.Secondary}
+		if o.Action == command.Fallback {
+			m.target = replication.Primary
 		}
-		return out
+		flipped := false
+		if st := o.StepByName(StepFlip); st != nil && st.Status == journal.StepDone {
+			flipped = true
+		}
+		for _, b := range n.Plan.Bumps {
+			m.floors = append(m.floors, generated{name: b.Session, number: b.To, stamp: b.ChangedTime})
+			if r, ok := rolledOver(b); ok && flipped {
+				if m.rollovers == nil {
+					m.rollovers = map[string]rollover{}
+				}
+				m.rollovers[strings.ToLower(b.Session)] = r
+			}
+		}
+		return m
 	}
-	return nil
+	return lastMove{}
+}
+
+// afterRollovers fixes the last number of each session the last move rolled over on
+// the side it made active: the higher number wins only within a cycle. A state stamped
+// before the rollover is superseded by it (the move's floor covered it, margin and
+// all), and when this plan moves away from the side that rolled over and read it,
+// that side's own number is where it stands in its new cycle: numbers elsewhere at or
+// above the one it rolled over from are of the cycle it left (the other side's sends
+// while its fence was pending, or copies of its own). Taking the highest number
+// across the rollover instead would wrap again from the old cycle's top and land on
+// numbers the side has just sent.
+func (p *plan) afterRollovers(inputs []Input, targetNums []generated, last lastMove) []Input {
+	if len(last.rollovers) == 0 {
+		return inputs
+	}
+	from, _ := p.direction()
+	onTarget := map[string]generated{}
+	for _, g := range targetNums {
+		onTarget[strings.ToLower(g.name)] = g
+	}
+	for i, in := range inputs {
+		k := strings.ToLower(in.Session)
+		r, ok := last.rollovers[k]
+		if !ok {
+			continue
+		}
+		if g, ok := last.oldRead[k]; ok && from == last.target && !g.stamp.Before(r.stamp) {
+			inputs[i].Last, inputs[i].LastChangedTime = g.number, g.stamp
+			continue
+		}
+		best := generated{name: in.Session, number: pad(r.to, in.Last), stamp: r.stamp}
+		for _, g := range []generated{onTarget[k], last.oldRead[k]} {
+			if g.number != "" && !g.stamp.Before(r.stamp) && higher(g.number, best.number) {
+				best = g
+			}
+		}
+		inputs[i].Last, inputs[i].LastChangedTime = best.number, best.stamp
+	}
+	return inputs
+}
+
+// pad writes n with the width of like, zero padded where like is.
+func pad(n int64, like string) string {
+	if len(like) > 1 && like[0] == '0' {
+		return fmt.Sprintf("%0*d", len(like), n)
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // raiseTo raises each input's last number to the highest known one: when both sides
-// may have sent, the higher number wins, never the newer stamp. Sessions known but
-// absent on the target are added.
-func raiseTo(inputs []Input, known map[string]generated, rates map[string]float64, lag time.Duration) []Input {
+// may have sent, the higher number wins, never the newer stamp alone — except for a
+// rollover, a newer state whose number crossed from the upper half of the agreement's
+// range to its lower half (rolledOver): the old side went on in a new cycle, and its
+// newer number is where it stands. Sessions known but absent on the target are added.
+func raiseTo(inputs []Input, known map[string]generated, agreements []Agreement, rates map[string]float64, lag time.Duration) []Input {
 	seen := map[string]bool{}
 	for i, in := range inputs {
 		k := strings.ToLower(in.Session)
 		seen[k] = true
-		if g, ok := known[k]; ok && higher(g.number, in.Last) {
+		g, ok := known[k]
+		if ok && (higher(g.number, in.Last) || rolledOverPast(in, g, agreements)) {
 			inputs[i].Last, inputs[i].LastChangedTime = g.number, g.stamp
 		}
 	}
@@ -1117,6 +1226,29 @@ func raiseTo(inputs []Input, known map[string]generated, rates map[string]float6
 		inputs = append(inputs, Input{Session: g.name, Last: g.number, LastChangedTime: g.stamp, Rate: rates[g.name], Lag: lag})
 	}
 	return inputs
+}
+
+// rolledOverPast says the known state g of in's session is a rollover past in: newer by
+// its stamp, and in the lower half of the agreement's range where in is in the upper.
+func rolledOverPast(in Input, g generated, agreements []Agreement) bool {
+	if g.stamp.IsZero() || in.LastChangedTime.IsZero() || !g.stamp.After(in.LastChangedTime) {
+		return false
+	}
+	agr, lvl, ok := ParseGenerated(in.Session)
+	if !ok {
+		return false
+	}
+	for _, a := range agreements {
+		if !strings.EqualFold(a.Name, agr) {
+			continue
+		}
+		b, ok := a.BoundsFor(lvl)
+		x, okX := parseDigits(g.number)
+		y, okY := parseDigits(in.Last)
+		mid := b.Lower + (b.Upper-b.Lower)/2
+		return ok && b.Rollover && okX && okY && x < mid && y >= mid
+	}
+	return false
 }
 
 // higher says the number a is above b; an unreadable b is below any readable a.
@@ -1460,8 +1592,15 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 	if fe := p.op.StepByName(StepFenceOld); fe != nil && fe.Status != journal.StepDone {
 		fence = p.op.ID
 	}
-	if cp.Epoch == next && cp.FencePending != fence {
+	rolled, err := p.rollovers(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if cp.Epoch == next && (cp.FencePending != fence || (cp.MergeBack.Kind != "" && cp.Rollovers == nil && rolled != nil)) {
 		cp.FencePending = fence
+		if cp.MergeBack.Kind != "" && cp.Rollovers == nil {
+			cp.Rollovers = rolled
+		}
 		if _, err := p.r.Streams.Save(ctx, cp); err != nil {
 			return "", nil, err
 		}
@@ -1482,6 +1621,7 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 		// it may still be sending, so nothing is written into it at all.
 		cp.Scan, cp.Reconcile, cp.Recent = replication.Scan{}, replication.Scan{Kind: replication.ScanReconcile}, nil
 		cp.MergeBack = replication.Scan{Kind: replication.ScanMergeBack}
+		cp.Rollovers = rolled // numbers this plan rolled over stay in their new cycle
 		cp.FencePending = fence
 		cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
 		if _, err := p.r.Streams.Save(ctx, cp); err != nil {
@@ -1490,6 +1630,51 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 	}
 	p.op.RTO = p.r.now().Sub(p.op.RTOStart)
 	return fmt.Sprintf("%s is active at epoch %d; RTO %s", to, next, p.op.RTO.Round(time.Millisecond)), nil, nil
+}
+
+// rollovers are the sessions this plan's bumps rolled over (the floor passed the
+// upper bound and wrapped to the low end), each with the number it rolled over from:
+// what the merge-back must not raise them back to.
+func (p *plan) rollovers(ctx context.Context) (map[string]uint64, error) {
+	raw, err := p.r.Journal.LoadNumbers(ctx, p.pair.Name, p.op.ID)
+	if drerr.Is(err, drerr.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var n numbers
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, fmt.Errorf("journaled numbers: %w", err)
+	}
+	var out map[string]uint64
+	for _, b := range n.Plan.Bumps {
+		if r, ok := rolledOver(b); ok {
+			if out == nil {
+				out = map[string]uint64{}
+			}
+			out[strings.ToLower(b.Session)] = uint64(r.from)
+		}
+	}
+	return out, nil
+}
+
+// rollover is a journaled rollover of one generated session: a move's bump whose
+// floor passed the upper bound set the session to "to", at stamp, in a new cycle,
+// leaving "from", the highest number it knew, in the cycle before.
+type rollover struct {
+	to, from int64
+	stamp    time.Time
+}
+
+// rolledOver says whether a bump rolled its session over: its number is below the
+// floor it was computed for, which happens only when the floor wrapped.
+func rolledOver(b Bump) (rollover, bool) {
+	to, err := parseNumber(b.To)
+	if err != nil || to >= b.Floor || b.Floor-b.Margin <= 0 {
+		return rollover{}, false
+	}
+	return rollover{to: to, from: b.Floor - b.Margin, stamp: b.ChangedTime}, true
 }
 
 // clockOffset is a side's service clock less this machine's, rounded up to the next

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -447,4 +448,147 @@ func TestACommandJournaledByAnAttemptThatDiedIsRunByTheTimer(t *testing.T) {
 	if op, _ := f.journal.Get(ctx, "p", "c1"); op.Status != journal.Succeeded {
 		t.Fatalf("an accepted operation nobody ran: %s %q", op.Status, op.Error)
 	}
+}
+
+// scriptedWorkflow answers its Enable calls with the errors given, one per call (nil:
+// it enables), then enables; Disable always works.
+type scriptedWorkflow struct {
+	name    string
+	mu      sync.Mutex
+	enabled bool
+	enable  []error
+}
+
+func (w *scriptedWorkflow) Name() string { return w.name }
+func (w *scriptedWorkflow) Enable(context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.enable) > 0 {
+		err := w.enable[0]
+		w.enable = w.enable[1:]
+		if err != nil {
+			return err
+		}
+	}
+	w.enabled = true
+	return nil
+}
+func (w *scriptedWorkflow) Disable(context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.enabled = false
+	return nil
+}
+func (w *scriptedWorkflow) on() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.enabled
+}
+
+func TestATargetEnabledByAnEarlierAttemptIsStoppedBeforeTheOldSideGetsItsIntakeBack(t *testing.T) {
+	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
+	// The first attempt enables the target's X12 intake, then its EDIFACT intake is
+	// throttled; the next attempt finds the target refusing (403): the plan is refused
+	// with nothing in the journal saying that X12 was enabled.
+	x12 := &scriptedWorkflow{name: "secondary-X12", enable: []error{nil, drerr.Errorf(drerr.Invalid, "enable", "403 AuthorizationFailed")}}
+	edi := &scriptedWorkflow{name: "secondary-EDIFACT", enable: []error{drerr.Errorf(drerr.Throttled, "enable", "429")}}
+	f.pair.Secondary.Workflows = []failover.Workflow{x12, edi}
+	f.runner.Pairs["p"] = f.pair
+	c := command.Command{ID: "c1", Pair: "p", Action: command.Failover}
+	if _, err := f.runner.Submit(context.Background(), c, journal.Source{RequestedBy: "test"}, f.now()); err == nil {
+		t.Fatal("a throttled enable reported no error")
+	}
+	if !x12.on() {
+		t.Fatal("the first attempt did not enable the target's X12 intake")
+	}
+	f.shift = time.Minute // the settle time has passed: the redelivery is at the enable step again
+	op := f.submit(t, c)
+	if !op.Status.Terminal() {
+		t.Fatalf("status %s %q; want the plan ended", op.Status, op.Error)
+	}
+	if f.primary.workflow.on() && (x12.on() || edi.on()) {
+		t.Fatalf("%s %q: both sides take traffic: the primary's intake is on and so is the secondary's (X12 %v, EDIFACT %v)", op.Status, op.Error, x12.on(), edi.on())
+	}
+	if op.Status != journal.Rejected || !f.primary.workflow.on() || !strings.Contains(op.Error, "stopped again") {
+		t.Fatalf("status %s %q, primary intake %v; want rejected, the target's intake stopped again and the primary's back", op.Status, op.Error, f.primary.workflow.on())
+	}
+}
+
+func TestAFallbackAfterARolledOverFailoverStartsAboveWhatTheSecondarySentInItsNewCycle(t *testing.T) {
+	// A narrow range with rollover: the failover's floor (100 + 30) passes the upper
+	// bound and wraps the secondary to 10, a journaled rollover. Neither the
+	// merge-back nor the fallback's floors may take the primary's numbers of the cycle
+	// the secondary left as ahead of the secondary's new ones.
+	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 120, Rollover: true})
+	f.pair.Policy = failover.Policy{MinBump: 30}
+	f.runner.Pairs["p"] = f.pair
+	f.primary.down = true
+	fo := f.submit(t, command.Command{ID: "f1", Action: command.Failover})
+	if fo.Status != journal.Waiting {
+		t.Fatalf("failover: %s %q", fo.Status, fo.Error)
+	}
+	wrapped := numbers(t, f.secondary.acct)
+	for name, n := range wrapped {
+		if n >= 100 {
+			t.Fatalf("%s: the failover set %d; want it rolled over to the low end", name, n)
+		}
+	}
+	// The secondary sends five numbers of its new cycle on each session; the primary,
+	// down but sending while its fence is pending, sends two past 100 (within the
+	// margin), stamped later.
+	sent := map[string]int{}
+	for name, n := range wrapped {
+		sent[name] = n + 5
+		f.secondary.acct.Set(name, cnAt(n+5, time.Now()))
+	}
+	for name := range wrapped {
+		f.primary.acct.Set(name, cnAt(102, time.Now().Add(time.Hour)))
+	}
+	// The primary answers again: its fence lands and the merge-back runs.
+	f.primary.down = false
+	if fo = f.advanceUntilDone(t, fo); fo.Status != journal.Succeeded {
+		t.Fatalf("failover: %s %q", fo.Status, fo.Error)
+	}
+	if _, err := f.engine.Run(context.Background(), f.pair.Replication); err != nil { // the merge-back
+		t.Fatal(err)
+	}
+	if got := numbers(t, f.secondary.acct); !equalNumbers(got, sent) {
+		t.Fatalf("the secondary holds %v after the merge-back, having sent up to %v: a merge-back that raises it to the primary's old numbers undoes its rollover", got, sent)
+	}
+	// What the primary holds when its intake comes back is where it sends from.
+	var from map[string]int
+	f.pair.Primary.Workflows = []failover.Workflow{enableHook{Workflow: f.primary.workflow, before: func() { from = numbers(t, f.primary.acct) }}}
+	f.runner.Pairs["p"] = f.pair
+	op := f.advanceUntilDone(t, f.submit(t, command.Command{ID: "b1", Action: command.Fallback}))
+	if op.Status != journal.Succeeded || from == nil {
+		t.Fatalf("fallback: %s %q %+v", op.Status, op.Error, op.Steps)
+	}
+	for name, n := range from {
+		if n < sent[name] {
+			t.Errorf("%s: the primary sends from %d on, among the numbers %d..%d the secondary sent in this cycle", name, n+1, wrapped[name], sent[name])
+		}
+	}
+}
+
+// enableHook calls before just before its Enable.
+type enableHook struct {
+	failover.Workflow
+	before func()
+}
+
+func (h enableHook) Enable(ctx context.Context) error {
+	h.before()
+	return h.Workflow.Enable(ctx)
+}
+
+func equalNumbers(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }

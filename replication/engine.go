@@ -164,7 +164,7 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 		// one found unprepared still brings back what the old side held alone before
 		// anything is written into it, from the start: a cursor left from an earlier
 		// direction lists the other side.
-		cp.MergeBack = Scan{Kind: ScanMergeBack}
+		cp.MergeBack, cp.Rollovers = Scan{Kind: ScanMergeBack}, nil
 	}
 	if cp.Recent == nil {
 		cp.Recent = map[string]Seen{}
@@ -301,7 +301,7 @@ func (ps *pass) runAll(ctx context.Context) error {
 			return err
 		}
 		ps.log.Info("merge-back done", "listed", cp.MergeBack.Listed, "mergedBack", cp.MergeBack.Writes)
-		cp.MergeBack = Scan{}
+		cp.MergeBack, cp.Rollovers = Scan{}, nil
 		st.Scan, st.FullSync = cp.Scan.Kind, cp.Scan.Kind == ScanFull
 		if ctx.Err() != nil {
 			return errOutOfTime

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -142,7 +143,9 @@ func (ps *pass) mergeOne(ctx context.Context, it item) error {
 	ps.mu.Lock()
 	ps.st.Reads++
 	ps.mu.Unlock()
-	out, write, err := session.MergeBack(it.s, current, ps.engine.opts.Now())
+	// A session the move rolled over on the active side stays in its new cycle.
+	rolledFrom := ps.cp.Rollovers[strings.ToLower(it.s.Name)]
+	out, write, err := session.MergeBackAfterRollover(it.s, current, ps.engine.opts.Now(), rolledFrom)
 	if err != nil {
 		// The two numbers cannot be compared: nothing is written, and it is said loudly,
 		// for a number the old side sent may be above the active side's.
@@ -162,7 +165,7 @@ func (ps *pass) mergeOne(ctx context.Context, it item) error {
 		if err != nil {
 			return fmt.Errorf("read active session %q: %w", it.s.Name, err)
 		}
-		if out, write, err = session.MergeBack(it.s, &again, ps.engine.opts.Now()); err != nil || !write {
+		if out, write, err = session.MergeBackAfterRollover(it.s, &again, ps.engine.opts.Now(), rolledFrom); err != nil || !write {
 			return nil
 		}
 	}

@@ -136,6 +136,13 @@ type Checkpoint struct {
 	// into the active side (ScanMergeBack); set by a flip, run once FencePending is
 	// empty, before any write into the standby.
 	MergeBack Scan
+	// Rollovers are the generated sessions the move into this epoch rolled over on
+	// the active side (a journaled rollover: no room was left above the highest
+	// number known, so the side was set low in its range), keyed by lower-case name,
+	// each with the number it rolled over from. The merge-back leaves them in their
+	// new cycle (session.MergeBackAfterRollover); set by the flip, dropped once the
+	// merge-back completes.
+	Rollovers map[string]uint64
 	// Recent is the overlap memory: sessions whose content the standby is known to
 	// hold, so re-listing the overlap window costs no standby reads and no writes.
 	Recent map[string]Seen

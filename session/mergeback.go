@@ -55,6 +55,20 @@ func NextStamp(now time.Time, stamps ...time.Time) time.Time {
 // be compared (unreadable content): the active side is left alone and the caller
 // should say so.
 func MergeBack(old Session, active *Session, now time.Time) (Session, bool, error) {
+	return MergeBackAfterRollover(old, active, now, 0)
+}
+
+// MergeBackAfterRollover is MergeBack for a generated session that the move into the
+// current epoch rolled over on the active side (a journaled rollover): finding no room
+// above rolledFrom, the highest number it knew, it set the active side to a number at
+// the low end of the range, and the active side has sent from there. An old-side
+// number at or above rolledFrom belongs to the cycle the active side left — it was
+// covered by the move's margin — so the active side's lower number is ahead of it and
+// is not raised: raising it would undo the rollover and bring the numbers the active
+// side already sent in its new cycle round again. An old-side number below rolledFrom
+// can only have come after a rollover of its own, and is compared as MergeBack does.
+// rolledFrom 0 means no rollover.
+func MergeBackAfterRollover(old Session, active *Session, now time.Time, rolledFrom uint64) (Session, bool, error) {
 	if active == nil {
 		return Session{Name: old.Name, Content: old.Content}, true, nil
 	}
@@ -71,7 +85,7 @@ func MergeBack(old Session, active *Session, now time.Time) (Session, bool, erro
 	if err != nil {
 		return Session{}, false, fmt.Errorf("merge back %s: the active side's control number %q is not a number", old.Name, ac.ControlNumber)
 	}
-	if on <= an {
+	if on <= an || (rolledFrom > 0 && on >= rolledFrom) {
 		return Session{}, false, nil
 	}
 	content, err := RaiseControlNumber(active.Content, on, NextStamp(now, ac.ControlNumberChangedTime, oc.ControlNumberChangedTime))

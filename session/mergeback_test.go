@@ -84,3 +84,23 @@ func TestRaiseControlNumberKeepsTheRestOfTheContent(t *testing.T) {
 		t.Fatalf("got %s\nwant %s", got, want)
 	}
 }
+
+func TestMergeBackLeavesARolledOverNumberInItsNewCycle(t *testing.T) {
+	const t1, t2 = "2026-11-20T09:00:00Z", "2026-11-20T09:00:05Z"
+	now := time.Date(2026, 11, 20, 9, 1, 0, 0, time.UTC)
+	active := &Session{Name: "A-Icn", Content: cn("000000015", t1)} // rolled over from 100 to 10, sent up to 15
+	for _, tt := range []struct {
+		old       string
+		wantWrite bool
+	}{
+		{"100", false}, // the number it rolled over from
+		{"102", false}, // sent past it in the cycle left, while the fence was pending
+		{"18", true},   // below it: the old side rolled over too, and went further
+		{"12", false},  // below the active's
+	} {
+		_, write, err := MergeBackAfterRollover(Session{Name: "A-Icn", Content: cn(tt.old, t2)}, active, now, 100)
+		if err != nil || write != tt.wantWrite {
+			t.Errorf("old side at %s: write %v (err %v), want %v", tt.old, write, err, tt.wantWrite)
+		}
+	}
+}

@@ -130,7 +130,8 @@ type entity struct {
 	LastError      string `json:"LastError"`
 	LastDurationMs int64  `json:"LastDurationMs"`
 	LastSuccess    string `json:"LastSuccess,omitempty"`
-	History        string `json:"History,omitempty"` // JSON, at most HistoryLen samples
+	History        string `json:"History,omitempty"`   // JSON, at most HistoryLen samples
+	Rollovers      string `json:"Rollovers,omitempty"` // JSON: lower-case session name → number rolled over from
 	RecentChunks   int    `json:"RecentChunks"`
 	RatesChunks    int    `json:"RatesChunks"`
 }
@@ -266,6 +267,10 @@ func toEntity(cp replication.Checkpoint) ([]byte, error) {
 		LastSuccess:    formatTime(cp.LastSuccess),
 		History:        history(cp.History),
 	}
+	if len(cp.Rollovers) > 0 {
+		raw, _ := json.Marshal(cp.Rollovers)
+		e.Rollovers = string(raw)
+	}
 	// Compact: name → [content digest, changedTime in Unix milliseconds]. Milliseconds
 	// round down, which only keeps an entry a little longer.
 	recent := make(map[string][2]any, len(cp.Recent))
@@ -375,6 +380,9 @@ func fromEntity(pair string, e entity, fields map[string]any) replication.Checkp
 	}
 	if e.History != "" {
 		_ = json.Unmarshal([]byte(e.History), &cp.History) // a damaged chart is no reason to stop
+	}
+	if e.Rollovers != "" {
+		_ = json.Unmarshal([]byte(e.Rollovers), &cp.Rollovers)
 	}
 	var blob strings.Builder
 	for i := range e.RecentChunks {

@@ -174,6 +174,7 @@ func (s *Store) Load(ctx context.Context, pair string) (replication.Checkpoint, 
 		cp = replication.Checkpoint{Pair: pair}
 	}
 	cp.Recent = maps.Clone(cp.Recent)
+	cp.Rollovers = maps.Clone(cp.Rollovers)
 	r, ok := s.regions[pair]
 	if !ok {
 		r = replication.ActiveRegion{Active: replication.Primary}
@@ -210,6 +211,7 @@ func (s *Store) Save(ctx context.Context, cp replication.Checkpoint) (replicatio
 	s.version++
 	cp.ETag = strconv.Itoa(s.version)
 	cp.Recent = maps.Clone(cp.Recent)
+	cp.Rollovers = maps.Clone(cp.Rollovers)
 	s.cps[cp.Pair] = cp
 	return cp, nil
 }
