@@ -2,6 +2,7 @@ package failover_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -81,4 +82,50 @@ func TestNoBumpWriteStartsAfterTheAttemptsClaimEnded(t *testing.T) {
 		t.Fatalf("resumed: %s %q", op.Status, op.Error)
 	}
 	noDuplicates(t, f)
+}
+
+// A plan may wait for hours (a settle, a fence, this app down). Its hold on the
+// replication stream lasts until it ends, not two hours: a run that took the stream
+// after that would write the old side's older numbers over the bumps. And the pair's
+// lock, expired meanwhile and taken by another command for a moment, does not get the
+// waiting plan refused.
+func TestAPlanThatWaitsForHoursKeepsItsStreamAndItsPair(t *testing.T) {
+	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
+	ctx := context.Background()
+	f.pair.Settle = time.Minute
+	f.runner.Pairs["p"] = f.pair
+	if op := f.submit(t, command.Command{ID: "c1", Action: command.Failover}); op.Status != journal.Waiting {
+		t.Fatalf("%s %q", op.Status, op.Error)
+	}
+	bumped := numbers(t, f.secondary.acct)
+	// Three hours later, with no timer run in between: the old side's newer-stamped
+	// state would win under "newest wins" if a run could take the stream.
+	f.shift = 3 * time.Hour
+	f.primary.acct.Set("A00-Icn", cnAt(150, time.Now().Add(3*time.Hour)))
+	engine := replication.NewEngine(f.store, replication.Limits{}, slog.New(slog.DiscardHandler), replication.Options{Now: f.now, ClockSkew: time.Millisecond})
+	if st, err := engine.Run(ctx, f.pair.Replication); err != nil || st.Writes != 0 {
+		t.Fatalf("a run during the plan: %d writes, %v", st.Writes, err)
+	}
+	if got := numbers(t, f.secondary.acct)["A00-Icn"]; got != bumped["A00-Icn"] {
+		t.Fatalf("A00-Icn moved from its bump %d to %d", bumped["A00-Icn"], got)
+	}
+	// Another command holds the pair's lock for a moment when the plan resumes.
+	if _, err := f.journal.Lock(ctx, "p", "intruder", f.now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.runner.Advance(ctx); err == nil {
+		t.Fatal("the plan ran beside another holder of the lock")
+	}
+	if op, _ := f.journal.Get(ctx, "p", "c1"); op.Status.Terminal() {
+		t.Fatalf("the waiting plan was ended by a lock taken while it waited: %s %q", op.Status, op.Error)
+	}
+	if err := f.journal.Unlock(ctx, "p", "intruder"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.runner.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if op, _ := f.journal.Get(ctx, "p", "c1"); op.Status != journal.Succeeded {
+		t.Fatalf("resumed: %s %q", op.Status, op.Error)
+	}
 }

@@ -141,7 +141,7 @@ const (
 	StepConfirm    = "confirm-replication"
 	lockTTL        = 2 * time.Hour
 	holdTTL        = 2 * time.Hour
-	ownerPrefix    = "operation:"
+	ownerPrefix    = replication.HoldPrefix
 	defaultCatchUp = 30 * time.Second
 	defaultWorkers = 8
 	// defaultReach is ReachBudget's default: long enough for azcore's retries of a
@@ -265,6 +265,7 @@ func (r *Runner) confirm(ctx context.Context, c command.Command) (journal.Operat
 // reverse backlog drained, an old side that answers again.
 func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 	out, errs := r.expireProposals(ctx)
+	r.releaseEnded(ctx)
 	r.snapshots(ctx)
 	r.readinessReports(ctx)
 	resumed, err := journal.Resume(ctx, r.Journal, r.Owns, r.now(), r.run)
@@ -366,9 +367,12 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 	// stands in the way of the real failover.
 	if !readOnly(op) {
 		if _, err := r.Journal.Lock(ctx, op.Pair, op.ID, r.now().Add(lockTTL)); err != nil {
-			if drerr.Is(err, drerr.Conflict) {
+			if drerr.Is(err, drerr.Conflict) && op.Status == journal.Accepted {
 				return r.finish(ctx, op, journal.Refuse("another operation runs on pair %s: %v", op.Pair, err))
 			}
+			// An operation under way whose lock expired while it waited, and that
+			// another took meanwhile (to be refused by the journal at once), is not
+			// refused: it is the pair's operation; it tries again.
 			return op, err
 		}
 		// A lock outlives a stalled operation only by its expiry: the journal, not
@@ -598,6 +602,23 @@ func changedAnything(op journal.Operation) bool {
 		}
 	}
 	return false
+}
+
+// releaseEnded gives replication back a stream held by a plan that has ended (an
+// attempt that died between its last journal entry and its release): a plan's hold
+// does not end by time.
+func (r *Runner) releaseEnded(ctx context.Context) {
+	for name := range r.Pairs {
+		cp, _, err := r.Streams.Load(ctx, name)
+		if err != nil || !strings.HasPrefix(cp.LeaseOwner, ownerPrefix) {
+			continue
+		}
+		op, err := r.Journal.Get(ctx, name, strings.TrimPrefix(cp.LeaseOwner, ownerPrefix))
+		if drerr.Is(err, drerr.NotFound) || err == nil && op.Status.Terminal() {
+			op.ID, op.Pair = strings.TrimPrefix(cp.LeaseOwner, ownerPrefix), name
+			r.release(ctx, op)
+		}
+	}
 }
 
 // release gives replication back its stream if an ended plan still holds it, and
@@ -1202,7 +1223,7 @@ func pad(n int64, like string) string {
 // raiseTo raises each input's last number to the highest known one: when both sides
 // may have sent, the higher number wins, never the newer stamp alone — except for a
 // rollover, a newer state whose number crossed from the upper half of the agreement's
-// range to its lower half (rolledOver): the old side went on in a new cycle, and its
+// range to its lower half (rolledOverPast): the old side went on in a new cycle, and its
 // newer number is where it stands. Sessions known but absent on the target are added.
 func raiseTo(inputs []Input, known map[string]generated, agreements []Agreement, rates map[string]float64, lag time.Duration) []Input {
 	seen := map[string]bool{}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -146,6 +147,10 @@ func (e *Engine) Run(ctx context.Context, p Pair) (Stats, error) {
 	cp, region, err := e.store.Load(ctx, p.Name)
 	if err != nil {
 		return st, fmt.Errorf("load checkpoint: %w", err)
+	}
+	if strings.HasPrefix(cp.LeaseOwner, HoldPrefix) {
+		st.Skipped = "operation " + strings.TrimPrefix(cp.LeaseOwner, HoldPrefix) + " holds the stream until it ends"
+		return st, nil
 	}
 	if cp.LeaseOwner != "" && now.Before(cp.LeaseUntil) {
 		st.Skipped = "another run holds the stream until " + cp.LeaseUntil.UTC().Format(time.RFC3339)

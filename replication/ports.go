@@ -189,6 +189,12 @@ type RunSample struct {
 // the checkpoint's entity.
 const HistoryLen = 60
 
+// HoldPrefix starts the LeaseOwner of a plan's hold on the stream (HoldPrefix + the
+// operation's id). A plan's hold does not end by time: a plan may wait hours (a
+// settle, a fence, this app down), and a run that took the stream meanwhile would
+// write an older number over its bumps. The plan releases it when it ends.
+const HoldPrefix = "operation:"
+
 // Store keeps checkpoints and active-region records.
 type Store interface {
 	// Load returns the stream's checkpoint (a new one, with no ETag, if none exists)
