@@ -366,7 +366,7 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 	// A dry run or a drill only reads: it takes no lock, so a preview (drctl plan) never
 	// stands in the way of the real failover.
 	if !readOnly(op) {
-		if _, err := r.Journal.Lock(ctx, op.Pair, op.ID, r.now().Add(lockTTL)); err != nil {
+		if _, err := journal.TakeLock(ctx, r.Journal, op.Pair, op.ID, r.now().Add(lockTTL)); err != nil {
 			if drerr.Is(err, drerr.Conflict) && op.Status == journal.Accepted {
 				return r.finish(ctx, op, journal.Refuse("another operation runs on pair %s: %v", op.Pair, err))
 			}

@@ -459,3 +459,23 @@ func (op *Operation) NoteChanges(name string, changes []string) {
 	}
 	s.Changes = limitChanges(s.Changes)
 }
+
+// TakeLock takes the pair's lock for opID as Store.Lock does, and also when its holder
+// is an operation that has ended: an attempt that died between its last journal entry
+// and its unlock leaves the lock behind, and the pair's next operation must not wait
+// for its expiry (nor an operation under way be held off by it).
+func TakeLock(ctx context.Context, s Store, pair, opID string, until time.Time) (Lock, error) {
+	l, err := s.Lock(ctx, pair, opID, until)
+	var held *HeldError
+	if err == nil || !errors.As(err, &held) {
+		return l, err
+	}
+	holder, gerr := s.Get(ctx, pair, held.Lock.OpID)
+	if gerr != nil || !holder.Status.Terminal() {
+		return l, err // alive, or not an operation (a reconcile pass): its lock
+	}
+	if uerr := s.Unlock(ctx, pair, holder.ID); uerr != nil && !drerr.Is(uerr, drerr.Conflict) {
+		return l, uerr
+	}
+	return s.Lock(ctx, pair, opID, until)
+}

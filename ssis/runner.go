@@ -240,7 +240,7 @@ func (r *Runner) lock(ctx context.Context, op journal.Operation) error {
 	}
 	deadline := time.Now().Add(orDefault(r.PassWait, 15*time.Second))
 	for {
-		_, err := r.Reconciler.Journal.Lock(ctx, op.Pair, op.ID, r.now().Add(lockTTL))
+		_, err := journal.TakeLock(ctx, r.Reconciler.Journal, op.Pair, op.ID, r.now().Add(lockTTL))
 		var held *journal.HeldError
 		if err == nil || !errors.As(err, &held) || !isPass(held.Lock.OpID) || time.Now().After(deadline) {
 			return err
