@@ -22,6 +22,9 @@ type CallError struct {
 	Last error
 	// Err is what the pipeline returned.
 	Err error
+	// Reached says some try got an answer (any status) or ran out of its own time
+	// while connected: the endpoint is there, however badly it answers.
+	Reached bool
 }
 
 func (e *CallError) Error() string {
@@ -64,6 +67,9 @@ type tries struct {
 	call context.Context // the call's own context, not a try's
 	n    int
 	last error
+	// reached: some try got an answer (any status) or ran out of its own time
+	// (TryTimeout) rather than failing to connect: the endpoint was there.
+	reached bool
 }
 
 // countCalls wraps a call's error in a CallError; it runs once per call, before the
@@ -74,7 +80,7 @@ func (countCalls) Do(req *policy.Request) (*http.Response, error) {
 	t := &tries{call: req.Raw().Context()}
 	resp, err := req.WithContext(context.WithValue(req.Raw().Context(), triesKey{}, t)).Next()
 	if err != nil {
-		return resp, &CallError{Tries: t.n, Last: t.last, Err: err}
+		return resp, &CallError{Tries: t.n, Last: t.last, Err: err, Reached: t.reached}
 	}
 	return resp, nil
 }
@@ -94,8 +100,13 @@ func (countTries) Do(req *policy.Request) (*http.Response, error) {
 			// of the endpoint.
 		case err != nil:
 			t.last = err
+			// A try cut by its own timeout (TryTimeout) was slow, not unreachable.
+			t.reached = t.reached || errors.Is(err, context.DeadlineExceeded)
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 			t.last = &StatusError{Code: resp.StatusCode}
+		}
+		if err == nil {
+			t.reached = true
 		}
 	}
 	return resp, err

@@ -46,11 +46,11 @@ func codeOf(err error) drerr.Code {
 	switch {
 	case errors.As(err, &ce) && errors.As(ce.Last, &se) && se.Code == http.StatusTooManyRequests:
 		return drerr.Throttled // still throttled when the deadline came
-	case errors.As(err, &ce) && errors.As(ce.Last, &se):
-		return drerr.Unavailable // the endpoint answered, with failures, whatever ended the call
+	case errors.As(err, &ce) && (ce.Reached || errors.As(ce.Last, &se)):
+		return drerr.Unavailable // the endpoint answered (or was slow), with failures, whatever ended the call
 	case errors.As(err, &ce) && ce.Last != nil:
-		// Every failed try failed to connect: the endpoint cannot be reached. This,
-		// and only this, is what a plan may read as "that side is down".
+		// No try got an answer: every one failed to connect. This, and only this, is
+		// what a plan may read as "that side is down".
 		return drerr.Unreachable
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return drerr.Interrupted // our own deadline cut the call short
