@@ -525,6 +525,7 @@ func (w *World) send(e Event) string {
 	}
 	next := n + 1
 	wrapped := false
+	key := string(r.name) + "|" + name
 	if next < b.Lower {
 		next = b.Lower
 	}
@@ -536,6 +537,7 @@ func (w *World) send(e Event) string {
 	}
 	text := fmt.Sprintf("%0*d", width, next)
 	r.acct.Set(name, content(text, r.acct.Now().Add(time.Millisecond), a.Protocol))
+	w.lastSent[key] = next
 	if wrapped {
 		w.ledger.wrap(a.Name, e.Level)
 	}

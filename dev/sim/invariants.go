@@ -234,13 +234,16 @@ func (w *World) check(string) {
 				}
 				prev, seen := r.lastGen[name]
 				r.lastGen[name] = n
-				if !seen || n >= prev || !on {
-					continue
-				}
 				b := a.Bounds[l]
 				half := b.Lower + (b.Upper-b.Lower)/2
-				if b.Rollover && prev > half && n <= half {
-					continue // a rollover
+				rollover := seen && b.Rollover && prev > half && n <= half
+				if rollover && w.lastSent[string(r.name)+"|"+name] != n {
+					// A bump wrapped this side into a new cycle (a journaled
+					// rollover): a cycle starts, as at a connector's own wrap.
+					w.ledger.wrap(a.Name, l)
+				}
+				if !seen || n >= prev || !on || rollover {
+					continue
 				}
 				w.violate(InvNeverLowered, fmt.Sprintf("%s on %s (intake on) went from %d down to %d", name, r.name, prev, n), name, "replicate")
 			}

@@ -87,6 +87,8 @@ type World struct {
 	// answering and left nothing to fix; what its side runs may overlap the other's
 	// until a pass fences it (the SSIS counterpart of a pending fence).
 	ssisFence map[replication.Region]bool
+	// lastSent is the number each side last sent on each session (side|session).
+	lastSent map[string]int64
 	// ssisForced: a forced SSIS operation reached its reconcile step since an SSIS
 	// pass last saw every region answering and left nothing to fix. A forced
 	// operation's reconcile goes past stop-first at the operator's word when the
@@ -182,7 +184,7 @@ func newWorld(seed int64, opts Options) *World {
 	w := &World{
 		seed: seed, opts: opts, rng: rng, now: t0,
 		counters: map[string]int{}, regions: map[replication.Region]*region{},
-		counts: map[string]int{}, unreachableSends: map[string]int{},
+		counts: map[string]int{}, unreachableSends: map[string]int{}, lastSent: map[string]int64{},
 		flaky: []int{0, 0, 2, 5}[rng.Intn(4)],
 	}
 	w.ledger.init()
