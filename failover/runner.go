@@ -679,6 +679,8 @@ type plan struct {
 	// instead of paying the budget again. A side that answered badly is not down.
 	oldDown bool
 	downWhy string
+	// unread: a fallback's old side answered but its numbers could not be read.
+	unread string
 	// resumed: the step under way was started by an earlier attempt; floorsEarlier:
 	// the floors were fixed by one. Either way the target must be read again.
 	resumed, floorsEarlier bool
@@ -1012,6 +1014,9 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 	// Floors from everything known: the target's copy, raised to what the old side
 	// holds where it answers and to the numbers the last move set.
 	known, last, sources := p.knownNumbers(ctx)
+	if p.unread != "" {
+		return "", nil, journal.Wait("%s", p.unread)
+	}
 	agreements := plain(ags)
 	inputs = raiseTo(inputs, known, agreements, cp.Rates, p.op.LagAtStart)
 	inputs = p.afterRollovers(inputs, targetNums, last)
@@ -1109,6 +1114,11 @@ func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, lastMove
 		cancel()
 		if err != nil {
 			p.noteDown(ctx, err)
+			if p.op.Action == command.Fallback && !p.oldDown && !p.op.Force && !readOnly(*p.op) {
+				// A fallback's old side answers (its intake was stopped): what it
+				// sent is read, not guessed, or the primary may start among its numbers.
+				p.unread = fmt.Sprintf("the old side (%s) answers but its numbers could not be read (%v); the floors are fixed once they can be, or use force", from, err)
+			}
 			notes = append(notes, fmt.Sprintf("old side (%s) not read (%v): floors from the target's copy, the last move's numbers and the lag margin", from, err))
 			break
 		}
