@@ -13,13 +13,16 @@ import (
 )
 
 var (
-	simSeeds  = flag.Int("sim.seeds", 1000, "random seeds TestSimulation runs beside the fixed ones")
+	simSeeds  = flag.Int("sim.seeds", 300, "random seeds TestSimulation runs beside the fixed ones")
 	simSeed   = flag.Int64("sim.seed", 0, "the first random seed (0: from the clock, printed)")
-	simStrict = flag.Bool("sim.strict", false, "fail TestSimulation on any broken invariant (off while the product fixes land)")
+	simStrict = flag.Bool("sim.strict", false, "fail TestSimulation on a broken invariant in a random seed too (make sim fails on any)")
 )
 
-// fixedSeeds are seeds that once broke an invariant: kept, so that a fix stays fixed.
-var fixedSeeds = []int64{2, 4, 13, 17, 22, 68}
+// fixedSeeds are seeds that once broke an invariant, each kept so that its fix stays
+// fixed; beside them the test runs seeds 1 to fixedRange, all of which hold.
+var fixedSeeds = []int64{2, 4, 13, 17, 22, 23, 40, 64, 68, 109, 131, 200, 219, 307, 384, 693, 806, 2015, 2174, 2827, 3567, 4286, 4414, 4782, 4889, 6298, 14346, 17472}
+
+const fixedRange = 1000
 
 func TestSimulation(t *testing.T) {
 	first := *simSeed
@@ -27,27 +30,32 @@ func TestSimulation(t *testing.T) {
 		first = time.Now().UnixNano() % 1_000_000_000
 	}
 	seeds := append([]int64(nil), fixedSeeds...)
+	for seed := int64(1); seed <= fixedRange; seed++ {
+		seeds = append(seeds, seed)
+	}
+	fixed := len(seeds)
 	rng := rand.New(rand.NewSource(first))
 	for range *simSeeds {
 		seeds = append(seeds, 1+rng.Int63n(1<<40))
 	}
-	t.Logf("random seeds drawn from -sim.seed=%d", first)
+	t.Logf("%d fixed seeds; %d random seeds drawn from -sim.seed=%d", fixed, len(seeds)-fixed, first)
 	broken := map[string][]int64{}
-	for _, seed := range seeds {
+	for i, seed := range seeds {
 		r := sim.Run(seed, sim.Options{})
 		for _, v := range r.Violations {
 			broken[v.Invariant] = append(broken[v.Invariant], seed)
-			if len(broken[v.Invariant]) == 1 {
-				t.Logf("seed %d (replay: go run ./dev/sim/cmd/sim -seed %d -v): %s", seed, seed, v)
+			// A fixed seed must hold. A random one fails the test with -sim.strict
+			// (as make sim does); without it, it is reported with its replay line:
+			// the rare seeds still open are listed in the README's Guarantees.
+			report := t.Logf
+			if i < fixed || *simStrict {
+				report = t.Errorf
 			}
+			report("seed %d (replay: go run ./dev/sim/cmd/sim -seed %d -v): %s", seed, seed, v)
 		}
 	}
 	for inv, s := range broken {
-		report := t.Logf
-		if *simStrict {
-			report = t.Errorf
-		}
-		report("%s broken in %d of %d seeds, e.g. %v", inv, len(s), len(seeds), s[:min(5, len(s))])
+		t.Logf("%s broken in %d of %d seeds, e.g. %v", inv, len(s), len(seeds), s[:min(5, len(s))])
 	}
 }
 
@@ -157,7 +165,7 @@ func TestANumberReceivedByTheOldSideInTheWindowIsMergedBack(t *testing.T) {
 		{Kind: sim.Receive, Side: "secondary", Agreement: 0, Resend: true},
 	}
 	r := sim.Run(13, sim.Options{Script: script, NoQuiesce: true, NoSSIS: true})
-	holds(t, r, sim.InvNoReceivedLost, "replication merges the fenced old side back (ScanMergeBack)")
+	holds(t, r, sim.InvNoReceivedLost, "")
 }
 
 func TestAStandbyThatAnswersBadlyKeepsTheOtherSidesTriggersStopped(t *testing.T) {
@@ -167,7 +175,7 @@ func TestAStandbyThatAnswersBadlyKeepsTheOtherSidesTriggersStopped(t *testing.T)
 		{Kind: sim.SSISRecon}, {Kind: sim.SSISRecon}, {Kind: sim.SSISRecon},
 	}
 	r := sim.Run(14, sim.Options{Script: script, NoQuiesce: true})
-	holds(t, r, sim.InvSSISSingleSide, "the SSIS reconcile holds the new primary's triggers while the old side's stop is unknown")
+	holds(t, r, sim.InvSSISSingleSide, "")
 }
 
 func replicationRegion(s string) replication.Region { return replication.Region(s) }
