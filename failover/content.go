@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -17,16 +16,10 @@ const (
 	keyStamp  = "ControlNumberChangedTime"
 )
 
-// member is one key of a JSON object, kept in the order and spelling of the source.
-type member struct {
-	key string
-	val json.RawMessage
-}
-
 // target is what a bump needs of the target's current content.
 type target struct {
 	absent       bool // no session (or JSON null): the bump creates the content
-	members      []member
+	members      []session.Member
 	hasNumber    bool
 	number       string // as stored: "000000123", or the text of a JSON number
 	numberIsJSON bool   // stored as a JSON number rather than a string
@@ -43,7 +36,7 @@ func readTarget(raw json.RawMessage) (target, error) {
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
 		return target{absent: true}, nil
 	}
-	members, err := decodeObject(trimmed)
+	members, err := session.DecodeObject(trimmed)
 	if err != nil {
 		return target{}, err
 	}
@@ -80,13 +73,13 @@ func readTarget(raw json.RawMessage) (target, error) {
 }
 
 // field returns the value of a key matched case-insensitively, nil when absent or null.
-func field(members []member, key string) (json.RawMessage, error) {
+func field(members []session.Member, key string) (json.RawMessage, error) {
 	var found json.RawMessage
 	for _, m := range members {
-		if !strings.EqualFold(m.key, key) {
+		if !strings.EqualFold(m.Key, key) {
 			continue
 		}
-		v := bytes.TrimSpace(m.val)
+		v := bytes.TrimSpace(m.Val)
 		if bytes.Equal(v, []byte("null")) {
 			v = nil
 		}
@@ -98,36 +91,6 @@ func field(members []member, key string) (json.RawMessage, error) {
 	return found, nil
 }
 
-func decodeObject(raw []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, errors.New("not a JSON object")
-	}
-	var ms []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("not a JSON object: %w", err)
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("not a JSON object")
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("not a JSON object: %w", err)
-		}
-		ms = append(ms, member{key, v})
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, errors.New("not a JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the JSON object")
-	}
-	return ms, nil
-}
-
 // rewrite returns the content with ControlNumber and ControlNumberChangedTime replaced
 // (every spelling of them) and every other field, key order and key casing as it was.
 // A field the content lacks is added in the content's own casing (camelCase when its
@@ -136,35 +99,35 @@ func decodeObject(raw []byte) ([]member, error) {
 func (t target) rewrite(number string, stamp time.Time, proto Protocol) (json.RawMessage, error) {
 	numVal := json.RawMessage(number)
 	if !t.numberIsJSON {
-		numVal = quote(number)
+		numVal = session.Quote(number)
 	}
-	stampVal := quote(FormatStamp(stamp))
-	var ms []member
+	stampVal := session.Quote(session.FormatStamp(stamp))
+	var ms []session.Member
 	if t.absent {
 		messageType := "0" // X12; the content's MessageType enum: X12=0, Edifact=1, AS2=2
 		if proto == EDIFACT {
 			messageType = "1"
 		}
-		ms = []member{{keyNumber, numVal}, {keyStamp, stampVal},
+		ms = []session.Member{{keyNumber, numVal}, {keyStamp, stampVal},
 			{"IsMessageProcessingFailed", json.RawMessage("false")}, {"MessageType", json.RawMessage(messageType)}}
 	} else {
-		ms = make([]member, len(t.members))
+		ms = make([]session.Member, len(t.members))
 		copy(ms, t.members)
 		var haveNum, haveStamp bool
 		for i := range ms {
 			switch {
-			case strings.EqualFold(ms[i].key, keyNumber):
-				ms[i].val, haveNum = numVal, true
-			case strings.EqualFold(ms[i].key, keyStamp):
-				ms[i].val, haveStamp = stampVal, true
+			case strings.EqualFold(ms[i].Key, keyNumber):
+				ms[i].Val, haveNum = numVal, true
+			case strings.EqualFold(ms[i].Key, keyStamp):
+				ms[i].Val, haveStamp = stampVal, true
 			}
 		}
 		camel := t.camelCase()
 		if !haveNum {
-			ms = append(ms, member{casing(keyNumber, camel), numVal})
+			ms = append(ms, session.Member{session.KeyCasing(keyNumber, camel), numVal})
 		}
 		if !haveStamp {
-			ms = append(ms, member{casing(keyStamp, camel), stampVal})
+			ms = append(ms, session.Member{session.KeyCasing(keyStamp, camel), stampVal})
 		}
 	}
 	var buf bytes.Buffer
@@ -173,9 +136,9 @@ func (t target) rewrite(number string, stamp time.Time, proto Protocol) (json.Ra
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		buf.Write(quote(m.key))
+		buf.Write(session.Quote(m.Key))
 		buf.WriteByte(':')
-		buf.Write(m.val)
+		buf.Write(m.Val)
 	}
 	buf.WriteByte('}')
 	if !json.Valid(buf.Bytes()) {
@@ -188,30 +151,14 @@ func (t target) rewrite(number string, stamp time.Time, proto Protocol) (json.Ra
 // ControlNumberChangedTime key when it has one, else by its first key.
 func (t target) camelCase() bool {
 	for _, m := range t.members {
-		if strings.EqualFold(m.key, keyNumber) || strings.EqualFold(m.key, keyStamp) {
-			return startsLower(m.key)
+		if strings.EqualFold(m.Key, keyNumber) || strings.EqualFold(m.Key, keyStamp) {
+			return startsLower(m.Key)
 		}
 	}
-	return len(t.members) > 0 && startsLower(t.members[0].key)
+	return len(t.members) > 0 && startsLower(t.members[0].Key)
 }
 
 func startsLower(s string) bool { return s != "" && s[0] >= 'a' && s[0] <= 'z' }
-
-func casing(pascal string, camel bool) string {
-	if camel {
-		return strings.ToLower(pascal[:1]) + pascal[1:]
-	}
-	return pascal
-}
-
-// quote encodes a string as JSON without HTML escaping.
-func quote(s string) json.RawMessage {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	return bytes.TrimRight(buf.Bytes(), "\n")
-}
 
 // Restamp returns content with its ControlNumberChangedTime set to stamp, everything
 // else as it was.

@@ -289,7 +289,7 @@ func (p Plan) Err() error {
 }
 
 // Tick is a .NET tick, the resolution of ControlNumberChangedTime.
-const Tick = 100 * time.Nanosecond
+const Tick = session.Tick
 
 // maxStamp is .NET's DateTime.MaxValue.
 var maxStamp = time.Date(9999, 12, 31, 23, 59, 59, 999_999_900, time.UTC)
@@ -550,28 +550,17 @@ func one(in Input, agr string, lvl Level, proto Protocol, b Bounds, p Policy, no
 // bump under "newest wins". now is truncated to a tick; the result is always later than
 // every stamp given.
 func nextStamp(now, targetOld, lastOld time.Time) (time.Time, error) {
-	s := now.UTC().Truncate(Tick)
 	for _, old := range [...]time.Time{targetOld, lastOld} {
-		if old.IsZero() {
-			continue
-		}
 		if old.After(maxStamp.Add(-Tick)) {
 			return time.Time{}, fmt.Errorf("changed time %v leaves no later time before year 10000", old)
 		}
-		c := old.UTC().Add(Tick)
-		if r := c.Truncate(Tick); r.Before(c) {
-			c = r.Add(Tick)
-		}
-		if c.After(s) {
-			s = c
-		}
 	}
-	return s, nil
+	return session.NextStamp(now, targetOld, lastOld), nil
 }
 
 // FormatStamp writes a time as .NET's round-trip format does: UTC, seven fractional
-// digits.
-func FormatStamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+// digits (session.FormatStamp).
+func FormatStamp(t time.Time) string { return session.FormatStamp(t) }
 
 // forceToUpper turns each refusal of a forced move into a bump to the session's upper
 // bound: with no safe number left, the side is set where it refuses to send on that

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"integration-dr/drerr"
 	"integration-dr/session"
@@ -99,30 +96,7 @@ func (ps *pass) mergePage(ctx context.Context, pg Page) error {
 
 // mergeBatch merges a batch into the active side, generated numbers first.
 func (ps *pass) mergeBatch(ctx context.Context, items []item) error {
-	for start := 0; start < len(items); {
-		end := start
-		for end < len(items) && items[end].kind == items[start].kind {
-			end++
-		}
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(ps.engine.opts.Workers)
-		for _, it := range items[start:end] {
-			g.Go(func() (err error) {
-				defer func() {
-					if v := recover(); v != nil {
-						ps.log.Error("panic in a merge-back worker", "session", it.s.Name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-						err = drerr.Errorf(drerr.Internal, "merge back "+it.s.Name, "panic: %v", v)
-					}
-				}()
-				return ps.mergeOne(gctx, it)
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return err
-		}
-		start = end
-	}
-	return nil
+	return ps.byKind(ctx, items, "merge back", ps.mergeOne)
 }
 
 // mergeOne brings one session of the old side into the active side if

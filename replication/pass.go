@@ -218,6 +218,12 @@ func writeRank(k session.Kind) int {
 // received number is written while a generated one is pending: if the run is cut
 // short, the numbers that protect partners from duplicates are already there.
 func (ps *pass) writeBatch(ctx context.Context, items []item) error {
+	return ps.byKind(ctx, items, "replicate", ps.replicate)
+}
+
+// byKind runs do over a batch sorted by kind, one kind at a time, each kind's items in
+// parallel within the engine's workers; a panic in a worker is its error.
+func (ps *pass) byKind(ctx context.Context, items []item, what string, do func(context.Context, item) error) error {
 	for start := 0; start < len(items); {
 		end := start
 		for end < len(items) && items[end].kind == items[start].kind {
@@ -229,11 +235,11 @@ func (ps *pass) writeBatch(ctx context.Context, items []item) error {
 			g.Go(func() (err error) {
 				defer func() {
 					if v := recover(); v != nil {
-						ps.log.Error("panic in a replication worker", "session", it.s.Name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-						err = drerr.Errorf(drerr.Internal, "replicate "+it.s.Name, "panic: %v", v)
+						ps.log.Error("panic in a "+what+" worker", "session", it.s.Name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+						err = drerr.Errorf(drerr.Internal, what+" "+it.s.Name, "panic: %v", v)
 					}
 				}()
-				return ps.replicate(gctx, it)
+				return do(gctx, it)
 			})
 		}
 		if err := g.Wait(); err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -106,18 +105,18 @@ const (
 // number keeps the content's form: a JSON number stays one, a zero-padded string
 // keeps its width.
 func RaiseControlNumber(content json.RawMessage, number uint64, stamp time.Time) (json.RawMessage, error) {
-	members, err := decodeObject(bytes.TrimSpace(content))
+	members, err := DecodeObject(bytes.TrimSpace(content))
 	if err != nil {
 		return nil, err
 	}
 	digits := strconv.FormatUint(number, 10)
-	numVal := quote(digits)
-	stampVal := quote(FormatStamp(stamp))
+	numVal := Quote(digits)
+	stampVal := Quote(FormatStamp(stamp))
 	var haveNum, haveStamp bool
 	for i := range members {
 		switch {
-		case strings.EqualFold(members[i].key, keyNumber):
-			v := bytes.TrimSpace(members[i].val)
+		case strings.EqualFold(members[i].Key, keyNumber):
+			v := bytes.TrimSpace(members[i].Val)
 			switch {
 			case len(v) > 0 && v[0] == '"':
 				var cur string
@@ -126,23 +125,23 @@ func RaiseControlNumber(content json.RawMessage, number uint64, stamp time.Time)
 				if len(cur) > len(text) && strings.HasPrefix(cur, "0") {
 					text = strings.Repeat("0", len(cur)-len(text)) + text
 				}
-				members[i].val = quote(text)
+				members[i].Val = Quote(text)
 			case len(v) > 0 && v[0] >= '0' && v[0] <= '9':
-				members[i].val = json.RawMessage(digits)
+				members[i].Val = json.RawMessage(digits)
 			default:
-				members[i].val = numVal
+				members[i].Val = numVal
 			}
 			haveNum = true
-		case strings.EqualFold(members[i].key, keyStamp):
-			members[i].val, haveStamp = stampVal, true
+		case strings.EqualFold(members[i].Key, keyStamp):
+			members[i].Val, haveStamp = stampVal, true
 		}
 	}
-	camel := len(members) > 0 && members[0].key != "" && members[0].key[0] >= 'a' && members[0].key[0] <= 'z'
+	camel := len(members) > 0 && members[0].Key != "" && members[0].Key[0] >= 'a' && members[0].Key[0] <= 'z'
 	if !haveNum {
-		members = append(members, member{casing(keyNumber, camel), numVal})
+		members = append(members, Member{KeyCasing(keyNumber, camel), numVal})
 	}
 	if !haveStamp {
-		members = append(members, member{casing(keyStamp, camel), stampVal})
+		members = append(members, Member{KeyCasing(keyStamp, camel), stampVal})
 	}
 	var buf bytes.Buffer
 	buf.WriteByte('{')
@@ -150,65 +149,13 @@ func RaiseControlNumber(content json.RawMessage, number uint64, stamp time.Time)
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		buf.Write(quote(m.key))
+		buf.Write(Quote(m.Key))
 		buf.WriteByte(':')
-		buf.Write(m.val)
+		buf.Write(m.Val)
 	}
 	buf.WriteByte('}')
 	if !json.Valid(buf.Bytes()) {
 		return nil, errors.New("rewritten content is not valid JSON")
 	}
 	return buf.Bytes(), nil
-}
-
-// member is one key of a JSON object, kept in the order and spelling of the source.
-type member struct {
-	key string
-	val json.RawMessage
-}
-
-func decodeObject(raw []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, errors.New("content is not a JSON object")
-	}
-	var ms []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("content is not a JSON object: %w", err)
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("content is not a JSON object")
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("content is not a JSON object: %w", err)
-		}
-		ms = append(ms, member{key, v})
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, errors.New("content is not a JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the content's JSON object")
-	}
-	return ms, nil
-}
-
-func casing(pascal string, camel bool) string {
-	if camel {
-		return strings.ToLower(pascal[:1]) + pascal[1:]
-	}
-	return pascal
-}
-
-// quote encodes a string as JSON without HTML escaping.
-func quote(s string) json.RawMessage {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	return bytes.TrimRight(buf.Bytes(), "\n")
 }
