@@ -124,10 +124,10 @@ func (t target) rewrite(number string, stamp time.Time, proto Protocol) (json.Ra
 		}
 		camel := t.camelCase()
 		if !haveNum {
-			ms = append(ms, session.Member{session.KeyCasing(keyNumber, camel), numVal})
+			ms = append(ms, session.Member{Key: session.KeyCasing(keyNumber, camel), Val: numVal})
 		}
 		if !haveStamp {
-			ms = append(ms, session.Member{session.KeyCasing(keyStamp, camel), stampVal})
+			ms = append(ms, session.Member{Key: session.KeyCasing(keyStamp, camel), Val: stampVal})
 		}
 	}
 	var buf bytes.Buffer
