@@ -108,8 +108,8 @@ func (t target) rewrite(number string, stamp time.Time, proto Protocol) (json.Ra
 		if proto == EDIFACT {
 			messageType = "1"
 		}
-		ms = []session.Member{{keyNumber, numVal}, {keyStamp, stampVal},
-			{"IsMessageProcessingFailed", json.RawMessage("false")}, {"MessageType", json.RawMessage(messageType)}}
+		ms = []session.Member{{Key: keyNumber, Val: numVal}, {Key: keyStamp, Val: stampVal},
+			{Key: "IsMessageProcessingFailed", Val: json.RawMessage("false")}, {Key: "MessageType", Val: json.RawMessage(messageType)}}
 	} else {
 		ms = make([]session.Member, len(t.members))
 		copy(ms, t.members)
