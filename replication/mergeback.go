@@ -2,11 +2,9 @@ package replication
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"integration-dr/drerr"
 	"integration-dr/session"
@@ -20,23 +18,7 @@ import (
 // whether the listing completed.
 func (ps *pass) runMergeBack(ctx context.Context, scan *Scan) (bool, error) {
 	ps.scan, ps.digest = scan, nil
-	for attempt := 0; ; attempt++ {
-		err := ps.standby.List(ctx, time.Time{}, scan.Cursor, func(pg Page) error { return ps.mergePage(ctx, pg) })
-		if err != nil && scan.Cursor != "" && attempt == 0 && (drerr.Is(err, drerr.Invalid) || drerr.Is(err, drerr.NotFound)) {
-			// Starting over is harmless: the merge writes only what the active side lacks.
-			ps.log.Warn("merge-back cursor refused; restarting it", "err", err)
-			scan.Cursor, scan.StartedAt, scan.Listed = "", time.Time{}, 0
-			continue
-		}
-		if err != nil {
-			var stale *errStale
-			if errors.Is(err, errOutOfTime) || ctx.Err() != nil || errors.As(err, &stale) {
-				return false, err
-			}
-			return false, fmt.Errorf("list the old side's sessions for the merge-back: %w", err)
-		}
-		return true, nil
-	}
+	return ps.listScan(ctx, ps.standby, scan, func(pg Page) error { return ps.mergePage(ctx, pg) }, "list the old side's sessions for the merge-back")
 }
 
 // mergePage handles one page of the old side: everything on it is merged into the

@@ -76,11 +76,16 @@ func (ps *pass) runScan(ctx context.Context, scan *Scan) (bool, error) {
 			return false, errOutOfTime
 		}
 	}
+	return ps.listScan(ctx, ps.active, scan, func(pg Page) error { return ps.page(ctx, pg) }, "list active sessions")
+}
+
+// listScan lists src from scan's cursor, handling each page; a cursor the service no
+// longer accepts restarts the listing once from the start (what the other side holds
+// already is skipped by content). It reports whether the listing completed.
+func (ps *pass) listScan(ctx context.Context, src Source, scan *Scan, handle func(Page) error, what string) (bool, error) {
 	for attempt := 0; ; attempt++ {
-		err := ps.active.List(ctx, scan.Since, scan.Cursor, func(pg Page) error { return ps.page(ctx, pg) })
+		err := src.List(ctx, scan.Since, scan.Cursor, handle)
 		if err != nil && scan.Cursor != "" && attempt == 0 && (drerr.Is(err, drerr.Invalid) || drerr.Is(err, drerr.NotFound)) {
-			// The service no longer accepts the saved cursor: list again from the
-			// start. What is on the standby already is skipped by content.
 			ps.log.Warn("scan cursor refused; restarting the scan", "scan", scan.Kind, "err", err)
 			scan.Cursor, scan.StartedAt, scan.Listed = "", time.Time{}, 0
 			continue
@@ -90,7 +95,7 @@ func (ps *pass) runScan(ctx context.Context, scan *Scan) (bool, error) {
 			if errors.Is(err, errOutOfTime) || ctx.Err() != nil || errors.As(err, &stale) {
 				return false, err
 			}
-			return false, fmt.Errorf("list active sessions: %w", err)
+			return false, fmt.Errorf("%s: %w", what, err)
 		}
 		return true, nil
 	}
