@@ -237,9 +237,11 @@ func (w *World) check(string) {
 				b := a.Bounds[l]
 				half := b.Lower + (b.Upper-b.Lower)/2
 				rollover := seen && b.Rollover && prev > half && n <= half
-				if rollover && w.lastSent[string(r.name)+"|"+name] != n {
-					// A bump wrapped this side into a new cycle (a journaled
-					// rollover): a cycle starts, as at a connector's own wrap.
+				if seen && b.Rollover && n < prev && (!on || rollover) && w.lastSent[string(r.name)+"|"+name] != n {
+					// The app moved a side's number down while that side was not
+					// sending (a bump that wrapped it, wherever in the range it
+					// landed, or the copy of one), or across its range: a new cycle
+					// starts, as at a connector's own wrap.
 					w.ledger.wrap(a.Name, l)
 				}
 				if !seen || n >= prev || !on || rollover {
