@@ -50,19 +50,8 @@ func (ps *pass) mergePage(ctx context.Context, pg Page) error {
 		}
 		return items[i].s.Name < items[j].s.Name
 	})
-	for start := 0; start < len(items); start += ps.engine.opts.BatchSize {
-		if err := ps.timeLeft(ctx); err != nil {
-			return err
-		}
-		if !ps.checked {
-			if err := ps.recheck(ctx); err != nil {
-				return err
-			}
-		}
-		ps.checked = false
-		if err := ps.mergeBatch(ctx, items[start:min(start+ps.engine.opts.BatchSize, len(items))]); err != nil {
-			return err
-		}
+	if err := ps.inBatches(ctx, items, ps.mergeBatch); err != nil {
+		return err
 	}
 	scan.Listed += int64(len(pg.Sessions))
 	ps.progress = true

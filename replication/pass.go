@@ -118,19 +118,8 @@ func (ps *pass) page(ctx context.Context, pg Page) error {
 		}
 	}
 	items := ps.collect(pg)
-	for start := 0; start < len(items); start += ps.engine.opts.BatchSize {
-		if err := ps.timeLeft(ctx); err != nil {
-			return err
-		}
-		if !ps.checked {
-			if err := ps.recheck(ctx); err != nil {
-				return err
-			}
-		}
-		ps.checked = false
-		if err := ps.writeBatch(ctx, items[start:min(start+ps.engine.opts.BatchSize, len(items))]); err != nil {
-			return err
-		}
+	if err := ps.inBatches(ctx, items, ps.writeBatch); err != nil {
+		return err
 	}
 	scan.Listed += int64(len(pg.Sessions))
 	ps.progress = true
@@ -217,6 +206,26 @@ func writeRank(k session.Kind) int {
 		}
 	}
 	return len(session.Kinds)
+}
+
+// inBatches hands items to do a batch at a time, checking before each that the run
+// still has time, still owns its stream and that the epoch has not changed.
+func (ps *pass) inBatches(ctx context.Context, items []item, do func(context.Context, []item) error) error {
+	for start := 0; start < len(items); start += ps.engine.opts.BatchSize {
+		if err := ps.timeLeft(ctx); err != nil {
+			return err
+		}
+		if !ps.checked {
+			if err := ps.recheck(ctx); err != nil {
+				return err
+			}
+		}
+		ps.checked = false
+		if err := do(ctx, items[start:min(start+ps.engine.opts.BatchSize, len(items))]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeBatch brings a batch to the standby, one kind at a time in write order, so no

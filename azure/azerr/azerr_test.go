@@ -10,27 +10,13 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
-	"integration-dr/azure/auth"
-	"integration-dr/azure/azerr"
 	"integration-dr/drerr"
 )
 
 // call sends one GET through a pipeline built as the app builds its clients.
 func call(ctx context.Context, url string) error {
-	opts := policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: 2, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: time.Second}}
-	auth.Policies(&opts)
-	pl := runtime.NewPipeline("test", "v0", runtime.PipelineOptions{}, &opts)
-	req, err := runtime.NewRequest(ctx, http.MethodGet, url)
-	if err != nil {
-		return err
-	}
-	resp, err := pl.Do(req)
-	if err == nil && !runtime.HasStatusCode(resp, http.StatusOK) {
-		err = runtime.NewResponseError(resp)
-	}
-	return azerr.Wrap("get", err)
+	return callWith(ctx, url, policy.RetryOptions{MaxRetries: 2, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: time.Second})
 }
 
 func TestAFailedCallNamesItsCause(t *testing.T) {
