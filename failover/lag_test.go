@@ -17,6 +17,8 @@ import (
 	"integration-dr/replication/replicationtest"
 )
 
+// Before the first full sync the target's copy says nothing about what the old side
+// sent: a move needs force, and even a forced one needs the old side's own numbers.
 func TestAMoveBeforeTheFirstFullSyncNeedsForceAndIsSizedByTheMaximumLag(t *testing.T) {
 	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
 	ctx := context.Background()
@@ -35,13 +37,22 @@ func TestAMoveBeforeTheFirstFullSyncNeedsForceAndIsSizedByTheMaximumLag(t *testi
 	if op.Status != journal.Rejected || !strings.Contains(op.Error, "full sync") {
 		t.Fatalf("unforced: %s %q", op.Status, op.Error)
 	}
-	forced := f.submit(t, command.Command{ID: "c2", Action: command.Failover, Force: true})
-	if forced.Status != journal.Waiting { // on the fence of the primary, down
+	blind := f.submit(t, command.Command{ID: "c2", Action: command.Failover, Force: true})
+	if blind.Status != journal.Rejected || !strings.Contains(blind.Error, "nothing is known of the old side") {
+		t.Fatalf("forced with the old side down: %s %q", blind.Status, blind.Error)
+	}
+	if got := numbers(t, f.secondary.acct)["A00-Icn"]; got != 100 {
+		t.Fatalf("a refused move bumped A00-Icn to %d", got)
+	}
+	f.primary.down = false
+	old := numbers(t, f.primary.acct)["A00-Icn"]
+	forced := f.submit(t, command.Command{ID: "c3", Action: command.Failover, Force: true})
+	if forced.Status != journal.Succeeded {
 		t.Fatalf("forced: %s %q", forced.Status, forced.Error)
 	}
-	// 2 a second over the 30-minute maximum lag: at least 3600 past the secondary's copy.
-	if got := numbers(t, f.secondary.acct)["A00-Icn"]; got < 100+3600 {
-		t.Fatalf("A00-Icn bumped to %d; want at least %d", got, 100+3600)
+	// 2 a second over the 30-minute maximum lag: at least 3600 past the old side's number.
+	if got := numbers(t, f.secondary.acct)["A00-Icn"]; got < old+3600 {
+		t.Fatalf("A00-Icn bumped to %d; want at least %d", got, old+3600)
 	}
 	if _, region, _ := f.store.Load(ctx, "p"); region.Active != replication.Secondary {
 		t.Fatalf("region %+v", region)

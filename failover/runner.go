@@ -978,7 +978,7 @@ type numbers struct {
 }
 
 func (p *plan) floors(ctx context.Context) (string, []string, error) {
-	_, to := p.direction()
+	from, to := p.direction()
 	if !p.op.DryRun && p.op.Action != command.Drill {
 		if raw, err := p.r.Journal.LoadNumbers(ctx, p.pair.Name, p.op.ID); err == nil {
 			var n numbers
@@ -999,7 +999,7 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 		}
 	}
 	// The observed rate of each number, as replication saw it move.
-	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
+	cp, region, err := p.r.Streams.Load(ctx, p.pair.Name)
 	if err != nil {
 		return "", nil, err
 	}
@@ -1013,9 +1013,20 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 	}
 	// Floors from everything known: the target's copy, raised to what the old side
 	// holds where it answers and to the numbers the last move set.
-	known, last, sources := p.knownNumbers(ctx)
+	complete := cp.Epoch == region.Epoch && !cp.Watermark.IsZero()
+	known, last, sources := p.knownNumbers(ctx, complete)
 	if p.unread != "" {
 		return "", nil, journal.Wait("%s", p.unread)
+	}
+	if last.oldRead == nil && !complete {
+		// Nothing says what the old side sent: no full sync of this stream, and the old
+		// side not read now. Force overrides bounds, readiness and the cooldown; it does
+		// not invent a floor, or the target starts among numbers partners already hold.
+		why := fmt.Sprintf("nothing is known of the old side's (%s) numbers: replication has not completed a full sync and the old side could not be read; the floors can be fixed once it answers or a full sync completes", from)
+		if !readOnly(*p.op) {
+			return "", nil, journal.Refuse("%s", why)
+		}
+		sources = append(sources, "a move would be refused now: "+why)
 	}
 	agreements := plain(ags)
 	inputs = raiseTo(inputs, known, agreements, cp.Rates, p.op.LagAtStart)
@@ -1038,18 +1049,18 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 	if err := pl.Err(); err != nil && !p.op.Force {
 		return "", changes, journal.Refuse("%v", err)
 	}
-	from := ""
+	seen := ""
 	if len(sources) > 0 {
-		from = "; " + strings.Join(sources, "; ")
+		seen = "; " + strings.Join(sources, "; ")
 	}
 	if p.op.DryRun || p.op.Action == command.Drill {
-		return summary(pl, "would bump") + "; " + p.expectedRTO(len(pl.Bumps)) + from, changes, nil
+		return summary(pl, "would bump") + "; " + p.expectedRTO(len(pl.Bumps)) + seen, changes, nil
 	}
 	raw, _ := json.Marshal(numbers{Plan: pl})
 	if err := p.r.Journal.SaveNumbers(ctx, p.pair.Name, p.op.ID, raw); err != nil {
 		return "", nil, err
 	}
-	return summary(pl, "floors computed") + from, changes, nil
+	return summary(pl, "floors computed") + seen, changes, nil
 }
 
 // generated is one generated control-number session as a side holds it.
@@ -1078,9 +1089,10 @@ func generatedNumbers(ctx context.Context, src replication.Source) ([]generated,
 // knownNumbers is what else is known of the numbers the old side may have sent,
 // keyed by lower-case session name: the old side's own sessions where it answers
 // within the reach budget — always on a fallback (the target may have been sending
-// on its own while its fence was pending), and on a failover whose catch-up did not
-// complete — and the numbers the last move on this pair set.
-func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, lastMove, []string) {
+// on its own while its fence was pending), on a failover whose catch-up did not
+// complete, and whenever the target's copy is not complete (no full sync of this
+// stream) — and the numbers the last move on this pair set.
+func (p *plan) knownNumbers(ctx context.Context, complete bool) (map[string]generated, lastMove, []string) {
 	known := map[string]generated{}
 	var notes []string
 	last := p.lastMove(ctx)
@@ -1097,7 +1109,7 @@ func (p *plan) knownNumbers(ctx context.Context) (map[string]generated, lastMove
 		keep(g)
 	}
 	from, _ := p.direction()
-	readOld := p.op.Action == command.Fallback
+	readOld := p.op.Action == command.Fallback || !complete // the target's copy may miss any number
 	if cu := p.op.StepByName(StepCatchUp); cu != nil && cu.Status != journal.StepDone {
 		readOld = true
 	}

@@ -103,7 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sort.Strings(names)
 	for _, name := range names {
 		seeds := broken[name]
-		fmt.Fprintf(stdout, "%s: broken in %d seeds, e.g. %v\n", name, len(seeds), seeds[:min(8, len(seeds))])
+		fmt.Fprintf(stdout, "%s: broken in %d seeds: %v\n", name, len(seeds), seeds)
 	}
 	sum.Invariants = names
 	fmt.Fprintf(stderr, "%d seeds, %d events in %s (%.0f seeds/s)\n", len(list), sum.Events, elapsed.Round(time.Millisecond), float64(len(list))/elapsed.Seconds())
