@@ -407,6 +407,13 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 	if err := p.renewHold(ctx); err != nil {
 		return op, err
 	}
+	for _, st := range op.Steps {
+		if st.Status == journal.StepFailed {
+			// Refused earlier, and what it changed could not all be undone then: the
+			// undo is tried again, never the steps.
+			return r.finish(ctx, op, journal.Refuse("%s", st.Outcome))
+		}
+	}
 	for i := range op.Steps {
 		st := op.Steps[i]
 		if st.Status == journal.StepDone || st.Status == journal.StepSkipped {
@@ -484,6 +491,12 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 		if changedAnything(op) {
 			to, why = r.compensate(ctx, op, ref.Why)
 		}
+		if to == journal.Waiting {
+			// The undo waits for a side to answer: the pair stays locked and held, so
+			// that nothing writes into a side that may be sending, and the timer tries
+			// the undo again.
+			unlock = false
+		}
 		if serr := op.SetStatus(to, now); serr != nil {
 			return op, serr
 		}
@@ -515,12 +528,14 @@ func (r *Runner) finish(ctx context.Context, op journal.Operation, err error) (j
 func readOnly(op journal.Operation) bool { return op.DryRun || op.Action == command.Drill }
 
 // compensate undoes what a refused plan changed where that can be undone: the
-// target's intake, if the plan began to enable it, is stopped again, and then the old
-// side's intake, stopped by the plan, is enabled again — as long as the pair was never
+// target's intake, if the plan began to enable it, is stopped again, what the target
+// may have sent and received meanwhile is merged into the old side, and then the old side's
+// intake, stopped by the plan, is enabled again — as long as the pair was never
 // flipped. It returns the operation's status and error: rejected when nothing is left
-// changed, failed with the exact state and what the operator can do otherwise. Bumped
-// numbers stay: they only ever move up, and the target does not send until a move
-// enables it.
+// changed; waiting while a side the undo needs does not let it through (the timer
+// tries again; drctl cancel ends it); failed with the exact state and what the
+// operator can do when it cannot be undone. Bumped numbers stay: they only ever move
+// up, and the target does not send until a move enables it.
 func (r *Runner) compensate(ctx context.Context, op journal.Operation, why string) (journal.Status, string) {
 	pair, ok := r.Pairs[op.Pair]
 	if !ok {
@@ -551,9 +566,18 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 		// is stopped before the old side's comes back, or both sides would send.
 		changes, err := stopIntake(ctx, pair.side(to), r.reach())
 		if err != nil {
-			return journal.Failed, fmt.Sprintf("refused: %s%s; the %s's intake may be on (step %s ran) and could not be stopped (%v; done: %s), so the %s's intake stays stopped: stop the %s's workflows by hand, then enable the %s's, or run the move again", why, bumped, to, StepEnable, err, strings.Join(changes, ", "), from, to, from)
+			return journal.Waiting, fmt.Sprintf("refused: %s%s; undoing: the %s's intake may be on (step %s ran) and could not be stopped yet (%v; done: %s), so the %s's intake stays stopped until it is; tried again on each timer pass, or drctl cancel", why, bumped, to, StepEnable, err, strings.Join(changes, ", "), from)
 		}
 		undone = append(undone, fmt.Sprintf("the %s's intake is stopped again (%s)", to, strings.Join(changes, ", ")))
+		// What the target sent and received while it was on is the old side's to go
+		// on from.
+		merged, err := mergeInto(ctx, pair.side(to).Sessions, pair.side(from).Sessions, r.now(), r.reach())
+		if err != nil {
+			return journal.Waiting, fmt.Sprintf("refused: %s%s; undoing: what the %s may have sent and received is not yet merged into the %s (%v), so the %s's intake stays stopped until it is; tried again on each timer pass, or drctl cancel", why, bumped, to, from, err, from)
+		}
+		if merged > 0 {
+			undone = append(undone, fmt.Sprintf("%d sessions the %s held alone merged into the %s", merged, to, from))
+		}
 	}
 	if stop == nil || stop.Status == journal.StepPending || len(stop.Changes) == 0 {
 		if len(undone) > 0 {
@@ -561,16 +585,64 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 		}
 		return journal.Rejected, "refused: " + why + bumped + "; nothing else was changed"
 	}
+	done := ""
+	if len(undone) > 0 {
+		done = "; undone: " + strings.Join(undone, "; ")
+	}
 	changes, err := switchWorkflows(ctx, pair.side(from), true, r.reach())
-	if err != nil {
-		done := ""
-		if len(undone) > 0 {
-			done = "; undone: " + strings.Join(undone, "; ")
-		}
-		return journal.Failed, fmt.Sprintf("refused: %s%s%s; the %s's intake was stopped by this plan and could not be enabled again (%v; done: %s): enable its workflows by hand, or run the move again", why, bumped, done, from, err, strings.Join(changes, ", "))
+	switch {
+	case drerr.Is(err, drerr.NotFound):
+		return journal.Failed, fmt.Sprintf("refused: %s%s%s; the %s's intake was stopped by this plan and its workflows are gone (%v; done: %s): neither side takes traffic — deploy the %s's workflows, or run the move again", why, bumped, done, from, err, strings.Join(changes, ", "), from)
+	case err != nil:
+		return journal.Waiting, fmt.Sprintf("refused: %s%s%s; undoing: the %s's intake was stopped by this plan and is not enabled again yet (%v; done: %s); tried again on each timer pass, or drctl cancel", why, bumped, done, from, err, strings.Join(changes, ", "))
 	}
 	undone = append(undone, fmt.Sprintf("the %s's intake is enabled again (%s)", from, strings.Join(changes, ", ")))
 	return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: %s", why, bumped, strings.Join(undone, "; "))
+}
+
+// mergeInto brings into into what from holds alone, as replication's merge-back
+// does (session.MergeBack): the received numbers it lacks, and each generated number
+// from holds higher — what a side that may have sent went on from. Each call is within
+// budget; nothing in into is lowered. It returns how many sessions it wrote.
+func mergeInto(ctx context.Context, from, into replication.Account, now time.Time, budget time.Duration) (int, error) {
+	var held []session.Session
+	lctx, cancel := context.WithTimeout(ctx, budget)
+	err := from.List(lctx, time.Time{}, "", func(pg replication.Page) error {
+		held = append(held, pg.Sessions...)
+		return nil
+	})
+	cancel()
+	if err != nil {
+		return 0, fmt.Errorf("list the sessions it holds: %w", err)
+	}
+	wrote := 0
+	for _, s := range held {
+		cctx, cancel := context.WithTimeout(ctx, budget)
+		err := func() error {
+			var cur *session.Session
+			got, err := into.Get(cctx, s.Name)
+			switch {
+			case err == nil:
+				cur = &got
+			case !drerr.Is(err, drerr.NotFound):
+				return fmt.Errorf("read %s: %w", s.Name, err)
+			}
+			next, ok, err := session.MergeBack(s, cur, now)
+			if err != nil || !ok {
+				return err
+			}
+			if err := into.Put(cctx, next); err != nil {
+				return fmt.Errorf("write %s: %w", s.Name, err)
+			}
+			wrote++
+			return nil
+		}()
+		cancel()
+		if err != nil {
+			return wrote, err
+		}
+	}
+	return wrote, nil
 }
 
 // stopIntake disables every workflow of a side, each call within budget; a workflow

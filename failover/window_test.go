@@ -5,7 +5,9 @@ package failover_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -138,8 +140,45 @@ func TestARefusedPlanGivesTheOldSideItsIntakeBack(t *testing.T) {
 		f.pair.Primary.Workflows = []failover.Workflow{hookWorkflow{Workflow: f.primary.workflow, after: func() { stopped = true; f.primary.down = true }}}
 		f.runner.Pairs["p"] = f.pair
 		op := f.submit(t, command.Command{ID: "c1", Action: command.Failover})
-		if !stopped || op.Status != journal.Failed || !strings.Contains(op.Error, "could not be enabled again") {
-			t.Fatalf("status %s %q; want failed, saying the primary's intake is still off", op.Status, op.Error)
+		if !stopped || op.Status != journal.Waiting || !strings.Contains(op.Error, "not enabled again yet") {
+			t.Fatalf("status %s %q; want waiting, saying the primary's intake is still off", op.Status, op.Error)
+		}
+		// The pair stays the undo's: another move is refused meanwhile.
+		if other := f.submit(t, command.Command{ID: "c2", Action: command.Failover}); other.Status != journal.Rejected {
+			t.Fatalf("a second move while the undo waits: %s %q", other.Status, other.Error)
+		}
+		// Once the primary answers, the timer finishes the undo.
+		f.primary.down = false
+		op = f.advanceUntilDone(t, op)
+		if op.Status != journal.Rejected || !strings.Contains(op.Error, "undone") || !f.primary.workflow.on() || f.secondary.workflow.on() {
+			t.Fatalf("status %s %q, intake: primary %v, secondary %v; want rejected with the primary taking traffic again", op.Status, op.Error, f.primary.workflow.on(), f.secondary.workflow.on())
+		}
+	})
+	t.Run("failover refused after enabling part of the target gives back what the target sent and received", func(t *testing.T) {
+		f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
+		// The target's first workflow comes on and sends and receives at once; its
+		// second may not be enabled (a 4xx): the plan is refused.
+		sent := 0
+		first := hookWorkflow{Workflow: f.secondary.workflow, afterEnable: func() {
+			sent = numbers(t, f.secondary.acct)["A00-Icn"] + 1
+			f.secondary.acct.Set("A00-Icn", cnAt(sent, t0.Add(time.Hour)))
+			f.secondary.acct.Set("X12-ICN-A00-000000777", json.RawMessage(`{"ReceivedAt":"2026-11-20T10:00:00Z"}`))
+		}}
+		f.pair.Secondary.Workflows = []failover.Workflow{first, invalidWorkflow{}}
+		f.runner.Pairs["p"] = f.pair
+		op := f.submit(t, command.Command{ID: "c1", Action: command.Failover})
+		if op.Status != journal.Rejected || !strings.Contains(op.Error, "undone") {
+			t.Fatalf("status %s %q; want rejected, saying what it undid", op.Status, op.Error)
+		}
+		if sent == 0 || f.secondary.workflow.on() || !f.primary.workflow.on() {
+			t.Fatalf("target sent %d; intake: primary %v, secondary %v", sent, f.primary.workflow.on(), f.secondary.workflow.on())
+		}
+		cur, err := f.primary.acct.Get(context.Background(), "A00-Icn")
+		if got, _ := strconv.Atoi(session.ParseContent(cur.Content).ControlNumber); err != nil || got < sent {
+			t.Fatalf("the primary goes on from %d, below the %d the secondary sent (%v)", got, sent, err)
+		}
+		if _, err := f.primary.acct.Get(context.Background(), "X12-ICN-A00-000000777"); err != nil {
+			t.Fatalf("the number the secondary received is not on the primary: %v", err)
 		}
 	})
 	t.Run("fallback refused at its floors after stopping the secondary", func(t *testing.T) {
@@ -162,17 +201,37 @@ func TestARefusedPlanGivesTheOldSideItsIntakeBack(t *testing.T) {
 	})
 }
 
-// hookWorkflow calls after once its Disable has answered.
+// hookWorkflow calls after once its Disable has answered, afterEnable once its
+// Enable has.
 type hookWorkflow struct {
 	failover.Workflow
-	after func()
+	after, afterEnable func()
 }
 
 func (h hookWorkflow) Disable(ctx context.Context) error {
 	err := h.Workflow.Disable(ctx)
-	h.after()
+	if h.after != nil {
+		h.after()
+	}
 	return err
 }
+
+func (h hookWorkflow) Enable(ctx context.Context) error {
+	err := h.Workflow.Enable(ctx)
+	if h.afterEnable != nil {
+		h.afterEnable()
+	}
+	return err
+}
+
+// invalidWorkflow may be stopped but never enabled: the app may not enable it (a 4xx).
+type invalidWorkflow struct{}
+
+func (invalidWorkflow) Name() string { return "secondary-locked" }
+func (invalidWorkflow) Enable(context.Context) error {
+	return drerr.Errorf(drerr.Invalid, "enable", "403 the app may not enable it")
+}
+func (invalidWorkflow) Disable(context.Context) error { return nil }
 
 func TestFallbackFloorsComeFromBothSides(t *testing.T) {
 	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
