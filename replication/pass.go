@@ -42,6 +42,10 @@ type pass struct {
 	// the standby now holds and its digest: a later page listing an older state of the
 	// same session does not write it, and the next run skips it.
 	done map[string]Seen
+	// remembered names the sessions in done on the overlap memory's word alone, not
+	// on a look at the standby: a reconciliation does not take them as handled, since
+	// the standby may have lost them since that memory was written (rebuilt, restored).
+	remembered map[string]bool
 	// digest is the standby's listing, for a reconciliation scan: name hash → content
 	// digest of what the standby holds, kept current with this run's own writes.
 	// Compact, so memory stays small for large accounts; nil: read the standby.
@@ -61,7 +65,7 @@ type item struct {
 // reports whether the listing completed.
 func (ps *pass) runScan(ctx context.Context, scan *Scan) (bool, error) {
 	if ps.done == nil {
-		ps.done = map[string]Seen{}
+		ps.done, ps.remembered = map[string]Seen{}, map[string]bool{}
 	}
 	ps.scan, ps.digest = scan, nil
 	if scan.Kind == ScanReconcile && !scan.NoDigest {
@@ -157,7 +161,8 @@ func (ps *pass) collect(pg Page) []item {
 			ps.log.Warn("session stamped ahead of the service's clock", "session", s.Name, "changedTime", s.ChangedTime, "serviceDate", pg.Date)
 		}
 		d := session.Digest(s.Content)
-		if prev, ok := ps.done[s.Name]; ok && (s.ChangedTime.Before(prev.Changed) || s.ChangedTime.Equal(prev.Changed) && d == prev.Digest) {
+		trusted := ps.scan.Kind != ScanReconcile || !ps.remembered[s.Name]
+		if prev, ok := ps.done[s.Name]; ok && trusted && (s.ChangedTime.Before(prev.Changed) || s.ChangedTime.Equal(prev.Changed) && d == prev.Digest) {
 			continue // this state, or a newer one, was handled earlier in this run
 		}
 		if seen, ok := ps.cp.Recent[s.Name]; ok && seen.Digest == d && ps.scan.Kind != ScanReconcile {
@@ -310,6 +315,7 @@ func (ps *pass) replicate(ctx context.Context, it item) error {
 		ps.st.StandbyNewer++
 		ps.log.Warn("standby holds a newer state; not moving it back", "session", it.s.Name)
 	}
+	delete(ps.remembered, it.s.Name) // seen on the standby now
 	if verdict != session.StandbyNewer {
 		ps.done[it.s.Name] = Seen{Digest: it.digest, Changed: it.s.ChangedTime}
 		if ps.digest != nil {
@@ -453,10 +459,11 @@ func (ps *pass) saveProgress(ctx context.Context) error {
 	return nil
 }
 
+// remember records a session skipped on the overlap memory's word.
 func (ps *pass) remember(name string, s Seen) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	ps.done[name] = s
+	ps.done[name], ps.remembered[name] = s, true
 }
 
 // completeScan ends the scan that just completed. The main scan moves the watermark to

@@ -183,3 +183,25 @@ func TestAReconcileScanWithManyWorkersReadsTheStandbyListingSafely(t *testing.T)
 	}
 	requireEqual(t, f.primary.Snapshot(), f.secondary.Snapshot())
 }
+
+// The overlap memory says what the standby held when a run wrote it; a standby rebuilt
+// (or restored) since holds none of it. An incremental scan may skip on that word, but
+// a reconciliation in the same run must still compare the session with the standby:
+// here it took the scan's skip as "handled" and the lost received number stayed lost.
+func TestAReconciliationHealsWhatTheOverlapMemoryWronglySaysTheStandbyHolds(t *testing.T) {
+	f := newFixture(t)
+	f.primary.Set("X12-ICN-A-648", cn(648, t0))
+	f.run(t) // the full sync writes it and remembers it
+	f.secondary = replicationtest.NewAccount(t0.Add(time.Hour))
+	f.pair.Secondary = f.secondary
+	cp := load(t, f)
+	cp.LastReconciled = time.Time{} // a reconciliation is due
+	if _, err := f.store.Save(context.Background(), cp); err != nil {
+		t.Fatal(err)
+	}
+	st := f.run(t)
+	if st.RescanSkipped != 1 || !st.ReconcileDone {
+		t.Fatalf("rescan skipped %d, reconciliation done %t: want the scan to skip on memory and the reconciliation to complete", st.RescanSkipped, st.ReconcileDone)
+	}
+	requireEqual(t, f.primary.Snapshot(), f.secondary.Snapshot())
+}

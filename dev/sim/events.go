@@ -307,7 +307,9 @@ func (w *World) apply(e Event) string {
 		clean := err == nil
 		for _, r := range reps {
 			out += fmt.Sprintf(" changes=%d problems=%d", len(r.Changes), len(r.Problems))
-			clean = clean && len(r.Problems) == 0
+			// A pass that could not tell the roles looked at nothing and fenced
+			// nothing: it says so in Unknown, not in Problems.
+			clean = clean && len(r.Problems) == 0 && r.Unknown == ""
 		}
 		for _, r := range w.regionList() {
 			clean = clean && r.mode == Answering
