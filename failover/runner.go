@@ -924,9 +924,16 @@ func (p *plan) renewHold(ctx context.Context) error {
 	if hold == nil || hold.Status != journal.StepDone || flip == nil || flip.Status == journal.StepDone {
 		return nil
 	}
-	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
+	cp, region, err := p.r.Streams.Load(ctx, p.pair.Name)
 	if err != nil {
 		return err
+	}
+	if region.Epoch != p.op.EpochBefore {
+		// The pair has moved: an attempt that died before journaling its flip made
+		// it, and handed the stream back. Taking it again would stop the very
+		// replication the plan's last step waits for; the flip, run again, finds
+		// the move done.
+		return nil
 	}
 	if cp.LeaseOwner != ownerPrefix+p.op.ID && cp.LeaseOwner != "" && p.r.now().Before(cp.LeaseUntil) {
 		return fmt.Errorf("the replication stream is held by %s, not by this plan", cp.LeaseOwner)
