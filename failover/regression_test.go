@@ -391,3 +391,37 @@ func TestAFallbackResumedAfterAnUnjournaledFlipLetsReplicationRunAgain(t *testin
 		t.Fatalf("the fallback never ended: %s, stream held by %q, confirm-replication %s", op.Status, cp.LeaseOwner, op.StepByName(failover.StepConfirm).Outcome)
 	}
 }
+
+// (Found by the simulation, seed 27503.) A fallback from an active side that lost one
+// of its intake workflows (the region was rebuilt without it) retried the 404 of its
+// stop-intake step as a transient error for ever: the operation stayed running, its
+// message was dead-lettered, and the timer kept retrying it. A workflow that is gone
+// takes no traffic; the fallback goes on.
+func TestAFallbackFromASideThatLostAnIntakeWorkflowEnds(t *testing.T) {
+	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
+	ctx := context.Background()
+	if op := f.submit(t, command.Command{ID: "f1", Action: command.Failover}); op.Status != journal.Succeeded {
+		t.Fatalf("setup: failover %s %q", op.Status, op.Error)
+	}
+	gone := &modeWorkflow{name: "secondary-edifact"}
+	gone.fail(drerr.Errorf(drerr.NotFound, "disable", "404 WorkflowNotFound"))
+	f.pair.Secondary.Workflows = append(f.pair.Secondary.Workflows, gone)
+	f.runner.Pairs["p"] = f.pair
+	engine := shiftedEngine(f)
+	var last error
+	_, last = f.runner.Submit(ctx, command.Command{ID: "b1", Action: command.Fallback, Pair: "p"}, journal.Source{}, f.now())
+	for range 10 {
+		if _, err := engine.Run(ctx, f.pair.Replication); err != nil {
+			t.Fatal(err)
+		}
+		f.shift += time.Minute
+		_, last = f.runner.Advance(ctx)
+	}
+	op, err := f.journal.Get(ctx, "p", "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Status != journal.Succeeded || f.secondary.workflow.on() || !f.primary.workflow.on() {
+		t.Fatalf("fallback %s (last attempt: %v); intake: primary %v, secondary %v", op.Status, last, f.primary.workflow.on(), f.secondary.workflow.on())
+	}
+}

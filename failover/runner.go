@@ -573,13 +573,16 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 	return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: %s", why, bumped, strings.Join(undone, "; "))
 }
 
-// stopIntake disables every workflow of a side, each call within budget; a workflow
-// that is gone (404) takes no traffic and counts as stopped. It returns what it
-// changed before the first error.
+// stopIntake disables every workflow of a side, each call within budget when it is
+// set; a workflow that is gone (404) takes no traffic and counts as stopped. It
+// returns what it changed before the first error.
 func stopIntake(ctx context.Context, side Side, budget time.Duration) ([]string, error) {
 	var changes []string
 	for _, w := range side.Workflows {
-		cctx, cancel := context.WithTimeout(ctx, budget)
+		cctx, cancel := ctx, context.CancelFunc(func() {})
+		if budget > 0 {
+			cctx, cancel = context.WithTimeout(ctx, budget)
+		}
 		err := w.Disable(cctx)
 		cancel()
 		switch {
@@ -706,8 +709,15 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 	case StepCatchUp:
 		return p.catchUp(ctx)
 	case StepStopIntake:
+		// A workflow that is gone (a side rebuilt without it) takes no traffic: it
+		// counts as stopped, or the plan would retry a 404 for ever.
 		from, _ := p.direction()
-		return p.workflows(ctx, p.pair.side(from), false)
+		side := p.pair.side(from)
+		changes, err := stopIntake(ctx, side, 0)
+		if err != nil {
+			return "", changes, err
+		}
+		return fmt.Sprintf("%d workflows", len(side.Workflows)), changes, nil
 	case StepStopOld:
 		return p.stopOld(ctx)
 	case StepDrain:
