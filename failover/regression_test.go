@@ -16,6 +16,7 @@ import (
 	"integration-dr/drerr"
 	"integration-dr/failover"
 	"integration-dr/journal"
+	"integration-dr/journal/journaltest"
 	"integration-dr/replication"
 	"integration-dr/session"
 )
@@ -333,5 +334,94 @@ func TestTheTimerLeavesAnOperationAnotherAttemptRuns(t *testing.T) {
 	}
 	if got, _ := f.journal.Get(ctx, "p", "busy-1"); got.Status == journal.Running && len(got.Steps) == 0 {
 		t.Fatal("the timer never took over an attempt whose claim ran out")
+	}
+}
+
+// dyingJournal loses the attempt that made a flip before the flip is journaled, once:
+// the process died between the two.
+type dyingJournal struct {
+	*journaltest.Store
+	died bool
+}
+
+func (j *dyingJournal) Update(ctx context.Context, op journal.Operation) (journal.Operation, error) {
+	if st := op.StepByName(failover.StepFlip); !j.died && st != nil && st.Status == journal.StepDone {
+		j.died = true
+		return op, drerr.Errorf(drerr.Unavailable, "update operation", "the process running this attempt is gone")
+	}
+	return j.Store.Update(ctx, op)
+}
+
+// A fallback whose attempt died after flipping the pair, before the journal knew it,
+// is resumed by an attempt that renewed the plan's hold on the replication stream (the
+// journal said "not flipped yet") and that the flip, finding the move made, never
+// gave back: replication stayed skipped, and confirm-replication waited for it forever.
+func TestAFallbackResumedAfterAnUnjournaledFlipLetsReplicationRunAgain(t *testing.T) {
+	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
+	ctx := context.Background()
+	if op := f.submit(t, command.Command{ID: "f1", Action: command.Failover}); op.Status != journal.Succeeded {
+		t.Fatalf("setup: failover %s %q", op.Status, op.Error)
+	}
+	j := &dyingJournal{Store: f.journal}
+	f.runner.Journal = j
+	engine := shiftedEngine(f)
+	if _, err := f.runner.Submit(ctx, command.Command{ID: "b1", Action: command.Fallback, Pair: "p"}, journal.Source{}, f.now()); err != nil {
+		t.Fatal(err)
+	}
+	// The replication timer and the operations timer, each minute; the attempt that
+	// dies leaves its claim, which the timer takes over five minutes on.
+	for range 20 {
+		if _, err := engine.Run(ctx, f.pair.Replication); err != nil {
+			t.Fatal(err)
+		}
+		f.shift += time.Minute
+		if _, err := f.runner.Advance(ctx); err != nil && !j.died {
+			t.Fatal(err)
+		}
+	}
+	op, err := f.journal.Get(ctx, "p", "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !j.died {
+		t.Fatalf("setup: the flip never came (%s)", op.Status)
+	}
+	if op.Status != journal.Succeeded {
+		cp, _, _ := f.store.Load(ctx, "p")
+		t.Fatalf("the fallback never ended: %s, stream held by %q, confirm-replication %s", op.Status, cp.LeaseOwner, op.StepByName(failover.StepConfirm).Outcome)
+	}
+}
+
+// (Found by the simulation, seed 27503.) A fallback from an active side that lost one
+// of its intake workflows (the region was rebuilt without it) retried the 404 of its
+// stop-intake step as a transient error for ever: the operation stayed running, its
+// message was dead-lettered, and the timer kept retrying it. A workflow that is gone
+// takes no traffic; the fallback goes on.
+func TestAFallbackFromASideThatLostAnIntakeWorkflowEnds(t *testing.T) {
+	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
+	ctx := context.Background()
+	if op := f.submit(t, command.Command{ID: "f1", Action: command.Failover}); op.Status != journal.Succeeded {
+		t.Fatalf("setup: failover %s %q", op.Status, op.Error)
+	}
+	gone := &modeWorkflow{name: "secondary-edifact"}
+	gone.fail(drerr.Errorf(drerr.NotFound, "disable", "404 WorkflowNotFound"))
+	f.pair.Secondary.Workflows = append(f.pair.Secondary.Workflows, gone)
+	f.runner.Pairs["p"] = f.pair
+	engine := shiftedEngine(f)
+	var last error
+	_, last = f.runner.Submit(ctx, command.Command{ID: "b1", Action: command.Fallback, Pair: "p"}, journal.Source{}, f.now())
+	for range 10 {
+		if _, err := engine.Run(ctx, f.pair.Replication); err != nil {
+			t.Fatal(err)
+		}
+		f.shift += time.Minute
+		_, last = f.runner.Advance(ctx)
+	}
+	op, err := f.journal.Get(ctx, "p", "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Status != journal.Succeeded || f.secondary.workflow.on() || !f.primary.workflow.on() {
+		t.Fatalf("fallback %s (last attempt: %v); intake: primary %v, secondary %v", op.Status, last, f.primary.workflow.on(), f.secondary.workflow.on())
 	}
 }

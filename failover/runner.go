@@ -645,13 +645,16 @@ func mergeInto(ctx context.Context, from, into replication.Account, now time.Tim
 	return wrote, nil
 }
 
-// stopIntake disables every workflow of a side, each call within budget; a workflow
-// that is gone (404) takes no traffic and counts as stopped. It returns what it
-// changed before the first error.
+// stopIntake disables every workflow of a side, each call within budget when it is
+// set; a workflow that is gone (404) takes no traffic and counts as stopped. It
+// returns what it changed before the first error.
 func stopIntake(ctx context.Context, side Side, budget time.Duration) ([]string, error) {
 	var changes []string
 	for _, w := range side.Workflows {
-		cctx, cancel := context.WithTimeout(ctx, budget)
+		cctx, cancel := ctx, context.CancelFunc(func() {})
+		if budget > 0 {
+			cctx, cancel = context.WithTimeout(ctx, budget)
+		}
 		err := w.Disable(cctx)
 		cancel()
 		switch {
@@ -778,8 +781,15 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 	case StepCatchUp:
 		return p.catchUp(ctx)
 	case StepStopIntake:
+		// A workflow that is gone (a side rebuilt without it) takes no traffic: it
+		// counts as stopped, or the plan would retry a 404 for ever.
 		from, _ := p.direction()
-		return p.workflows(ctx, p.pair.side(from), false)
+		side := p.pair.side(from)
+		changes, err := stopIntake(ctx, side, 0)
+		if err != nil {
+			return "", changes, err
+		}
+		return fmt.Sprintf("%d workflows", len(side.Workflows)), changes, nil
 	case StepStopOld:
 		return p.stopOld(ctx)
 	case StepDrain:
@@ -996,9 +1006,16 @@ func (p *plan) renewHold(ctx context.Context) error {
 	if hold == nil || hold.Status != journal.StepDone || flip == nil || flip.Status == journal.StepDone {
 		return nil
 	}
-	cp, _, err := p.r.Streams.Load(ctx, p.pair.Name)
+	cp, region, err := p.r.Streams.Load(ctx, p.pair.Name)
 	if err != nil {
 		return err
+	}
+	if region.Epoch != p.op.EpochBefore {
+		// The pair has moved: an attempt that died before journaling its flip made
+		// it, and handed the stream back. Taking it again would stop the very
+		// replication the plan's last step waits for; the flip, run again, finds
+		// the move done.
+		return nil
 	}
 	if cp.LeaseOwner != ownerPrefix+p.op.ID && cp.LeaseOwner != "" && p.r.now().Before(cp.LeaseUntil) {
 		return fmt.Errorf("the replication stream is held by %s, not by this plan", cp.LeaseOwner)
