@@ -1638,7 +1638,8 @@ func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 	if p.oldDown {
 		return fmt.Sprintf("skipped: the old side (%s) %s; fenced once it answers", from, p.downWhy), nil, nil
 	}
-	changes, err := switchWorkflows(ctx, p.pair.side(from), false, p.r.reach())
+	// A workflow that is gone (404) takes no traffic: it counts as stopped.
+	changes, err := stopIntake(ctx, p.pair.side(from), p.r.reach())
 	switch {
 	case err == nil:
 		return fmt.Sprintf("%d workflows", len(p.pair.side(from).Workflows)), changes, nil
