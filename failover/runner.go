@@ -571,12 +571,20 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 		undone = append(undone, fmt.Sprintf("the %s's intake is stopped again (%s)", to, strings.Join(changes, ", ")))
 		// What the target sent and received while it was on is the old side's to go
 		// on from.
-		merged, err := mergeInto(ctx, pair.side(to).Sessions, pair.side(from).Sessions, r.now(), r.reach())
+		rolled, err := r.rollovers(ctx, op)
+		if err == nil {
+			var merged int
+			var skipped []string
+			merged, skipped, err = mergeInto(ctx, pair.side(to).Sessions, pair.side(from).Sessions, r.now(), r.reach(), rolled)
+			if merged > 0 {
+				undone = append(undone, fmt.Sprintf("%d sessions the %s held alone merged into the %s", merged, to, from))
+			}
+			if len(skipped) > 0 {
+				undone = append(undone, fmt.Sprintf("not merged, their numbers cannot be compared — check them by hand before the %s sends: %s", from, strings.Join(skipped, ", ")))
+			}
+		}
 		if err != nil {
 			return journal.Waiting, fmt.Sprintf("refused: %s%s; undoing: what the %s may have sent and received is not yet merged into the %s (%v), so the %s's intake stays stopped until it is; tried again on each timer pass, or drctl cancel", why, bumped, to, from, err, from)
-		}
-		if merged > 0 {
-			undone = append(undone, fmt.Sprintf("%d sessions the %s held alone merged into the %s", merged, to, from))
 		}
 	}
 	if stop == nil || stop.Status == journal.StepPending || len(stop.Changes) == 0 {
@@ -602,47 +610,92 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 
 // mergeInto brings into into what from holds alone, as replication's merge-back
 // does (session.MergeBack): the received numbers it lacks, and each generated number
-// from holds higher — what a side that may have sent went on from. Each call is within
-// budget; nothing in into is lowered. It returns how many sessions it wrote.
-func mergeInto(ctx context.Context, from, into replication.Account, now time.Time, budget time.Duration) (int, error) {
-	var held []session.Session
-	lctx, cancel := context.WithTimeout(ctx, budget)
-	err := from.List(lctx, time.Time{}, "", func(pg replication.Page) error {
-		held = append(held, pg.Sessions...)
-		return nil
-	})
-	cancel()
-	if err != nil {
-		return 0, fmt.Errorf("list the sessions it holds: %w", err)
-	}
-	wrote := 0
-	for _, s := range held {
-		cctx, cancel := context.WithTimeout(ctx, budget)
-		err := func() error {
-			var cur *session.Session
-			got, err := into.Get(cctx, s.Name)
-			switch {
-			case err == nil:
-				cur = &got
-			case !drerr.Is(err, drerr.NotFound):
-				return fmt.Errorf("read %s: %w", s.Name, err)
-			}
-			next, ok, err := session.MergeBack(s, cur, now)
-			if err != nil || !ok {
-				return err
-			}
-			if err := into.Put(cctx, next); err != nil {
-				return fmt.Errorf("write %s: %w", s.Name, err)
-			}
-			wrote++
-			return nil
-		}()
+// from holds higher — what a side that may have sent went on from. A session the move
+// rolled over on from (rolled, by lower-cased name) carries its new cycle into into
+// instead, lower or not: into, whose intake the move stopped, would otherwise go on in
+// the cycle the move left, wrap, and resend what from sent in its new one. It reads
+// from one page per call, each call and each write within budget, so that a large
+// side is merged a page at a time; a page merged again writes nothing. A session the
+// two sides' numbers cannot be compared for is left as into holds it and named in
+// skipped. It returns how many sessions it wrote.
+func mergeInto(ctx context.Context, from, into replication.Account, now time.Time, budget time.Duration, rolled map[string]uint64) (wrote int, skipped []string, err error) {
+	errPage := errors.New("one page")
+	for cursor, first := "", true; first || cursor != ""; first = false {
+		var held []session.Session
+		lctx, cancel := context.WithTimeout(ctx, budget)
+		err := from.List(lctx, time.Time{}, cursor, func(pg replication.Page) error {
+			held, cursor = pg.Sessions, pg.Next
+			return errPage
+		})
 		cancel()
-		if err != nil {
-			return wrote, err
+		if err != nil && !errors.Is(err, errPage) {
+			return wrote, skipped, fmt.Errorf("list the sessions it holds: %w", err)
+		}
+		if err == nil {
+			cursor = "" // the listing ended without a page
+		}
+		for _, s := range held {
+			w, err := mergeOne(ctx, s, into, now, budget, rolled[strings.ToLower(s.Name)] > 0)
+			switch {
+			case errors.Is(err, errIncomparable):
+				skipped = append(skipped, s.Name)
+			case err != nil:
+				return wrote, skipped, err
+			case w:
+				wrote++
+			}
 		}
 	}
-	return wrote, nil
+	return wrote, skipped, nil
+}
+
+// errIncomparable marks a session whose two copies' numbers cannot be compared.
+var errIncomparable = errors.New("the two sides' numbers cannot be compared")
+
+// mergeOne merges s into into's copy of it (see mergeInto) and says whether it wrote.
+func mergeOne(ctx context.Context, s session.Session, into replication.Account, now time.Time, budget time.Duration, rolled bool) (bool, error) {
+	cctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	var cur *session.Session
+	got, err := into.Get(cctx, s.Name)
+	switch {
+	case err == nil:
+		cur = &got
+	case !drerr.Is(err, drerr.NotFound):
+		return false, fmt.Errorf("read %s: %w", s.Name, err)
+	}
+	next, ok, err := session.MergeBack(s, cur, now)
+	if err == nil && rolled && cur != nil {
+		next, ok, err = carryCycle(s, *cur, now)
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w (%w)", s.Name, errIncomparable, err)
+	}
+	if !ok {
+		return false, nil
+	}
+	if err := into.Put(cctx, next); err != nil {
+		return false, fmt.Errorf("write %s: %w", s.Name, err)
+	}
+	return true, nil
+}
+
+// carryCycle sets cur to s's generated number, whichever is higher: s is a session
+// a move rolled over, and cur's side goes on in s's cycle.
+func carryCycle(s, cur session.Session, now time.Time) (session.Session, bool, error) {
+	sc, cc := session.ParseContent(s.Content), session.ParseContent(cur.Content)
+	if session.Classify(s.Name, sc) != session.Generated || sc.ControlNumber == cc.ControlNumber {
+		return session.Session{}, false, nil
+	}
+	n, err := strconv.ParseUint(sc.ControlNumber, 10, 64)
+	if err != nil {
+		return session.Session{}, false, fmt.Errorf("control number %q is not a number", sc.ControlNumber)
+	}
+	content, err := session.RaiseControlNumber(cur.Content, n, session.NextStamp(now, sc.ControlNumberChangedTime, cc.ControlNumberChangedTime))
+	if err != nil {
+		return session.Session{}, false, err
+	}
+	return session.Session{Name: cur.Name, Content: content}, true, nil
 }
 
 // stopIntake disables every workflow of a side, each call within budget when it is
@@ -993,8 +1046,23 @@ func (p *plan) catchUp(ctx context.Context) (string, []string, error) {
 		return "skipped: the old side did not answer: " + err.Error(), nil, nil
 	case st.Skipped != "":
 		return "skipped: " + st.Skipped, nil, nil
+	case !st.ScanDone:
+		// Out of time with no error: the target may still miss the old side's last
+		// numbers, so the floors read the old side (caughtUp).
+		return fmt.Sprintf("incomplete: replicated %d changes from the old side before the catch-up ran out of time", st.Writes), nil, nil
 	}
-	return fmt.Sprintf("replicated %d changes from the old side", st.Writes), nil, nil
+	return fmt.Sprintf("%s %d changes from the old side", caughtUpOutcome, st.Writes), nil, nil
+}
+
+// caughtUpOutcome starts the outcome of a catch-up that completed its scan.
+const caughtUpOutcome = "replicated"
+
+// caughtUp says whether op's catch-up completed: the target then holds everything the
+// old side had when its intake stopped. A skipped, incomplete or pending catch-up
+// leaves the old side's own numbers to be read.
+func caughtUp(op journal.Operation) bool {
+	cu := op.StepByName(StepCatchUp)
+	return cu != nil && cu.Status == journal.StepDone && strings.HasPrefix(cu.Outcome, caughtUpOutcome+" ")
 }
 
 // renewHold extends the plan's hold on the replication stream on every attempt until
@@ -1199,7 +1267,7 @@ func (p *plan) knownNumbers(ctx context.Context, complete bool) (map[string]gene
 	}
 	from, _ := p.direction()
 	readOld := p.op.Action == command.Fallback || !complete // the target's copy may miss any number
-	if cu := p.op.StepByName(StepCatchUp); cu != nil && cu.Status != journal.StepDone {
+	if p.op.StepByName(StepCatchUp) != nil && !caughtUp(*p.op) {
 		readOld = true
 	}
 	if p.op.DryRun || p.op.Action == command.Drill {
@@ -1769,7 +1837,12 @@ func (p *plan) flip(ctx context.Context) (string, []string, error) {
 // upper bound and wrapped to the low end), each with the number it rolled over from:
 // what the merge-back must not raise them back to.
 func (p *plan) rollovers(ctx context.Context) (map[string]uint64, error) {
-	raw, err := p.r.Journal.LoadNumbers(ctx, p.pair.Name, p.op.ID)
+	return p.r.rollovers(ctx, *p.op)
+}
+
+// rollovers are the sessions op's bumps rolled over; see plan.rollovers.
+func (r *Runner) rollovers(ctx context.Context, op journal.Operation) (map[string]uint64, error) {
+	raw, err := r.Journal.LoadNumbers(ctx, op.Pair, op.ID)
 	if drerr.Is(err, drerr.NotFound) {
 		return nil, nil
 	}
