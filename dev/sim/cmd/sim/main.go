@@ -4,7 +4,8 @@
 //	go run ./dev/sim/cmd/sim -seed 42 -v        # replay seed 42, every event
 //
 // Failing seeds print their traces; the last line on stdout is one JSON object:
-// {"seeds":N,"events":E,"violations":V,"invariants":[...]}. The exit status is 1 when
+// {"seeds":N,"events":E,"violations":V,"invariants":[{"name":…,"violations":…},…]},
+// every invariant checked with the violations found of it. The exit status is 1 when
 // any invariant was broken.
 package main
 
@@ -25,10 +26,15 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 type summary struct {
-	Seeds      int      `json:"seeds"`
-	Events     int      `json:"events"`
-	Violations int      `json:"violations"`
-	Invariants []string `json:"invariants"`
+	Seeds      int         `json:"seeds"`
+	Events     int         `json:"events"`
+	Violations int         `json:"violations"`
+	Invariants []invariant `json:"invariants"`
+}
+
+type invariant struct {
+	Name       string `json:"name"`
+	Violations int    `json:"violations"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -80,13 +86,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	wg.Wait()
 	elapsed := time.Since(start)
 
-	sum := summary{Seeds: len(list), Invariants: []string{}}
-	broken := map[string][]int64{}
+	sum := summary{Seeds: len(list)}
+	broken, count := map[string][]int64{}, map[string]int{}
 	shown := 0
 	for _, r := range results {
 		sum.Events += r.Events
 		for _, v := range r.Violations {
 			sum.Violations++
+			count[v.Invariant]++
 			broken[v.Invariant] = append(broken[v.Invariant], r.Seed)
 			if shown < *show || len(list) == 1 {
 				fmt.Fprintf(stdout, "seed %d: %s\n", r.Seed, v)
@@ -105,7 +112,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		seeds := broken[name]
 		fmt.Fprintf(stdout, "%s: broken in %d seeds: %v\n", name, len(seeds), seeds)
 	}
-	sum.Invariants = names
+	for _, name := range sim.Invariants {
+		sum.Invariants = append(sum.Invariants, invariant{Name: name, Violations: count[name]})
+	}
 	fmt.Fprintf(stderr, "%d seeds, %d events in %s (%.0f seeds/s)\n", len(list), sum.Events, elapsed.Round(time.Millisecond), float64(len(list))/elapsed.Seconds())
 	out, _ := json.Marshal(sum)
 	fmt.Fprintln(stdout, string(out))
