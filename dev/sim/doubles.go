@@ -33,6 +33,11 @@ type region struct {
 	// changedTime then.
 	lastGen   map[string]int64
 	lastStamp map[string]time.Time
+	// writtenOff: the app's last write of a generated session since the last check
+	// came while the side's intake was off. A plan may move a stopped side's number
+	// down (a rollover it carries) and then enable it within one event; what counts
+	// is the intake when the number moved, not at the event's end.
+	writtenOff map[string]bool
 }
 
 // call counts a call of key and decides its fault.

@@ -219,6 +219,7 @@ func (w *World) check(string) {
 	ctx := context.Background()
 	// generated-never-lowered
 	for _, r := range w.regionList() {
+		defer func() { r.w.mu.Lock(); clear(r.writtenOff); r.w.mu.Unlock() }()
 		for _, a := range w.agreements {
 			on := w.intake(r, a.Protocol)
 			for _, l := range sendLevels {
@@ -234,6 +235,9 @@ func (w *World) check(string) {
 				}
 				prev, seen := r.lastGen[name]
 				r.lastGen[name] = n
+				r.w.mu.Lock()
+				on := on && !r.writtenOff[name]
+				r.w.mu.Unlock()
 				b := a.Bounds[l]
 				half := b.Lower + (b.Upper-b.Lower)/2
 				rollover := seen && b.Rollover && prev > half && n <= half

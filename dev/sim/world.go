@@ -177,7 +177,19 @@ func (w *World) interleave(site string) {
 }
 
 // noteWrite is called for every session write the app makes.
-func (w *World) noteWrite(r *region, name string) {}
+func (w *World) noteWrite(r *region, name string) {
+	for _, a := range w.agreements {
+		for _, l := range sendLevels {
+			if failover.SessionName(a.Name, l) == name {
+				off := !w.intake(r, a.Protocol)
+				w.mu.Lock() // a plan's bumps write concurrently
+				r.writtenOff[name] = off
+				w.mu.Unlock()
+				return
+			}
+		}
+	}
+}
 
 func newWorld(seed int64, opts Options) *World {
 	rng := rand.New(rand.NewSource(seed))
@@ -193,7 +205,7 @@ func newWorld(seed int64, opts Options) *World {
 		if rng.Intn(4) == 0 {
 			offset = time.Duration(rng.Intn(120)-60) * time.Second
 		}
-		r := &region{w: w, name: name, offset: offset, acct: replicationtest.NewAccount(t0.Add(offset)), lastGen: map[string]int64{}, lastStamp: map[string]time.Time{}}
+		r := &region{w: w, name: name, offset: offset, acct: replicationtest.NewAccount(t0.Add(offset)), lastGen: map[string]int64{}, lastStamp: map[string]time.Time{}, writtenOff: map[string]bool{}}
 		r.acct.PageSize = 4 + rng.Intn(8)
 		w.regions[name] = r
 	}
