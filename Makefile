@@ -102,7 +102,7 @@ package:
 # The az CLI alternative to `azd up`: provision infra/bicep at subscription scope with
 # main.bicepparam, then zip-deploy dist/app.zip. Needs `az login` and, in the
 # environment or on the command line, AZURE_ENV_NAME, AZURE_LOCATION (the secondary
-# region) and AZURE_SUBSCRIPTION_ID; AZURE_RESOURCE_GROUP is optional. See README, Deploy.
+# region) and AZURE_SUBSCRIPTION_ID; AZURE_RESOURCE_GROUP is optional. See docs/deploy.md.
 DEPLOYMENT ?= integration-dr-$(AZURE_ENV_NAME)
 .PHONY: deploy
 deploy: package
