@@ -9,14 +9,15 @@ FUZZTIME       ?= 2m
 # deadline exceeded" for no fault of the code. About five seconds per target here.
 FUZZTIME_SHORT ?= 20000x
 
-.PHONY: all deps browser-deps build demo demo-up test vet fmt-check package bench fuzz fuzz-short sim clean
+.PHONY: all deps browser-deps build demo demo-up test vet fmt-check lint package bench fuzz fuzz-short sim clean
 
 all: build
 
-# Everything the project needs, from its own pinned files: Go modules (go.sum) and
-# Azurite (package-lock.json).
+# Everything the project needs, from its own pinned files: Go modules (go.sum), the
+# tools module (tools/go.sum: golangci-lint) and Azurite (package-lock.json).
 deps: node_modules/.installed
 	$(GO) mod download
+	cd tools && $(GO) mod download
 
 # Debian's Chromium, for the status page's browser test (statuspage); nothing to do
 # when it is installed. sudo only when not root.
@@ -46,6 +47,15 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags standin ./app
 
+# golangci-lint at the version tools/go.mod pins, built once into bin/ (rebuilt when
+# the pin changes); its configuration is .golangci.yml.
+GOLANGCI_LINT := bin/golangci-lint
+$(GOLANGCI_LINT): tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o ../$(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -59,7 +69,7 @@ fmt-check:
 # E2E_RACE / SIM_RACE say otherwise.
 E2E_RACE ?=
 SIM_RACE ?=
-test: deps browser-deps vet fmt-check
+test: deps browser-deps vet fmt-check lint
 	$(GO) test -count=1 -race -timeout 25m $$($(GO) list ./... | grep -v -e '/e2e$$' -e '/dev/sim$$')
 	$(GO) test -count=1 $(SIM_RACE) -timeout 10m ./dev/sim
 	$(GO) test -count=1 $(E2E_RACE) -timeout 25m ./e2e
@@ -102,7 +112,7 @@ package:
 # The az CLI alternative to `azd up`: provision infra/bicep at subscription scope with
 # main.bicepparam, then zip-deploy dist/app.zip. Needs `az login` and, in the
 # environment or on the command line, AZURE_ENV_NAME, AZURE_LOCATION (the secondary
-# region) and AZURE_SUBSCRIPTION_ID; AZURE_RESOURCE_GROUP is optional. See README, Deploy.
+# region) and AZURE_SUBSCRIPTION_ID; AZURE_RESOURCE_GROUP is optional. See docs/deploy.md.
 DEPLOYMENT ?= integration-dr-$(AZURE_ENV_NAME)
 .PHONY: deploy
 deploy: package
