@@ -50,10 +50,11 @@ func startHandler(ctx context.Context, bin string, env map[string]string, logPat
 	}
 	h, err := localstack.StartHandler(ctx, bin, env, logf)
 	if err != nil {
-		logf.Close()
+		_ = logf.Close() // the start's error is the one to report
 		return nil, nil, err
 	}
-	return h, func() { h.Kill(); logf.Close() }, nil
+	// The log is for reading after a failure; losing its tail changes no figure.
+	return h, func() { h.Kill(); _ = logf.Close() }, nil
 }
 
 // armClient is the credential and client options for the stand-in.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"time"
@@ -20,7 +19,7 @@ import (
 // settings compressed in time like the stand-in's buckets. Then the secondary becomes
 // unreachable while the primary changes, and comes back: the catch-up is timed the same
 // way. Both are compared with the least time ARM's write bucket allows the writes.
-func armBound(ctx context.Context, o options, bin string, az *localstack.Azurite, arm *armstandin.Server, armURL, dir string, res result, out io.Writer) error {
+func armBound(ctx context.Context, o options, bin string, az *localstack.Azurite, arm *armstandin.Server, armURL, dir string, res result, out *report) error {
 	const group, primary, secondary = "bench-arm", "arm-weu", "arm-neu"
 	seed(arm, group, primary, o.sessions)
 	scaled := func(d time.Duration) time.Duration { return time.Duration(float64(d) / o.scale) }
@@ -43,19 +42,19 @@ func armBound(ctx context.Context, o options, bin string, az *localstack.Azurite
 		return len(localstack.Differences(arm.Sessions(group, primary), arm.Sessions(group, secondary))) == 0
 	}
 
-	fmt.Fprintf(out, "first sync at ARM's limits: %d sessions, lease %s, tick %s (ARM's 2m and 1m at %gx)\n", o.sessions, env["DR_RUN_LEASE"], tick, o.scale)
-	fmt.Fprintf(out, "%4s %7s %8s %10s %9s\n", "run", "status", "writes", "standby", "429s")
+	out.printf("first sync at ARM's limits: %d sessions, lease %s, tick %s (ARM's 2m and 1m at %gx)\n", o.sessions, env["DR_RUN_LEASE"], tick, o.scale)
+	out.printf("%4s %7s %8s %10s %9s\n", "run", "status", "writes", "standby", "429s")
 	arm.Stats(true)
 	t0 := time.Now()
 	runs, err := ticks(ctx, h.URL, tick, converged, func(run int, r localstack.Reply, st replication.Stats) {
-		fmt.Fprintf(out, "%4d %7d %8d %10d %9d\n", run, r.Status, st.Writes, len(arm.Sessions(group, secondary)), throttled(arm.Stats(false)))
+		out.printf("%4d %7d %8d %10d %9d\n", run, r.Status, st.Writes, len(arm.Sessions(group, secondary)), throttled(arm.Stats(false)))
 	})
 	if err != nil {
 		return err
 	}
 	full := time.Since(t0)
 	bound := localstack.WriteBound(o.sessions, o.scale)
-	fmt.Fprintf(out, "first sync: %s in %d runs; the write bucket's bound %s; %d answers of 429\n\n", full.Round(time.Millisecond), runs, bound.Round(time.Millisecond), throttled(arm.Stats(true)))
+	out.printf("first sync: %s in %d runs; the write bucket's bound %s; %d answers of 429\n\n", full.Round(time.Millisecond), runs, bound.Round(time.Millisecond), throttled(arm.Stats(true)))
 	res["full_sync_sessions"] = o.sessions
 	res["full_sync_s"] = round(full.Seconds(), 1)
 	res["full_sync_bound_s"] = round(bound.Seconds(), 1)
@@ -72,18 +71,18 @@ func armBound(ctx context.Context, o options, bin string, az *localstack.Azurite
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "standby unreachable, %d sessions changed: the tick answered %d: %s\n", o.catchUp, r.Status, last(r.Logs))
+	out.printf("standby unreachable, %d sessions changed: the tick answered %d: %s\n", o.catchUp, r.Status, last(r.Logs))
 	arm.SetUnreachable(group, secondary, false)
 	t1 := time.Now()
 	runs, err = ticks(ctx, h.URL, tick, converged, func(run int, r localstack.Reply, st replication.Stats) {
-		fmt.Fprintf(out, "%4d %7d %8d %10d %9d\n", run, r.Status, st.Writes, len(arm.Sessions(group, secondary)), throttled(arm.Stats(false)))
+		out.printf("%4d %7d %8d %10d %9d\n", run, r.Status, st.Writes, len(arm.Sessions(group, secondary)), throttled(arm.Stats(false)))
 	})
 	if err != nil {
 		return err
 	}
 	catch := time.Since(t1)
 	cbound := localstack.WriteBound(o.catchUp, o.scale)
-	fmt.Fprintf(out, "catch-up: %s in %d runs after the standby came back; the write bucket's bound %s\n\n", catch.Round(time.Millisecond), runs, cbound.Round(time.Millisecond))
+	out.printf("catch-up: %s in %d runs after the standby came back; the write bucket's bound %s\n\n", catch.Round(time.Millisecond), runs, cbound.Round(time.Millisecond))
 	res["catch_up_sessions"] = o.catchUp
 	res["catch_up_s"] = round(catch.Seconds(), 1)
 	res["catch_up_bound_s"] = round(cbound.Seconds(), 1)

@@ -24,7 +24,7 @@ import (
 // ARM's write bucket allows its writes plus the settle time; beside it, the seed
 // guide's procedure modelled the way an operator runs it: one agreement at a time, a
 // Get then a Set. A drill of the same pair is timed too.
-func failoverBench(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin.Server, armURL string, res result, out io.Writer) error {
+func failoverBench(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin.Server, armURL string, res result, out *report) error {
 	const group, primary, secondary, scratch, agreements = "bench-fo", "fo-weu", "fo-neu", "fo-scratch", 500
 	names := localstack.SeedAgreements(arm, group, primary, agreements)
 	localstack.SeedAgreements(arm, group, secondary, agreements)
@@ -137,13 +137,13 @@ func failoverBench(ctx context.Context, o options, az *localstack.Azurite, arm *
 	}
 	elapsed := time.Since(t2)
 	for _, st := range op.Steps {
-		fmt.Fprintf(out, "  %-20s %9s  %s\n", st.Name, st.Ended.Sub(st.Started).Round(time.Millisecond), st.Outcome)
+		out.printf("  %-20s %9s  %s\n", st.Name, st.Ended.Sub(st.Started).Round(time.Millisecond), st.Outcome)
 	}
 	if op.Status != journal.Succeeded {
 		return fmt.Errorf("failover: %s %s", op.Status, op.Error)
 	}
 	bound := localstack.WriteBound(writes, scale) + settle
-	fmt.Fprintf(out, "failover: %d agreements, %d bumps in %s (bound %s: the write bucket plus a %s settle); the seed's one-by-one procedure %s; drill %s (%s)\n\n",
+	out.printf("failover: %d agreements, %d bumps in %s (bound %s: the write bucket plus a %s settle); the seed's one-by-one procedure %s; drill %s (%s)\n\n",
 		agreements, writes, elapsed.Round(time.Millisecond), bound.Round(time.Millisecond), settle, sequential.Round(time.Millisecond), drillS.Round(time.Millisecond), bumps.Outcome)
 	res["failover_arm_time_scale"] = scale
 	res["failover_agreements"] = agreements

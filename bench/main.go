@@ -76,7 +76,8 @@ func main() {
 
 type result map[string]any
 
-func run(ctx context.Context, o options, out io.Writer) error {
+func run(ctx context.Context, o options, w io.Writer) error {
+	out := &report{w: w}
 	local, err := localstack.Up(ctx, "integration-dr-bench", o.latency, o.scale)
 	if err != nil {
 		return err
@@ -85,7 +86,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	az, arm, armURL, dir := local.Azurite, local.ARM, local.ARMURL, local.Dir
 	res := result{"latency_ms": o.latency.Milliseconds(), "arm_time_scale": o.scale}
 
-	fmt.Fprintf(out, "ARM stand-in latency %s per call, ARM's buckets at %gx time; Azurite for Table Storage\n\n", o.latency, o.scale)
+	out.printf("ARM stand-in latency %s per call, ARM's buckets at %gx time; Azurite for Table Storage\n\n", o.latency, o.scale)
 	bin, err := localstack.BuildHandler(ctx, dir)
 	if err != nil {
 		return err
@@ -108,27 +109,47 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			return fmt.Errorf("%s: %w", sc.name, err)
 		}
 	}
-	fmt.Fprintln(out, "\nmetric                                  value")
+	out.println("\nmetric                                  value")
 	keys := make([]string, 0, len(res))
 	for k := range res {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(out, "%-38s  %v\n", k, res[k])
+		out.printf("%-38s  %v\n", k, res[k])
 	}
 	line, _ := json.Marshal(res)
-	fmt.Fprintln(out, string(line))
-	return nil
+	out.println(string(line))
+	return out.err
+}
+
+// report is where the bench writes its progress, tables and last line. The first
+// write that fails is kept, later writes are skipped, and run returns it: a closed
+// pipe or a full disk fails the bench instead of losing its figures unseen.
+type report struct {
+	w   io.Writer
+	err error
+}
+
+func (r *report) printf(format string, a ...any) {
+	if r.err == nil {
+		_, r.err = fmt.Fprintf(r.w, format, a...)
+	}
+}
+
+func (r *report) println(a ...any) {
+	if r.err == nil {
+		_, r.err = fmt.Fprintln(r.w, a...)
+	}
 }
 
 // fullSync replicates a large primary into an empty secondary with the real handler
 // binary and reads the handler's peak resident memory. It measures the engine's own
 // ceiling, so ARM's buckets are lifted here, and only here: with them on, the write
 // bucket decides the time (armBound measures that).
-func fullSync(ctx context.Context, o options, bin string, az *localstack.Azurite, arm *armstandin.Server, armURL, dir string, res result, out io.Writer) error {
+func fullSync(ctx context.Context, o options, bin string, az *localstack.Azurite, arm *armstandin.Server, armURL, dir string, res result, out *report) error {
 	const group, primary, secondary = "bench-full", "full-weu", "full-neu"
-	fmt.Fprintf(out, "engine ceiling (ARM's buckets lifted): seeding %d sessions...\n", o.sessions)
+	out.printf("engine ceiling (ARM's buckets lifted): seeding %d sessions...\n", o.sessions)
 	seed(arm, group, primary, o.sessions)
 	arm.SetLimits(armstandin.Limits{Off: true})
 	defer arm.SetLimits(armstandin.ARMLimits(o.scale))
@@ -163,7 +184,7 @@ func fullSync(ctx context.Context, o options, bin string, az *localstack.Azurite
 	}
 	calls := arm.Stats(true)
 	rate := float64(o.sessions) / elapsed.Seconds()
-	fmt.Fprintf(out, "full sync: %d sessions in %s = %.0f sessions/s; %d list calls, %d writes; handler peak RSS %.1f MB\n\n",
+	out.printf("full sync: %d sessions in %s = %.0f sessions/s; %d list calls, %d writes; handler peak RSS %.1f MB\n\n",
 		o.sessions, elapsed.Round(time.Millisecond), rate, calls[group+"/"+primary]["sessions.list"], calls[group+"/"+secondary]["sessions.put"], rss)
 	res["initial_sync_sessions"] = o.sessions
 	res["initial_sync_seconds"] = round(elapsed.Seconds(), 2)
@@ -212,7 +233,7 @@ type tickRecord struct {
 
 // hotKeys runs a skewed load over a few hundred sessions through the engine, ticking
 // on a timer, next to the baseline model fed by the same load.
-func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin.Server, armURL string, res result, out io.Writer) error {
+func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin.Server, armURL string, res result, out *report) error {
 	const group, primary, secondary, baseStandby = "bench-hot", "hot-weu", "hot-neu", "hot-baseline"
 	accts, err := accounts(armURL, group, 8, primary, secondary, baseStandby)
 	if err != nil {
@@ -269,8 +290,8 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 		changes <- log
 	}()
 
-	fmt.Fprintf(out, "hot keys: %d sessions, %.0f changes/s Zipf-skewed for %s, tick %s, budget %.0f writes/s\n", o.hot, o.changesPS, o.load, o.tick, o.budget)
-	fmt.Fprintf(out, "%6s %8s %7s %10s %12s %15s\n", "t(s)", "phase", "writes", "list calls", "table calls", "baseline writes")
+	out.printf("hot keys: %d sessions, %.0f changes/s Zipf-skewed for %s, tick %s, budget %.0f writes/s\n", o.hot, o.changesPS, o.load, o.tick, o.budget)
+	out.printf("%6s %8s %7s %10s %12s %15s\n", "t(s)", "phase", "writes", "list calls", "table calls", "baseline writes")
 	var ticks []tickRecord
 	var loadStopped, convergedAt time.Time
 	idle := 0
@@ -304,7 +325,7 @@ func hotKeys(ctx context.Context, o options, az *localstack.Azurite, arm *armsta
 		}
 		tr := tickRecord{writes: st.Writes, lists: st.Pages, table: tableCalls, listedBy: runStart}
 		ticks = append(ticks, tr)
-		fmt.Fprintf(out, "%6.0f %8s %7d %10d %12d %15d\n", time.Since(loadStart).Seconds(), phase, tr.writes, tr.lists, tr.table, base.writes-bw)
+		out.printf("%6.0f %8s %7d %10d %12d %15d\n", time.Since(loadStart).Seconds(), phase, tr.writes, tr.lists, tr.table, base.writes-bw)
 		if !loadStopped.IsZero() && convergedAt.IsZero() && len(localstack.Differences(arm.Sessions(group, primary), arm.Sessions(group, secondary))) == 0 {
 			convergedAt = time.Now()
 		}

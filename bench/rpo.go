@@ -18,7 +18,7 @@ import (
 // rpo measures how long a change on the primary takes to be on the standby, under a
 // steady load below the write budget, ticking every o.rpoTick; the model of the
 // documented approach polls beside it at the same tick, fed by the same load.
-func rpo(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin.Server, armURL string, res result, out io.Writer) error {
+func rpo(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin.Server, armURL string, res result, out *report) error {
 	const group, primary, secondary, baseStandby, sessions = "bench-rpo", "rpo-weu", "rpo-neu", "rpo-baseline", 2000
 	accts, err := accounts(armURL, group, 16, primary, secondary, baseStandby)
 	if err != nil {
@@ -67,7 +67,7 @@ func rpo(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin
 			changes = append(changes, change{name, at})
 		})
 	}()
-	fmt.Fprintf(out, "RPO: %.0f changes/s over %d sessions for %s, tick %s, write budget %.0f/s\n", o.rpoRate, sessions, o.rpoLoad, o.rpoTick, float64(limits.Writes.Limit()))
+	out.printf("RPO: %.0f changes/s over %d sessions for %s, tick %s, write budget %.0f/s\n", o.rpoRate, sessions, o.rpoLoad, o.rpoTick, float64(limits.Writes.Limit()))
 	converged := func() bool {
 		p := arm.Sessions(group, primary)
 		return len(localstack.Differences(p, arm.Sessions(group, secondary))) == 0 && len(localstack.Differences(p, arm.Sessions(group, baseStandby))) == 0
@@ -116,7 +116,7 @@ func rpo(ctx context.Context, o options, az *localstack.Azurite, arm *armstandin
 	if len(ours) != len(changes) || len(theirs) != len(changes) {
 		return fmt.Errorf("of %d changes, %d reached our standby and %d the baseline's", len(changes), len(ours), len(theirs))
 	}
-	fmt.Fprintf(out, "change to standby: p50 %.2fs, p99 %.2fs (baseline p50 %.2fs, p99 %.2fs)\n\n", pct(ours, 50), pct(ours, 99), pct(theirs, 50), pct(theirs, 99))
+	out.printf("change to standby: p50 %.2fs, p99 %.2fs (baseline p50 %.2fs, p99 %.2fs)\n\n", pct(ours, 50), pct(ours, 99), pct(theirs, 50), pct(theirs, 99))
 	res["rpo_changes"] = len(changes)
 	res["rpo_tick_s"] = o.rpoTick.Seconds()
 	res["change_to_standby_p50_s"] = round(pct(ours, 50), 2)

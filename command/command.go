@@ -285,7 +285,7 @@ func ValidID(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !(r == '-' || r == '_' || r == '.' || r == ':' || isAlnum(r)) {
+		if !isAlnum(r) && !strings.ContainsRune("-_.:", r) {
 			return false
 		}
 	}
@@ -299,7 +299,7 @@ func ValidPairName(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !(r == '-' || r == '_' || isAlnum(r)) {
+		if !isAlnum(r) && !strings.ContainsRune("-_", r) {
 			return false
 		}
 	}

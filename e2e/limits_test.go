@@ -93,7 +93,7 @@ func TestAnUnreachableARMEndpointIsNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := "http://" + ln.Addr().String()
-	ln.Close()
+	_ = ln.Close() // only its address is wanted: nothing listens there now
 	s := newStack(t, time.Minute, map[string]string{"DR_ARM_ENDPOINT": closed})
 	r := s.tick()
 	if logs := strings.Join(r.Logs, " "); r.Status != http.StatusInternalServerError || !strings.Contains(logs, "refused connections") || !strings.Contains(logs, "tries") {

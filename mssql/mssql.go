@@ -188,7 +188,7 @@ func (d *DB) Role(ctx context.Context) (Role, error) {
 	if err != nil {
 		return RoleUnknown, wrap(opRole, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err, checked below, says whether the read was whole
 	var descs []string
 	for rows.Next() {
 		var desc sql.NullString // NULL reads as "", which RoleOf refuses
@@ -303,7 +303,7 @@ func (d *DB) allSchedules(ctx context.Context, op string) ([]Schedule, error) {
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err, checked below, says whether the read was whole
 	var out []Schedule
 	for rows.Next() {
 		var s Schedule
@@ -384,6 +384,8 @@ func (d *DB) FailoverIntegrationRuntime(ctx context.Context, dataFactory, irName
 var ErrInconsistentRole = errors.New("SSISDB's replication role is inconsistent")
 
 // ErrNoAgent is wrapped by schedule calls on Azure SQL Database.
+//
+//nolint:staticcheck // ST1005: the message starts with a product's name, not a capitalised word.
 var ErrNoAgent = errors.New("Azure SQL Database has no SQL Agent: only ADF triggers and integration runtimes follow the role")
 
 // RequireAgent is nil where SQL Agent exists, and for SQLDatabase a drerr.Invalid

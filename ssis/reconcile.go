@@ -235,7 +235,7 @@ func (ps *pass) run(ctx context.Context) {
 		return
 	}
 	if ps.goAhead(sched, primary) {
-		ps.schedules(ctx, primary, true)
+		_, _ = ps.schedules(ctx, primary, true) // each failure is a problem in the report; only a fence needs the error
 	} else {
 		ps.heldSchedules(ctx, primary, sched)
 	}
@@ -258,7 +258,7 @@ func (ps *pass) run(ctx context.Context) {
 	case !ps.goAhead(trig, serving):
 		ps.heldTriggers(ctx, serving, trig)
 	case ps.rep.Sides[serving].IRState == IRStarted:
-		ps.triggers(ctx, serving, true)
+		_, _ = ps.triggers(ctx, serving, true) // each failure is a problem in the report; only a fence needs the error
 	default:
 		ps.waitTriggers(serving)
 	}
@@ -310,7 +310,7 @@ func (ps *pass) roles(ctx context.Context) map[Side]Role {
 		return unknown(fmt.Sprintf("the two sides disagree: %s against %s", rolesLine(views[0]), rolesLine(views[1])))
 	}
 	roles := views[0]
-	if !(roles[SidePrimary] == Primary && roles[SideSecondary] == Secondary || roles[SidePrimary] == Secondary && roles[SideSecondary] == Primary) {
+	if oneEach := roles[SidePrimary] == Primary && roles[SideSecondary] == Secondary || roles[SidePrimary] == Secondary && roles[SideSecondary] == Primary; !oneEach {
 		return unknown("the failover group reports " + rolesLine(roles) + ": not one primary and one secondary")
 	}
 	for _, s := range []Side{SidePrimary, SideSecondary} {

@@ -229,7 +229,7 @@ func TestReviewFailoverNotIssuedTwiceWhenItsTokenIsNotSaved(t *testing.T) {
 				t.Fatal("precondition: the token's save failed, yet Submit asks for no redelivery")
 			}
 			// The message comes back.
-			r.Submit(context.Background(), c, journal.Source{}, time.Time{})
+			_, _ = r.Submit(context.Background(), c, journal.Source{}, time.Time{}) // its outcome is what advance reads below
 			// Azure finishes the failover it was asked for.
 			f.world.SetRoles(ssis.Secondary, ssis.Primary)
 			op := advance(t, f, r, c.ID, 10)
@@ -257,14 +257,14 @@ func TestReviewAdvanceDoesNotRunAnOperationRunCommandIsRunning(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r.Submit(ctx, c, journal.Source{}, time.Time{}) // RunCommand: held in BeginFailover
+		_, _ = r.Submit(ctx, c, journal.Source{}, time.Time{}) // RunCommand: held in BeginFailover
 	}()
 	select {
 	case <-g.entered:
 	case <-time.After(5 * time.Second):
 		t.Fatal("RunCommand never reached BeginFailover")
 	}
-	r.Advance(ctx) // the AdvanceOperations timer fires meanwhile
+	_, _ = r.Advance(ctx) // the AdvanceOperations timer fires meanwhile
 	close(g.release)
 	select {
 	case <-done:

@@ -299,10 +299,10 @@ func TestAttachIRWaitsForTheOldRuntimesStop(t *testing.T) {
 			r := f.runner()
 			ctx := context.Background()
 			c := command.Command{ID: "attach-held", Action: command.AttachIR, Pair: pairName, Side: "secondary"}
-			r.Submit(ctx, c, journal.Source{}, time.Time{})
+			_, _ = r.Submit(ctx, c, journal.Source{}, time.Time{}) // the journal, read below, is what counts
 			for range 5 {
 				f.clock.Add(time.Minute)
-				r.Advance(ctx)
+				_, _ = r.Advance(ctx)
 			}
 			op, _ := f.journal.Get(ctx, pairName, c.ID)
 			if n := countPrefix(f.world.WritesSoFar(), "primary: failover_integration_runtime"); n > 0 || op.Status.Terminal() {
@@ -359,13 +359,13 @@ func TestConcurrentPassesAndOperationsShareNothingUnguarded(t *testing.T) {
 			for i := range 30 {
 				switch (g + i) % 4 {
 				case 0:
-					f.rec.ReconcileAll(ctx)
+					_, _ = f.rec.ReconcileAll(ctx) // faults are injected: errors are expected; the race detector and the checks below judge
 				case 1:
-					r.Submit(ctx, c, journal.Source{}, time.Time{})
+					_, _ = r.Submit(ctx, c, journal.Source{}, time.Time{})
 				case 2:
-					r.Advance(ctx)
+					_, _ = r.Advance(ctx)
 				case 3:
-					f.rec.Status(ctx)
+					_, _ = f.rec.Status(ctx)
 					f.world.SetWriteFault(ssis.SidePrimary, nil)
 				}
 				f.clock.Add(time.Second)

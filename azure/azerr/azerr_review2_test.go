@@ -63,7 +63,7 @@ func TestOnlyACallThatNeverConnectedIsUnreachable(t *testing.T) {
 		w.Header().Set("Connection", "close")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		if answered.CompareAndSwap(false, true) {
-			go ln.Close() // then it stops taking connections
+			go func() { _ = ln.Close() }() // then it stops taking connections
 		}
 	})}}
 	flapping.Start()

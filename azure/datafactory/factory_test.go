@@ -222,7 +222,7 @@ func TestFailedIROperationIsAnError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var tr policy.Transporter = tt.a.transport()
+			tr := tt.a.transport()
 			if tt.endsFailed {
 				tr = endFailed{tr}
 			}
@@ -325,7 +325,7 @@ func TestSetTrigger(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var tr policy.Transporter = tt.a.transport()
+			tr := tt.a.transport()
 			if tt.endsFailed {
 				tr = endFailed{tr}
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
 
@@ -89,7 +90,7 @@ func (a *Account) List(ctx context.Context, since time.Time, cursor string, page
 			opts.Filter = &f
 		}
 		var raw *http.Response
-		resp, err := a.sessions.NewListPager(a.group, a.name, opts).NextPage(runtime.WithCaptureResponse(ctx, &raw))
+		resp, err := a.sessions.NewListPager(a.group, a.name, opts).NextPage(policy.WithCaptureResponse(ctx, &raw))
 		if err != nil {
 			return azerr.Wrap("list sessions of "+a.name, err)
 		}

@@ -293,7 +293,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeTransportError(w, err)
 		return
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // copied to w below; a close error changes nothing for the caller
 	for k, v := range resp.Header {
 		w.Header()[k] = v
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
 )
@@ -101,7 +100,7 @@ type call func(context.Context, *armlogic.ClientFactory) (*http.Response, error)
 
 func raw(ctx context.Context, do func(context.Context) error) (*http.Response, error) {
 	var resp *http.Response
-	err := do(runtime.WithCaptureResponse(ctx, &resp))
+	err := do(policy.WithCaptureResponse(ctx, &resp))
 	if re := (*azcore.ResponseError)(nil); errors.As(err, &re) {
 		resp = re.RawResponse
 	}
@@ -153,7 +152,7 @@ func admin(t *testing.T, url, path string, body any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // only the status is checked
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("PUT %s %s: %s", path, b, resp.Status)
 	}
@@ -486,7 +485,7 @@ func TestWorkflows(t *testing.T) {
 		{func(ctx context.Context, g, n string) error { _, err := wc.Enable(ctx, g, n, nil); return err }, "wf-x12", armlogic.WorkflowStateEnabled, "197"},
 	} {
 		var resp *http.Response
-		if err := step.do(runtime.WithCaptureResponse(ctx, &resp), group, step.name); err != nil {
+		if err := step.do(policy.WithCaptureResponse(ctx, &resp), group, step.name); err != nil {
 			t.Fatal(err)
 		}
 		if got := resp.Header.Get("x-ms-ratelimit-remaining-subscription-writes"); got != step.remaining {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/datafactory/armdatafactory/v9"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/sql/armsql"
@@ -288,7 +289,7 @@ func TestFailover(t *testing.T) {
 					return out
 				}
 				var first *http.Response
-				p, res, err := secondary.failover(runtime.WithCaptureResponse(ctx, &first), force, "")
+				p, res, err := secondary.failover(policy.WithCaptureResponse(ctx, &first), force, "")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -453,7 +454,7 @@ func TestIntegrationRuntimeOperations(t *testing.T) {
 				}
 			}
 			var first *http.Response
-			p, _, err := beginIR(runtime.WithCaptureResponse(ctx, &first), alice, rgNEU, adfNEU, irName, tc.start, "")
+			p, _, err := beginIR(policy.WithCaptureResponse(ctx, &first), alice, rgNEU, adfNEU, irName, tc.start, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -494,7 +495,7 @@ func TestIntegrationRuntimeOperations(t *testing.T) {
 
 			// Asked again, there is nothing to do: 200 at once, nothing changes.
 			var again *http.Response
-			p, res, err = beginIR(runtime.WithCaptureResponse(ctx, &again), alice, rgNEU, adfNEU, irName, tc.start, "")
+			p, res, err = beginIR(policy.WithCaptureResponse(ctx, &again), alice, rgNEU, adfNEU, irName, tc.start, "")
 			if err != nil || again.StatusCode != http.StatusOK || !p.Done() {
 				t.Fatalf("asked again: %v, %v; want 200 and done", again, err)
 			}
@@ -577,7 +578,7 @@ func TestCompleteAtOnce(t *testing.T) {
 		}, RolePrimary},
 	} {
 		var first *http.Response
-		p, res, err := tc.begin(runtime.WithCaptureResponse(ctx, &first))
+		p, res, err := tc.begin(policy.WithCaptureResponse(ctx, &first))
 		if err != nil || first.StatusCode != http.StatusOK || !p.Done() {
 			t.Fatalf("%s: %v, %v; want 200 and done", tc.name, first, err)
 		}
@@ -657,9 +658,9 @@ func TestTriggers(t *testing.T) {
 		var p interface{ Done() bool }
 		var err error
 		if step.start {
-			p, err = c.BeginStart(runtime.WithCaptureResponse(ctx, &first), rgWEU, adfWEU, step.name, nil)
+			p, err = c.BeginStart(policy.WithCaptureResponse(ctx, &first), rgWEU, adfWEU, step.name, nil)
 		} else {
-			p, err = c.BeginStop(runtime.WithCaptureResponse(ctx, &first), rgWEU, adfWEU, step.name, nil)
+			p, err = c.BeginStop(policy.WithCaptureResponse(ctx, &first), rgWEU, adfWEU, step.name, nil)
 		}
 		if err != nil || first.StatusCode != http.StatusOK || !p.Done() {
 			t.Fatalf("start=%v %s: %v, %v; want 200 and done", step.start, step.name, first, err)
@@ -834,7 +835,7 @@ func TestSSISRoutes(t *testing.T) {
 	s.SetPollsToComplete(5)
 	ctx := context.Background()
 	var first *http.Response
-	if _, _, err := beginIR(runtime.WithCaptureResponse(ctx, &first), adfClients(t, url, "local-stand-in"), rgNEU, adfNEU, irName, true, ""); err != nil {
+	if _, _, err := beginIR(policy.WithCaptureResponse(ctx, &first), adfClients(t, url, "local-stand-in"), rgNEU, adfNEU, irName, true, ""); err != nil {
 		t.Fatal(err)
 	}
 	pollPath, _, _ := strings.Cut(strings.TrimPrefix(first.Header.Get("Location"), url), "?")
@@ -872,7 +873,7 @@ func TestSSISRoutes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close() // only the status and error code are checked
 			if resp.StatusCode != tc.status || resp.Header.Get("x-ms-error-code") != tc.code {
 				t.Errorf("%s %s: %d %q, want %d %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("x-ms-error-code"), tc.status, tc.code)
 			}

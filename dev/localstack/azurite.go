@@ -127,7 +127,7 @@ func FreePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }() // only its port is wanted
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
@@ -139,7 +139,7 @@ func WaitTCP(ctx context.Context, port int, limit time.Duration) error {
 	for {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
-			c.Close()
+			_ = c.Close() // the port answered: that was the question
 			return nil
 		}
 		select {

@@ -64,7 +64,7 @@ func StartHandler(ctx context.Context, bin string, env map[string]string, log io
 	for {
 		resp, err := http.Get(h.URL + "/")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close() // it answered: that was the question
 			return h, nil
 		}
 		select {
@@ -144,7 +144,7 @@ func Invoke(ctx context.Context, baseURL, function string, payload []byte) (Repl
 	if err != nil {
 		return Reply{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read whole below; its read error is the one that counts
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return Reply{Status: resp.StatusCode}, err

@@ -156,7 +156,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, in, out any) e
 	if err != nil {
 		return c.transport(ctx, op, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read below; its read error is the one that counts
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		if ctx.Err() != nil {

@@ -71,7 +71,11 @@ func client(t *testing.T, base, host string, kind mssql.Kind) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
 	return c
 }
 
@@ -502,7 +506,9 @@ func TestNewClient(t *testing.T) {
 				if err != nil {
 					t.Fatalf("NewClient: %v", err)
 				}
-				c.Close()
+				if err := c.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
 				return
 			}
 			if err == nil {

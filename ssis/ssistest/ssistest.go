@@ -404,7 +404,8 @@ func (f factory) BeginIR(_ context.Context, ir string, start bool) (string, erro
 			return "", drerr.Errorf(drerr.Invalid, "start "+ir, "IntegrationRuntimeStartFailed")
 		}
 	}
-	if cur := f.w.irs[f.s]; cur != from && !(start && cur == ssis.IRInitial) {
+	// A runtime never started yet (Initial) starts as a stopped one does.
+	if cur := f.w.irs[f.s]; cur != from && (!start || cur != ssis.IRInitial) {
 		return "", drerr.Errorf(drerr.Conflict, kind+" "+ir, "runtime is %s", cur)
 	}
 	f.w.irs[f.s] = via
