@@ -632,7 +632,18 @@ func checkWiring(w *world) problems {
 			if r.value.kind != forNode || r.body().get("name").src() != "r.rule" || !strings.Contains(resolveVar(al, src), "failoverRules") {
 				p.add("modules/alerts.bicep: %s %s must be named r.rule for r in the failoverRules it is given", typ, r.name)
 			}
+			// The allow-list names each rule by the resource ID it is created with.
+			if want := "r.ruleType == '" + typ[strings.LastIndex(typ, "/")+1:] + "'"; !strings.Contains(resolveVar(al, src), want) {
+				p.add("modules/alerts.bicep: %s %s loops over %s, not the failoverRules whose %s: the allow-list would name it by another resource ID", typ, r.name, resolveVar(al, src), want)
+			}
 		}
+	}
+	const ruleID = "ruleId: '${subscription().id}/resourceGroups/${rgName}/providers/Microsoft.Insights/${r.ruleType}/${r.rule}'"
+	if a := main.find("var", "allowList"); a == nil || !strings.Contains(a.value.src(), ruleID) {
+		p.add("main.bicep: allowList must name each example rule by its resource ID, %s", ruleID)
+	}
+	if scope := moduleCall(&p, main, "modules/alerts.bicep").body().get("scope").src(); scope == "" || main.find("resource", scope) == nil || main.find("resource", scope).body().get("name").src() != "rgName" {
+		p.add("the alerts module is deployed to %s, not the resource group rgName that the allow-listed rule IDs name", scope)
 	}
 	return p
 }
@@ -985,6 +996,13 @@ func TestEachCheckFailsWhenOneSideChanges(t *testing.T) {
 		name   string
 		mutate func(t *testing.T, w *world)
 	}{
+		// the allow-list names the example rules by the IDs they are created with
+		{"wiring", "the allow-list names example rules in another resource group", func(t *testing.T, w *world) {
+			edit(t, w, mainBicep, "/resourceGroups/${rgName}/providers/Microsoft.Insights/${r.ruleType}", "/resourceGroups/rg-alerts/providers/Microsoft.Insights/${r.ruleType}")
+		}},
+		{"wiring", "alerts.bicep creates an account rule as another type than the allow-list names", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "r => r.ruleType == 'activityLogAlerts'", "r => r.ruleType == 'metricAlerts'")
+		}},
 		// app settings: code ↔ Bicep
 		{"app settings", "Bicep drops DR_TOPOLOGY", func(t *testing.T, w *world) {
 			edit(t, w, mainBicep, "  DR_TOPOLOGY: string(topology)\n", "")

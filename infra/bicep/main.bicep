@@ -22,7 +22,7 @@ param resourceGroupName string = ''
 @description('DR_TOPOLOGY as an object (see local.settings.json.example): pairs and ssisPairs. Role assignments are derived from it.')
 param topology object
 
-@description('DR_ALERT_RULES entries for alert rules of your own that may start an operation: [{rule, pair, action, mode}]. The example rules created here are added.')
+@description('DR_ALERT_RULES entries for alert rules of your own that may start an operation: [{ruleId, pair, action, mode, targets}], ruleId the rule\'s resource ID (docs/alerts.md). The example rules created here are added.')
 param alertRules array = []
 
 @description('NCRONTAB schedule of ReplicateSessions (DR_REPLICATION_SCHEDULE).')
@@ -84,21 +84,24 @@ var databaseGroupResourceGroups = union(map(databaseFailoverGroupIds, id => join
 var instanceGroupResourceGroups = union(map(instanceFailoverGroupIds, id => join(take(split(id, '/'), 5), '/')), [])
 var targetSubscriptions = union(map(concat(integrationAccountIds, workflowIds, dataFactoryIds, failoverGroupIds), id => '/subscriptions/${split(id, '/')[2]}'), [subscription().id])
 
-// The example rules that may propose a failover, by name: created in alerts.bicep and
-// allow-listed in DR_ALERT_RULES from this one list.
+// The example rules that may propose a failover: created in alerts.bicep, in the app's
+// resource group, and allow-listed in DR_ALERT_RULES by their resource IDs from this
+// one list (ruleType is the rule's resource type, which alerts.bicep creates it as).
 var workflowRules = flatten(map(pairs, p => map(p.?failover.?primaryWorkflows ?? [], w => {
   rule: '${p.name}-${last(split(w, '/'))}-failing'
+  ruleType: 'metricAlerts'
   pair: p.name
   target: w
 })))
 var accountRules = map(pairs, p => {
   rule: '${p.name}-primary-account-unavailable'
+  ruleType: 'activityLogAlerts'
   pair: p.name
   target: p.primary
 })
 var exampleFailoverRules = createExampleAlerts ? concat(workflowRules, accountRules) : []
 var allowList = concat(alertRules, map(exampleFailoverRules, r => {
-  rule: r.rule
+  ruleId: '${subscription().id}/resourceGroups/${rgName}/providers/Microsoft.Insights/${r.ruleType}/${r.rule}'
   pair: r.pair
   action: 'failover'
   mode: 'propose'

@@ -10,7 +10,7 @@ param functionAppId string
 param functionAppHostName string
 param appInsightsId string
 
-@description('Rules that propose a failover: [{rule, pair, target}], target a primary workflow or integration account (main.bicep puts the same list in DR_ALERT_RULES).')
+@description('Rules that propose a failover: [{rule, ruleType, pair, target}], ruleType metricAlerts (target a primary workflow) or activityLogAlerts (target a primary integration account); main.bicep allow-lists the same list in DR_ALERT_RULES by resource ID.')
 param failoverRules array
 
 param createLagAlert bool = true
@@ -45,8 +45,8 @@ resource intake 'Microsoft.Insights/actionGroups@2023-01-01' = {
   }
 }
 
-var workflowRules = filter(failoverRules, r => contains(toLower(r.target), '/providers/microsoft.logic/workflows/'))
-var accountRules = filter(failoverRules, r => contains(toLower(r.target), '/providers/microsoft.logic/integrationaccounts/'))
+var workflowRules = filter(failoverRules, r => r.ruleType == 'metricAlerts')
+var accountRules = filter(failoverRules, r => r.ruleType == 'activityLogAlerts')
 
 resource workflowFailing 'Microsoft.Insights/metricAlerts@2018-03-01' = [for r in workflowRules: {
   name: r.rule
