@@ -184,8 +184,13 @@ func (h *Handler) alertIntake(ctx context.Context, inv Invocation, log *slog.Log
 		a, err = alert.Parse(body)
 	}
 	if err != nil {
-		h.journalAlert(ctx, log, alert.Alert{}, body, err.Error())
-		return http.StatusOK, httpReply(http.StatusBadRequest, map[string]string{"error": err.Error()})
+		why := journal.Cut(err.Error(), journal.MaxError)
+		h.journalAlert(ctx, log, alert.Alert{}, body, why)
+		status := http.StatusBadRequest
+		if errors.Is(err, alert.ErrTooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		return http.StatusOK, httpReply(status, map[string]string{"error": why})
 	}
 	d := alert.Decide(a, h.AlertRules)
 	log = log.With("alert", a.ID, "rule", a.Rule, "condition", a.Condition)
@@ -215,6 +220,15 @@ func (h *Handler) alertIntake(ctx context.Context, inv Invocation, log *slog.Log
 		},
 		Logs: []string{fmt.Sprintf("queued %s of %s as %s: %s", c.Action, c.Pair, c.ID, d.Reason)},
 	}
+}
+
+// alertTooLarge answers an alert invocation over the handler's limit through the HTTP
+// output, 413 with a JSON body, and journals it: a non-2xx would fail the invocation
+// and the action group would see a bare 500. Nothing is queued.
+func (h *Handler) alertTooLarge(ctx context.Context, read []byte, log *slog.Logger) (int, Reply) {
+	why := fmt.Sprintf("alert refused: the invocation is larger than %d bytes; an alert in the common alert schema is at most %d bytes", maxBody, alert.MaxBody)
+	h.journalAlert(ctx, log, alert.Alert{}, read, why)
+	return http.StatusOK, httpReply(http.StatusRequestEntityTooLarge, map[string]string{"error": why})
 }
 
 func firedOrNow(a alert.Alert) time.Time {

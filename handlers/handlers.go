@@ -68,7 +68,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/"+FnRunCommand && r.Method == http.MethodPost && h.Operations != nil:
 		h.invoke(w, r, log, h.runCommand)
 	case r.URL.Path == "/"+FnAlertIntake && r.Method == http.MethodPost && h.Operations != nil:
-		h.invoke(w, r, log, h.alertIntake)
+		h.invokeLimited(w, r, log, h.alertIntake, h.alertTooLarge)
 	case r.URL.Path == "/"+FnAdvanceOperations && r.Method == http.MethodPost && h.Operations != nil:
 		h.invoke(w, r, log, h.advanceOperations)
 	case r.URL.Path == "/"+FnReconcileSSIS && r.Method == http.MethodPost && h.SSIS != nil:
@@ -80,11 +80,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type function func(ctx context.Context, inv Invocation, log *slog.Logger) (int, Reply)
 
+// oversized answers an invocation larger than maxBody, given what was read of it.
+type oversized func(ctx context.Context, read []byte, log *slog.Logger) (int, Reply)
+
 func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, log *slog.Logger, fn function) {
+	h.invokeLimited(w, r, log, fn, nil)
+}
+
+// invokeLimited is invoke with tooBig answering an invocation over maxBody; nil
+// answers it 413, which fails the invocation.
+func (h *Handler) invokeLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, fn function, tooBig oversized) {
+	// The host's own request context ends if the host goes away; the timeout keeps a
+	// run inside the function's time limit. Shutdown does not cancel it: a run in
+	// flight on SIGTERM finishes.
+	ctx, cancel := context.WithTimeout(r.Context(), h.Timeout)
+	defer cancel()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var tooBigErr *http.MaxBytesError
+		if errors.As(err, &tooBigErr) {
+			log.Warn("invocation refused", "reason", "too large", "limitBytes", maxBody)
+			if tooBig != nil {
+				status, reply := tooBig(ctx, body, log)
+				writeReply(w, status, reply)
+				return
+			}
 			writeReply(w, http.StatusRequestEntityTooLarge, Reply{Logs: []string{fmt.Sprintf("invocation larger than %d bytes refused", maxBody)}})
 			return
 		}
@@ -97,11 +117,6 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, log *slog.Logge
 		writeReply(w, http.StatusBadRequest, Reply{Logs: []string{err.Error()}})
 		return
 	}
-	// The host's own request context ends if the host goes away; the timeout keeps a
-	// run inside the function's time limit. Shutdown does not cancel it: a run in
-	// flight on SIGTERM finishes.
-	ctx, cancel := context.WithTimeout(r.Context(), h.Timeout)
-	defer cancel()
 	status, reply := fn(ctx, inv, log)
 	writeReply(w, status, reply)
 }
