@@ -62,6 +62,18 @@ param maxLagSeconds int = 600
 @description('E-mail addresses the example alerts also notify.')
 param notifyEmails array = []
 
+@description('Call AlertIntake as a secure webhook with Entra ID and put App Service authentication in front of the app (docs/alerts.md). Off: the function key alone, the default.')
+param secureWebhook bool = false
+
+@description('Secure webhook: object ID of the Entra app registration the action group signs in to.')
+param webhookAppObjectId string = ''
+
+@description('Secure webhook: client (application) ID of that app registration.')
+param webhookAppClientId string = ''
+
+@description('Secure webhook: identifier URI (Application ID URI) of that app registration, e.g. api://<client ID>.')
+param webhookAppIdentifierUri string = ''
+
 var token = take(uniqueString(subscription().id, environmentName, location), 8)
 var rgName = empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
 var tags = {
@@ -198,6 +210,9 @@ module app 'modules/functionapp.bicep' = {
     appSettings: appSettings
     alwaysReadyInstances: alwaysReadyInstances
     maximumInstanceCount: maximumInstanceCount
+    secureWebhook: secureWebhook
+    webhookAppClientId: webhookAppClientId
+    webhookAppIdentifierUri: webhookAppIdentifierUri
   }
 }
 
@@ -216,6 +231,9 @@ module alerts 'modules/alerts.bicep' = {
     failedRunsThreshold: failedRunsThreshold
     maxLagSeconds: maxLagSeconds
     notifyEmails: notifyEmails
+    secureWebhook: secureWebhook
+    webhookAppObjectId: webhookAppObjectId
+    webhookAppIdentifierUri: webhookAppIdentifierUri
   }
 }
 

@@ -87,3 +87,7 @@ param alertRules = [
 ]
 
 param notifyEmails = []
+
+// The secure webhook (docs/alerts.md): off, AlertIntake is called with its function
+// key alone. On, give the Entra app registration's object ID, client ID and identifier URI.
+param secureWebhook = false

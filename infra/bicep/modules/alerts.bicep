@@ -18,10 +18,20 @@ param failedRunsThreshold int = 5
 param maxLagSeconds int = 600
 param notifyEmails array = []
 
+@description('Call AlertIntake as a secure webhook: the action group signs in with Entra ID (useAadAuth) to the app registration below, whose token App Service authentication on the function app checks, and still sends the function key. Off (the default): the Azure Function receiver with the function key alone. docs/alerts.md has the setup.')
+param secureWebhook bool = false
+
+@description('Secure webhook: object ID of the Entra app registration the action group gets its token for.')
+param webhookAppObjectId string = ''
+
+@description('Secure webhook: that app registration\'s identifier URI (Application ID URI), the token\'s audience.')
+param webhookAppIdentifierUri string = ''
+
 // AlertIntake is an HTTP function with authLevel function: the action group calls it
 // with the host's default key, read here and kept by Azure Monitor, never in an app
-// setting. Rotating the key means deploying again.
-resource intake 'Microsoft.Insights/actionGroups@2023-01-01' = {
+// setting. Rotating the key means deploying again. With secureWebhook the key is sent
+// too, behind an Entra token: one group or the other is deployed.
+resource intake 'Microsoft.Insights/actionGroups@2023-01-01' = if (!secureWebhook) {
   name: 'ag-${name}-intake'
   location: 'global'
   tags: tags
@@ -44,6 +54,36 @@ resource intake 'Microsoft.Insights/actionGroups@2023-01-01' = {
     }]
   }
 }
+
+// The secure webhook: Azure Function receivers cannot sign in with Entra ID, webhook
+// receivers can.
+resource intakeSecure 'Microsoft.Insights/actionGroups@2023-01-01' = if (secureWebhook) {
+  name: 'ag-${name}-intake-aad'
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: 'dr-intake'
+    enabled: true
+    webhookReceivers: [
+      {
+        name: 'AlertIntake'
+        serviceUri: 'https://${functionAppHostName}/api/alert?code=${listKeys('${functionAppId}/host/default', '2023-12-01').functionKeys.default}'
+        useCommonAlertSchema: true
+        useAadAuth: true
+        objectId: webhookAppObjectId
+        identifierUri: webhookAppIdentifierUri
+        tenantId: tenant().tenantId
+      }
+    ]
+    emailReceivers: [for (address, i) in notifyEmails: {
+      name: 'email-${i}'
+      emailAddress: address
+      useCommonAlertSchema: true
+    }]
+  }
+}
+
+var intakeGroupId = secureWebhook ? intakeSecure.id : intake.id
 
 var workflowRules = filter(failoverRules, r => r.ruleType == 'metricAlerts')
 var accountRules = filter(failoverRules, r => r.ruleType == 'activityLogAlerts')
@@ -78,7 +118,7 @@ resource workflowFailing 'Microsoft.Insights/metricAlerts@2018-03-01' = [for r i
     autoMitigate: true
     actions: [
       {
-        actionGroupId: intake.id
+        actionGroupId: intakeGroupId
       }
     ]
   }
@@ -114,7 +154,7 @@ resource accountUnavailable 'Microsoft.Insights/activityLogAlerts@2020-10-01' = 
     actions: {
       actionGroups: [
         {
-          actionGroupId: intake.id
+          actionGroupId: intakeGroupId
         }
       ]
     }
@@ -182,10 +222,10 @@ resource replicationLag 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = if
     autoMitigate: true
     actions: {
       actionGroups: [
-        intake.id
+        intakeGroupId
       ]
     }
   }
 }
 
-output actionGroupId string = intake.id
+output actionGroupId string = intakeGroupId
