@@ -118,8 +118,9 @@ func (h *Handler) runCommand(ctx context.Context, inv Invocation, log *slog.Logg
 		log.Error("command failed; the message comes back", "err", err)
 		return http.StatusInternalServerError, Reply{Logs: []string{fmt.Sprintf("command %s: %v (the message will be redelivered and the plan resumed)", c.ID, err)}}
 	}
-	log.Info("command", "status", op.Status, "error", op.Error)
-	return http.StatusOK, Reply{ReturnValue: op, Logs: []string{summary(op)}}
+	ev := operationEvent(op, time.Now())
+	log.Info("command", append(ev.Attrs(), "status", op.Status, "error", op.Error)...)
+	return http.StatusOK, Reply{ReturnValue: op, Logs: []string{summary(op), ev.Line()}}
 }
 
 func summary(op journal.Operation) string {
@@ -209,7 +210,7 @@ func (h *Handler) alertIntake(ctx context.Context, inv Invocation, log *slog.Log
 		if err != nil {
 			return http.StatusInternalServerError, Reply{Logs: []string{"proposing: " + err.Error()}}
 		}
-		log.Info("alert proposed an operation", "command", op.ID)
+		log.Info("alert proposed an operation", append(operationEvent(op, time.Now()).Attrs(), "command", op.ID)...)
 		return http.StatusOK, httpReply(http.StatusAccepted, map[string]string{"result": "proposed", "id": op.ID, "confirm": "drctl confirm " + op.ID})
 	}
 	log.Info("alert queued a command", "command", c.ID, "action", c.Action, "pair", c.Pair)
@@ -271,8 +272,11 @@ func httpReply(status int, body any) Reply {
 func (h *Handler) advanceOperations(ctx context.Context, _ Invocation, log *slog.Logger) (int, Reply) {
 	ops, err := h.Operations.Advance(ctx)
 	reply := Reply{ReturnValue: ops}
+	now := time.Now()
 	for _, op := range ops {
-		reply.Logs = append(reply.Logs, summary(op))
+		ev := operationEvent(op, now)
+		reply.Logs = append(reply.Logs, summary(op), ev.Line())
+		log.Info("operation", ev.Attrs()...)
 	}
 	if err != nil {
 		log.Error("advancing operations", "err", err)

@@ -132,6 +132,7 @@ func (h *Handler) replicate(ctx context.Context, inv Invocation, log *slog.Logge
 	}
 	stats, err := h.Replicator.ReplicateAll(ctx)
 	reply := Reply{ReturnValue: stats}
+	errs := pairErrors(err, stats)
 	for _, s := range stats {
 		line := fmt.Sprintf("pair %s: %s scan, listed %d, wrote %d, same %d, standby newer %d, rescan skipped %d, list calls %d, lag %s",
 			s.Pair, s.Scan, s.Listed, s.Writes, s.Same, s.StandbyNewer, s.RescanSkipped, s.Pages, s.Lag.Round(time.Millisecond))
@@ -151,9 +152,10 @@ func (h *Handler) replicate(ctx context.Context, inv Invocation, log *slog.Logge
 		if s.FutureStamped > 0 {
 			line += fmt.Sprintf("; %d sessions stamped ahead of the service's clock", s.FutureStamped)
 		}
-		reply.Logs = append(reply.Logs, line)
-		log.Info("replication pass", "pair", s.Pair, "scan", s.Scan, "scanDone", s.ScanDone, "listed", s.Listed, "writes", s.Writes, "same", s.Same,
-			"standbyNewer", s.StandbyNewer, "rescanSkipped", s.RescanSkipped, "listCalls", s.Pages, "futureStamped", s.FutureStamped, "skipped", s.Skipped)
+		ev := replicationEvent(s, errs[s.Pair])
+		reply.Logs = append(reply.Logs, line, ev.Line())
+		log.Info("replication pass", append(ev.Attrs(), "scan", s.Scan, "scanDone", s.ScanDone, "listed", s.Listed, "writes", s.Writes, "same", s.Same,
+			"standbyNewer", s.StandbyNewer, "rescanSkipped", s.RescanSkipped, "listCalls", s.Pages, "futureStamped", s.FutureStamped, "skipped", s.Skipped)...)
 	}
 	if err == nil {
 		return http.StatusOK, reply
