@@ -640,6 +640,9 @@ func checkWiring(w *world) problems {
 	}
 	for _, typ := range []string{"Microsoft.Insights/metricAlerts", "Microsoft.Insights/activityLogAlerts"} {
 		for _, r := range al.resourcesOf(typ) {
+			if r.value.kind != forNode && !strings.Contains(r.body().get("name").src(), "r.") {
+				continue // one of the alerts an operator expects, not allow-listed (checkOperatorAlerts)
+			}
 			src := r.value.forSource
 			if r.value.kind != forNode || r.body().get("name").src() != "r.rule" || !strings.Contains(resolveVar(al, src), "failoverRules") {
 				p.add("modules/alerts.bicep: %s %s must be named r.rule for r in the failoverRules it is given", typ, r.name)
@@ -1008,6 +1011,7 @@ var checks = []namedCheck{
 	{"handler decodes", checkHandlerDecodes},
 	{"wiring", checkWiring},
 	{"secure webhook", checkSecureWebhook},
+	{"operator alerts", checkOperatorAlerts},
 	{"roles", checkRoles},
 	{"plan", checkPlan},
 	{"parameters", checkParameters},
@@ -1118,6 +1122,31 @@ func TestEachCheckFailsWhenOneSideChanges(t *testing.T) {
 		}},
 		{"secure webhook", "the function app is not given the option", func(t *testing.T, w *world) {
 			edit(t, w, mainBicep, "    maximumInstanceCount: maximumInstanceCount\n    secureWebhook: secureWebhook\n", "    maximumInstanceCount: maximumInstanceCount\n    secureWebhook: false\n")
+		}},
+		// the alerts an operator expects read what the handler logs
+		{"operator alerts", "the lag query reads a field the handler does not log", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "lagSeconds = todouble(e.lagSeconds)", "lagSeconds = todouble(e.lag)")
+		}},
+		{"operator alerts", "the operations query reads another function's telemetry", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "operation_Name in ('RunCommand', 'AdvanceOperations')", "operation_Name in ('RunCommand', 'AdvanceOperation')")
+		}},
+		{"operator alerts", "the operations query picks an event the handler does not log", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "tostring(e.event) == 'operation'", "tostring(e.event) == 'operations'")
+		}},
+		{"operator alerts", "the replication-stopped rule counts failed runs", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "success == true", "success == false")
+		}},
+		{"operator alerts", "the lag rule splits by a column its query drops", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "| project timestamp, pair, lagSeconds", "| project timestamp, lagSeconds")
+		}},
+		{"operator alerts", "the dead-letter alert watches another queue", func(t *testing.T, w *world) {
+			edit(t, w, mainBicep, "    commandQueueName: serviceBus.outputs.queueName\n", "    commandQueueName: 'dr-commands-old'\n")
+		}},
+		{"operator alerts", "sampling may drop the requests the replication-stopped rule counts", func(t *testing.T, w *world) {
+			edit(t, w, "host.json", `"excludedTypes": "Request;Trace"`, `"excludedTypes": "Trace"`)
+		}},
+		{"operator alerts", "the lag threshold drifts from the topology's maxLag", func(t *testing.T, w *world) {
+			edit(t, w, mainBicep, "param maxLagSeconds int = 600", "param maxLagSeconds int = 900")
 		}},
 		// app settings: code ↔ Bicep
 		{"app settings", "Bicep drops DR_TOPOLOGY", func(t *testing.T, w *world) {

@@ -50,14 +50,23 @@ param alwaysReadyInstances int = 1
 @description('Most instances any one function scales to.')
 param maximumInstanceCount int = 40
 
-@description('Create the example alert rules: a primary workflow failing and the primary integration account unavailable (both propose a failover), and replication lag.')
+@description('Create the example alert rules: a primary workflow failing and the primary integration account unavailable (both propose a failover).')
 param createExampleAlerts bool = true
 
 @description('Failed runs of a primary workflow within 5 minutes that make its example rule fire.')
 param failedRunsThreshold int = 5
 
-@description('Replication lag, in seconds, above which the example lag alert fires.')
+@description('Create the alerts an operator expects: replication stopped, lag above maxLagSeconds, a dead-lettered command, an operation failed or past expectedRtoSeconds (docs/alerts.md).')
+param createOperatorAlerts bool = true
+
+@description('Replication lag, in seconds, above which the lag alert fires: the topology\'s maxLag (10m by default).')
 param maxLagSeconds int = 600
+
+@description('Minutes without a successful replication run after which the replication-stopped alert fires (10, 15, 30, 45 or 60).')
+param replicationSilenceMinutes int = 15
+
+@description('Seconds an operation may wait on its RTO clock before the overdue-operation alert fires; a failed operation fires at once.')
+param expectedRtoSeconds int = 900
 
 @description('E-mail addresses the example alerts also notify.')
 param notifyEmails array = []
@@ -227,9 +236,13 @@ module alerts 'modules/alerts.bicep' = {
     functionAppHostName: app.outputs.defaultHostName
     appInsightsId: monitoring.outputs.id
     failoverRules: exampleFailoverRules
-    createLagAlert: createExampleAlerts
+    createOperatorAlerts: createOperatorAlerts
     failedRunsThreshold: failedRunsThreshold
     maxLagSeconds: maxLagSeconds
+    replicationSilenceMinutes: replicationSilenceMinutes
+    expectedRtoSeconds: expectedRtoSeconds
+    serviceBusNamespaceId: serviceBus.outputs.id
+    commandQueueName: serviceBus.outputs.queueName
     notifyEmails: notifyEmails
     secureWebhook: secureWebhook
     webhookAppObjectId: webhookAppObjectId
