@@ -7,6 +7,8 @@ package alert
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -16,6 +18,10 @@ import (
 // MaxBody is the largest alert Parse reads: Azure Monitor caps a common-schema alert at
 // 256 KB (log search alerts drop their search results to stay under it).
 const MaxBody = 256 << 10
+
+// ErrTooLarge is in the error Parse returns for a body over MaxBody, so that the
+// intake can answer 413 rather than 400.
+var ErrTooLarge = errors.New("too large")
 
 // SchemaID is the schemaId of the common alert schema.
 const SchemaID = "azureMonitorCommonAlertSchema"
@@ -60,7 +66,7 @@ type Alert struct {
 // and numbers or booleans where text is expected (Service Health) are read as text.
 func Parse(body []byte) (Alert, error) {
 	if len(body) > MaxBody {
-		return Alert{}, invalid("", "body is %d bytes; the common alert schema's limit is %d", len(body), MaxBody)
+		return Alert{}, drerr.E(drerr.Invalid, "alert", fmt.Errorf("body is %d bytes; the common alert schema's limit is %d: %w", len(body), MaxBody, ErrTooLarge))
 	}
 	body = bytes.TrimSpace(body)
 	if !json.Valid(body) {

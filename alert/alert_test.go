@@ -211,9 +211,10 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted an alert without id or condition: %+v", a)
 		}
 		// The command an alert would become must survive the queue unchanged.
-		r := Rule{Rule: a.Rule, Pair: "p", Action: command.Failover, Mode: Auto}
-		if a.Rule == "" {
-			r.Rule = a.RuleID
+		// An entry for whatever rule and targets the alert names, so that it acts.
+		r := Rule{RuleID: a.RuleID, Pair: "p", Action: command.Failover, Mode: Auto, Targets: a.TargetIDs}
+		if r.RuleID == "" {
+			r.RuleID = "/subscriptions/" + subscriptionOf(a.ID) + "/resourceGroups/g/providers/Microsoft.Insights/metricAlerts/" + a.Rule
 		}
 		d := Decide(a, []Rule{r})
 		if d.Verdict != Act {

@@ -260,14 +260,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Pairs, c.SSISPairs = p.topology(getenv(EnvTopology))
 	if rules, err := alert.ParseRules(getenv(EnvAlertRules)); err != nil {
 		p.errs = append(p.errs, err)
-	} else if err := alert.CheckPairs(rules, func(name string) bool {
-		for _, pair := range c.Pairs {
-			if strings.EqualFold(pair.Name, name) {
-				return true
-			}
-		}
-		return false
-	}); err != nil {
+	} else if err := alert.BindPairs(rules, c.PairResources); err != nil {
 		p.errs = append(p.errs, err)
 	} else {
 		c.AlertRules = rules
@@ -280,6 +273,33 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, p.err()
+}
+
+// PairResources are the resource IDs of a pair's two sides that its alerts may be
+// about: integration accounts and workflows, or SSIS failover groups (with the server
+// of a database failover group) and data factories. false: no pair of that name.
+func (c Config) PairResources(name string) ([]string, bool) {
+	for _, p := range c.Pairs {
+		if strings.EqualFold(p.Name, name) {
+			ids := []string{p.Primary, p.Secondary}
+			ids = append(ids, p.Failover.PrimaryWorkflows...)
+			return append(ids, p.Failover.SecondaryWorkflows...), true
+		}
+	}
+	for _, p := range c.SSISPairs {
+		if strings.EqualFold(p.Name, name) {
+			var ids []string
+			for _, s := range []SSISSide{p.Primary, p.Secondary} {
+				ids = append(ids, s.FailoverGroup, s.DataFactory)
+				// An alert on a database failover group is raised on its server.
+				if parts := strings.Split(strings.Trim(s.FailoverGroup, "/"), "/"); len(parts) == 10 && strings.EqualFold(parts[6], "servers") {
+					ids = append(ids, "/"+strings.Join(parts[:8], "/"))
+				}
+			}
+			return ids, true
+		}
+	}
+	return nil, false
 }
 
 type parser struct {

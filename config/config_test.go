@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 const (
 	weu = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/b2b-westeurope/providers/Microsoft.Logic/integrationAccounts/contoso-ia-weu"
 	neu = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/b2b-northeurope/providers/Microsoft.Logic/integrationAccounts/contoso-ia-neu"
+	// ruleID is an alert rule's resource ID, as DR_ALERT_RULES names rules.
+	ruleID = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/b2b-westeurope/providers/Microsoft.Insights/metricAlerts/ia-down"
 )
 
 func env(overrides map[string]string) func(string) string {
@@ -75,7 +78,8 @@ func TestLoadNamesTheBadField(t *testing.T) {
 		{"an unknown readiness policy", map[string]string{EnvTopology: pair(`"name":"a",` + ok + `,"failover":{"readiness":"maybe"}`)}, "pairs[0].failover.readiness"},
 		{"a queue name with a space", map[string]string{EnvCommandQueue: "dr commands"}, EnvCommandQueue},
 		{"a namespace given as a URL", map[string]string{EnvServiceBusNS: "sb://x.servicebus.windows.net/"}, EnvServiceBusNS},
-		{"an alert rule for an unknown pair", map[string]string{EnvAlertRules: `{"rules":[{"rule":"ia-down","pair":"nope","action":"failover","mode":"auto"}]}`}, EnvAlertRules},
+		{"an alert rule for an unknown pair", map[string]string{EnvAlertRules: `{"rules":[{"ruleId":"` + ruleID + `","pair":"nope","action":"failover","mode":"auto"}]}`}, EnvAlertRules + ": rules[0].pair: is not a pair in DR_TOPOLOGY"},
+		{"an alert rule named by its name alone", map[string]string{EnvAlertRules: `{"rules":[{"rule":"ia-down","pair":"contoso-b2b","action":"failover"}]}`}, EnvAlertRules + `: rules[0].rule: a rule's name alone is no longer accepted`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +95,7 @@ func TestLoadReadsFailoverSettingsAndAlertRules(t *testing.T) {
 	wf := "/subscriptions/s/resourceGroups/g/providers/Microsoft.Logic/workflows/x12-intake"
 	c, err := Load(env(map[string]string{
 		EnvTopology:   `{"pairs":[{"name":"contoso-b2b","primary":"` + weu + `","secondary":"` + neu + `","failover":{"primaryWorkflows":["` + wf + `"],"minBump":5000,"settle":"20s","readiness":"warn"}}]}`,
-		EnvAlertRules: `{"rules":[{"rule":"ia-down","pair":"contoso-b2b","action":"failover","mode":"auto"}]}`,
+		EnvAlertRules: `{"rules":[{"ruleId":"` + ruleID + `","pair":"contoso-b2b","action":"failover","mode":"auto"}]}`,
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -100,8 +104,36 @@ func TestLoadReadsFailoverSettingsAndAlertRules(t *testing.T) {
 	if len(f.PrimaryWorkflows) != 1 || f.MinBump != 5000 || f.BlockSize != 100 || f.Settle != 20*time.Second || f.Cooldown != 30*time.Minute || f.RequireDuplicateChecks {
 		t.Fatalf("failover settings %+v", f)
 	}
-	if len(c.AlertRules) != 1 || c.AlertRules[0].Pair != "contoso-b2b" {
+	if len(c.AlertRules) != 1 || c.AlertRules[0].Pair != "contoso-b2b" || !reflect.DeepEqual(c.AlertRules[0].Resources, []string{weu, neu, wf}) {
 		t.Fatalf("alert rules %+v", c.AlertRules)
+	}
+}
+
+func TestPairResourcesAreBothSidesOfAPair(t *testing.T) {
+	fgDB := "/subscriptions/s/resourceGroups/ssis-weu/providers/Microsoft.Sql/servers/sql-weu/failoverGroups/fg-ssis"
+	fgDB2 := "/subscriptions/s/resourceGroups/ssis-neu/providers/Microsoft.Sql/servers/sql-neu/failoverGroups/fg-ssis"
+	wf := "/subscriptions/s/resourceGroups/g/providers/Microsoft.Logic/workflows/x12-intake"
+	wf2 := "/subscriptions/s/resourceGroups/g2/providers/Microsoft.Logic/workflows/x12-intake"
+	c := Config{
+		Pairs:     []Pair{{Name: "contoso-b2b", Primary: weu, Secondary: neu, Failover: Failover{PrimaryWorkflows: []string{wf}, SecondaryWorkflows: []string{wf2}}}},
+		SSISPairs: []SSISPair{{Name: "contoso-ssis", Primary: SSISSide{FailoverGroup: fgDB, DataFactory: adfWEU}, Secondary: SSISSide{FailoverGroup: fgDB2, DataFactory: adfNEU}}},
+	}
+	tests := []struct {
+		name, pair string
+		want       []string
+		ok         bool
+	}{
+		{"an integration-account pair: both accounts and both sides' workflows", "Contoso-B2B", []string{weu, neu, wf, wf2}, true},
+		{"an SSIS pair: failover groups, their servers and the factories", "contoso-ssis", []string{fgDB, adfWEU, "/subscriptions/s/resourceGroups/ssis-weu/providers/Microsoft.Sql/servers/sql-weu", fgDB2, adfNEU, "/subscriptions/s/resourceGroups/ssis-neu/providers/Microsoft.Sql/servers/sql-neu"}, true},
+		{"no such pair", "fabrikam", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := c.PairResources(tt.pair)
+			if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("PairResources(%q) = %v, %v; want %v, %v", tt.pair, got, ok, tt.want, tt.ok)
+			}
+		})
 	}
 }
 

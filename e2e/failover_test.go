@@ -25,6 +25,7 @@ import (
 
 const (
 	alertRule   = "contoso-ia-weu-unavailable"
+	alertRuleID = "/subscriptions/" + localstack.Subscription + "/resourceGroups/" + localstack.PrimaryGroup + "/providers/Microsoft.Insights/metricAlerts/" + alertRule
 	intake      = "x12-intake"
 	commandsQ   = "dr-commands"
 	agreementsN = 40
@@ -49,7 +50,7 @@ func newDRStack(t *testing.T, mode string) *drStack {
 			"settle":             "1s", "cooldown": "0s",
 		},
 	}}})
-	rules, _ := json.Marshal(map[string]any{"rules": []map[string]string{{"rule": alertRule, "pair": localstack.PairName, "action": "failover", "mode": mode}}})
+	rules, _ := json.Marshal(map[string]any{"rules": []map[string]string{{"ruleId": alertRuleID, "pair": localstack.PairName, "action": "failover", "mode": mode}}})
 	settings := map[string]string{
 		"DR_TOPOLOGY": string(topo), "DR_ALERT_RULES": string(rules),
 		"DR_COMMAND_QUEUE": commandsQ, "ServiceBusConnection__fullyQualifiedNamespace": "local.servicebus.example",

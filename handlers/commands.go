@@ -118,8 +118,9 @@ func (h *Handler) runCommand(ctx context.Context, inv Invocation, log *slog.Logg
 		log.Error("command failed; the message comes back", "err", err)
 		return http.StatusInternalServerError, Reply{Logs: []string{fmt.Sprintf("command %s: %v (the message will be redelivered and the plan resumed)", c.ID, err)}}
 	}
-	log.Info("command", "status", op.Status, "error", op.Error)
-	return http.StatusOK, Reply{ReturnValue: op, Logs: []string{summary(op)}}
+	ev := operationEvent(op, time.Now())
+	log.Info("command", append(ev.Attrs(), "status", op.Status, "error", op.Error)...)
+	return http.StatusOK, Reply{ReturnValue: op, Logs: []string{summary(op), ev.Line()}}
 }
 
 func summary(op journal.Operation) string {
@@ -184,8 +185,13 @@ func (h *Handler) alertIntake(ctx context.Context, inv Invocation, log *slog.Log
 		a, err = alert.Parse(body)
 	}
 	if err != nil {
-		h.journalAlert(ctx, log, alert.Alert{}, body, err.Error())
-		return http.StatusOK, httpReply(http.StatusBadRequest, map[string]string{"error": err.Error()})
+		why := journal.Cut(err.Error(), journal.MaxError)
+		h.journalAlert(ctx, log, alert.Alert{}, body, why)
+		status := http.StatusBadRequest
+		if errors.Is(err, alert.ErrTooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		return http.StatusOK, httpReply(status, map[string]string{"error": why})
 	}
 	d := alert.Decide(a, h.AlertRules)
 	log = log.With("alert", a.ID, "rule", a.Rule, "condition", a.Condition)
@@ -204,7 +210,7 @@ func (h *Handler) alertIntake(ctx context.Context, inv Invocation, log *slog.Log
 		if err != nil {
 			return http.StatusInternalServerError, Reply{Logs: []string{"proposing: " + err.Error()}}
 		}
-		log.Info("alert proposed an operation", "command", op.ID)
+		log.Info("alert proposed an operation", append(operationEvent(op, time.Now()).Attrs(), "command", op.ID)...)
 		return http.StatusOK, httpReply(http.StatusAccepted, map[string]string{"result": "proposed", "id": op.ID, "confirm": "drctl confirm " + op.ID})
 	}
 	log.Info("alert queued a command", "command", c.ID, "action", c.Action, "pair", c.Pair)
@@ -215,6 +221,15 @@ func (h *Handler) alertIntake(ctx context.Context, inv Invocation, log *slog.Log
 		},
 		Logs: []string{fmt.Sprintf("queued %s of %s as %s: %s", c.Action, c.Pair, c.ID, d.Reason)},
 	}
+}
+
+// alertTooLarge answers an alert invocation over the handler's limit through the HTTP
+// output, 413 with a JSON body, and journals it: a non-2xx would fail the invocation
+// and the action group would see a bare 500. Nothing is queued.
+func (h *Handler) alertTooLarge(ctx context.Context, read []byte, log *slog.Logger) (int, Reply) {
+	why := fmt.Sprintf("alert refused: the invocation is larger than %d bytes; an alert in the common alert schema is at most %d bytes", maxBody, alert.MaxBody)
+	h.journalAlert(ctx, log, alert.Alert{}, read, why)
+	return http.StatusOK, httpReply(http.StatusRequestEntityTooLarge, map[string]string{"error": why})
 }
 
 func firedOrNow(a alert.Alert) time.Time {
@@ -257,8 +272,11 @@ func httpReply(status int, body any) Reply {
 func (h *Handler) advanceOperations(ctx context.Context, _ Invocation, log *slog.Logger) (int, Reply) {
 	ops, err := h.Operations.Advance(ctx)
 	reply := Reply{ReturnValue: ops}
+	now := time.Now()
 	for _, op := range ops {
-		reply.Logs = append(reply.Logs, summary(op))
+		ev := operationEvent(op, now)
+		reply.Logs = append(reply.Logs, summary(op), ev.Line())
+		log.Info("operation", ev.Attrs()...)
 	}
 	if err != nil {
 		log.Error("advancing operations", "err", err)

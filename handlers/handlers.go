@@ -68,7 +68,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/"+FnRunCommand && r.Method == http.MethodPost && h.Operations != nil:
 		h.invoke(w, r, log, h.runCommand)
 	case r.URL.Path == "/"+FnAlertIntake && r.Method == http.MethodPost && h.Operations != nil:
-		h.invoke(w, r, log, h.alertIntake)
+		h.invokeLimited(w, r, log, h.alertIntake, h.alertTooLarge)
 	case r.URL.Path == "/"+FnAdvanceOperations && r.Method == http.MethodPost && h.Operations != nil:
 		h.invoke(w, r, log, h.advanceOperations)
 	case r.URL.Path == "/"+FnReconcileSSIS && r.Method == http.MethodPost && h.SSIS != nil:
@@ -80,11 +80,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type function func(ctx context.Context, inv Invocation, log *slog.Logger) (int, Reply)
 
+// oversized answers an invocation larger than maxBody, given what was read of it.
+type oversized func(ctx context.Context, read []byte, log *slog.Logger) (int, Reply)
+
 func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, log *slog.Logger, fn function) {
+	h.invokeLimited(w, r, log, fn, nil)
+}
+
+// invokeLimited is invoke with tooBig answering an invocation over maxBody; nil
+// answers it 413, which fails the invocation.
+func (h *Handler) invokeLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, fn function, tooBig oversized) {
+	// The host's own request context ends if the host goes away; the timeout keeps a
+	// run inside the function's time limit. Shutdown does not cancel it: a run in
+	// flight on SIGTERM finishes.
+	ctx, cancel := context.WithTimeout(r.Context(), h.Timeout)
+	defer cancel()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var tooBigErr *http.MaxBytesError
+		if errors.As(err, &tooBigErr) {
+			log.Warn("invocation refused", "reason", "too large", "limitBytes", maxBody)
+			if tooBig != nil {
+				status, reply := tooBig(ctx, body, log)
+				writeReply(w, status, reply)
+				return
+			}
 			writeReply(w, http.StatusRequestEntityTooLarge, Reply{Logs: []string{fmt.Sprintf("invocation larger than %d bytes refused", maxBody)}})
 			return
 		}
@@ -97,11 +117,6 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, log *slog.Logge
 		writeReply(w, http.StatusBadRequest, Reply{Logs: []string{err.Error()}})
 		return
 	}
-	// The host's own request context ends if the host goes away; the timeout keeps a
-	// run inside the function's time limit. Shutdown does not cancel it: a run in
-	// flight on SIGTERM finishes.
-	ctx, cancel := context.WithTimeout(r.Context(), h.Timeout)
-	defer cancel()
 	status, reply := fn(ctx, inv, log)
 	writeReply(w, status, reply)
 }
@@ -117,6 +132,7 @@ func (h *Handler) replicate(ctx context.Context, inv Invocation, log *slog.Logge
 	}
 	stats, err := h.Replicator.ReplicateAll(ctx)
 	reply := Reply{ReturnValue: stats}
+	errs := pairErrors(err, stats)
 	for _, s := range stats {
 		line := fmt.Sprintf("pair %s: %s scan, listed %d, wrote %d, same %d, standby newer %d, rescan skipped %d, list calls %d, lag %s",
 			s.Pair, s.Scan, s.Listed, s.Writes, s.Same, s.StandbyNewer, s.RescanSkipped, s.Pages, s.Lag.Round(time.Millisecond))
@@ -136,9 +152,10 @@ func (h *Handler) replicate(ctx context.Context, inv Invocation, log *slog.Logge
 		if s.FutureStamped > 0 {
 			line += fmt.Sprintf("; %d sessions stamped ahead of the service's clock", s.FutureStamped)
 		}
-		reply.Logs = append(reply.Logs, line)
-		log.Info("replication pass", "pair", s.Pair, "scan", s.Scan, "scanDone", s.ScanDone, "listed", s.Listed, "writes", s.Writes, "same", s.Same,
-			"standbyNewer", s.StandbyNewer, "rescanSkipped", s.RescanSkipped, "listCalls", s.Pages, "futureStamped", s.FutureStamped, "skipped", s.Skipped)
+		ev := replicationEvent(s, errs[s.Pair])
+		reply.Logs = append(reply.Logs, line, ev.Line())
+		log.Info("replication pass", append(ev.Attrs(), "scan", s.Scan, "scanDone", s.ScanDone, "listed", s.Listed, "writes", s.Writes, "same", s.Same,
+			"standbyNewer", s.StandbyNewer, "rescanSkipped", s.RescanSkipped, "listCalls", s.Pages, "futureStamped", s.FutureStamped, "skipped", s.Skipped)...)
 	}
 	if err == nil {
 		return http.StatusOK, reply

@@ -182,13 +182,13 @@ func (o *operations) Advance(context.Context) ([]journal.Operation, error) { ret
 
 func TestAResolvedAlertIsJournaledUnderAnotherIDThanTheFailoverItFollows(t *testing.T) {
 	ops := &operations{}
-	rules, err := alert.ParseRules(`{"rules":[{"rule":"ia-down","pair":"p","action":"failover","mode":"auto"}]}`)
+	rules, err := alert.ParseRules(`{"rules":[{"ruleId":"/subscriptions/s/resourceGroups/g/providers/Microsoft.Insights/metricAlerts/ia-down","pair":"p","action":"failover","mode":"auto","targets":["/subscriptions/s"]}]}`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &Handler{Operations: ops, KnownPair: func(string) bool { return true }, AlertRules: rules, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Timeout: time.Minute}
 	post := func(condition string) Reply {
-		a := `{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{"alertId":"/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/a1","alertRule":"ia-down","severity":"Sev1","monitorCondition":"` + condition + `","firedDateTime":"2026-11-20T09:00:00Z"}}}`
+		a := `{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{"alertId":"/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/a1","alertRule":"ia-down","alertTargetIDs":["/subscriptions/s"],"severity":"Sev1","monitorCondition":"` + condition + `","firedDateTime":"2026-11-20T09:00:00Z"}}}`
 		req, _ := json.Marshal(map[string]any{"Data": map[string]any{"req": map[string]any{"Method": "POST", "Body": a}}})
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/"+FnAlertIntake, strings.NewReader(string(req))))

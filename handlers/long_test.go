@@ -24,7 +24,7 @@ func longValueHandler(t *testing.T) (*Handler, *journaltest.Store, *operationsCa
 	t.Helper()
 	store := journaltest.New()
 	runner := &failover.Runner{Journal: store, Pairs: map[string]failover.Pair{"contoso-b2b": {}}}
-	rules, err := alert.ParseRules(`{"rules":[{"rule":"ia-down","pair":"contoso-b2b","action":"failover","mode":"auto"}]}`)
+	rules, err := alert.ParseRules(`{"rules":[{"ruleId":"/subscriptions/s/resourceGroups/g/providers/Microsoft.Insights/metricAlerts/ia-down","pair":"contoso-b2b","action":"failover","mode":"auto","targets":["/subscriptions/s"]}]}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestARefusedAlertWithALongRuleNameIsJournaled(t *testing.T) {
 		{"a 10 KB rule name not on the list", `"alertId":"/subscriptions/s/alerts/a1","alertRule":"` + longRule + `","monitorCondition":"Fired"`, 403, "is not in DR_ALERT_RULES"},
 		{"a 10 KB alert id of a rule not on the list", `"alertId":"/subscriptions/s/alerts/` + longRule + `","alertRule":"other","monitorCondition":"Fired"`, 403, "is not in DR_ALERT_RULES"},
 		{"a 10 KB rule name and a bad condition", `"alertId":"a1","alertRule":"` + longRule + `","monitorCondition":"` + longRule + `"`, 400, "is not Fired or Resolved"},
-		{"a listed rule, Resolved, with a 10 KB description", `"alertId":"a1","alertRule":"ia-down","monitorCondition":"Resolved","description":"` + longRule + `"`, 200, "never starts a fallback"},
+		{"a listed rule, Resolved, with a 10 KB description", `"alertId":"/subscriptions/s/alerts/a1","alertRule":"ia-down","alertTargetIDs":["/subscriptions/s"],"monitorCondition":"Resolved","description":"` + longRule + `"`, 200, "never starts a fallback"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, store, calls := longValueHandler(t)

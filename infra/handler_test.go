@@ -48,10 +48,14 @@ type probeSSIS struct{}
 func (probeSSIS) ReconcileAll(context.Context) ([]ssis.Report, error) { return nil, nil }
 func (probeSSIS) Status(context.Context) ([]ssis.PairStatus, error)   { return nil, nil }
 
-const probePair, probeRule = "probe-pair", "probe-rule"
+const (
+	probePair, probeRule = "probe-pair", "probe-rule"
+	probeRuleID          = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Insights/metricAlerts/" + probeRule
+	probeTarget          = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Logic/integrationAccounts/probe"
+)
 
 // probeAlert is a Fired alert of an allow-listed rule, in the common alert schema.
-var probeAlert = `{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{"alertId":"/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/probe","alertRule":"` + probeRule + `","severity":"Sev1","signalType":"Metric","monitorCondition":"Fired","firedDateTime":"2026-01-01T00:00:00Z","alertTargetIDs":[]},"alertContext":{}}}`
+var probeAlert = `{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{"alertId":"/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/probe","alertRule":"` + probeRule + `","severity":"Sev1","signalType":"Metric","monitorCondition":"Fired","firedDateTime":"2026-01-01T00:00:00Z","alertTargetIDs":["` + probeTarget + `"]},"alertContext":{}}}`
 
 // checkHandlerDecodes runs the real handler on invocations shaped by
 // handlers.Functions(): each input under its binding's name must be read (a past-due
@@ -65,7 +69,7 @@ func checkHandlerDecodes(w *world) problems {
 		h := &handlers.Handler{
 			Replicator: probeReplicator{}, Operations: ops, SSIS: probeSSIS{},
 			KnownPair:  func(name string) bool { return name == probePair },
-			AlertRules: []alert.Rule{{Rule: probeRule, Pair: probePair, Action: command.Failover, Mode: alert.Auto}},
+			AlertRules: []alert.Rule{{RuleID: probeRuleID, Pair: probePair, Action: command.Failover, Mode: alert.Auto, Resources: []string{probeTarget}}},
 			Log:        slog.New(slog.NewJSONHandler(&logs, nil)),
 			Timeout:    10 * time.Second,
 		}

@@ -171,8 +171,12 @@ func checkAppSettings(w *world) problems {
 	for path := range w.files {
 		if strings.HasPrefix(path, "infra/bicep/") && strings.HasSuffix(path, ".bicep") {
 			f := w.bicep(&p, strings.TrimPrefix(path, "infra/bicep/"))
-			if rs := f.resourcesOf("Microsoft.Web/sites/config"); len(rs) > 0 {
-				p.add("%s sets site config %s outside appSettings", path, rs[0].name)
+			// Authentication settings (the secure webhook) are not app settings; any other
+			// site config could replace them.
+			for _, r := range f.resourcesOf("Microsoft.Web/sites/config") {
+				if r.body().get("name").lit() != "authsettingsV2" {
+					p.add("%s sets site config %s outside appSettings", path, r.name)
+				}
 			}
 		}
 	}
@@ -597,16 +601,24 @@ func checkWiring(w *world) problems {
 	}
 	for _, g := range groups {
 		receivers := g.body().get("properties", "azureFunctionReceivers")
+		url := "httpTriggerUrl"
+		if receivers == nil {
+			// The secure webhook: a webhook receiver that signs in with Entra ID.
+			receivers, url = g.body().get("properties", "webhookReceivers"), "serviceUri"
+		}
 		if receivers == nil || receivers.kind != arrayNode || len(receivers.items) == 0 {
-			p.add("action group %s: no Azure Function receiver", g.name)
+			p.add("action group %s: no Azure Function receiver (nor a secure webhook receiver)", g.name)
 			continue
 		}
 		for _, r := range receivers.items {
-			if r.get("functionName").lit() != handlers.FnAlertIntake {
+			if url == "httpTriggerUrl" && r.get("functionName").lit() != handlers.FnAlertIntake {
 				p.add("action group %s calls function %s, want %s", g.name, r.get("functionName").src(), handlers.FnAlertIntake)
 			}
-			if u := r.get("httpTriggerUrl").str; !strings.Contains(u, "/api/"+route+"?") {
-				p.add("action group %s posts to %s, and AlertIntake's route is /api/%s", g.name, u, route)
+			if url == "serviceUri" && r.get("useAadAuth").src() != "true" {
+				p.add("action group %s: a webhook receiver of AlertIntake must sign in with Entra ID (useAadAuth: true)", g.name)
+			}
+			if u := r.get(url).str; !strings.Contains(u, "/api/"+route+"?") || !strings.Contains(u, "code=") {
+				p.add("action group %s posts to %s, and AlertIntake's route is /api/%s, with its function key", g.name, u, route)
 			}
 			if r.get("useCommonAlertSchema").src() != "true" {
 				p.add("action group %s: useCommonAlertSchema must be true (it defaults to false, and AlertIntake refuses other schemas)", g.name)
@@ -628,11 +640,109 @@ func checkWiring(w *world) problems {
 	}
 	for _, typ := range []string{"Microsoft.Insights/metricAlerts", "Microsoft.Insights/activityLogAlerts"} {
 		for _, r := range al.resourcesOf(typ) {
+			if r.value.kind != forNode && !strings.Contains(r.body().get("name").src(), "r.") {
+				continue // one of the alerts an operator expects, not allow-listed (checkOperatorAlerts)
+			}
 			src := r.value.forSource
 			if r.value.kind != forNode || r.body().get("name").src() != "r.rule" || !strings.Contains(resolveVar(al, src), "failoverRules") {
 				p.add("modules/alerts.bicep: %s %s must be named r.rule for r in the failoverRules it is given", typ, r.name)
 			}
+			// The allow-list names each rule by the resource ID it is created with.
+			if want := "r.ruleType == '" + typ[strings.LastIndex(typ, "/")+1:] + "'"; !strings.Contains(resolveVar(al, src), want) {
+				p.add("modules/alerts.bicep: %s %s loops over %s, not the failoverRules whose %s: the allow-list would name it by another resource ID", typ, r.name, resolveVar(al, src), want)
+			}
 		}
+	}
+	const ruleID = "ruleId: '${subscription().id}/resourceGroups/${rgName}/providers/Microsoft.Insights/${r.ruleType}/${r.rule}'"
+	if a := main.find("var", "allowList"); a == nil || !strings.Contains(a.value.src(), ruleID) {
+		p.add("main.bicep: allowList must name each example rule by its resource ID, %s", ruleID)
+	}
+	if scope := moduleCall(&p, main, "modules/alerts.bicep").body().get("scope").src(); scope == "" || main.find("resource", scope) == nil || main.find("resource", scope).body().get("name").src() != "rgName" {
+		p.add("the alerts module is deployed to %s, not the resource group rgName that the allow-listed rule IDs name", scope)
+	}
+	return p
+}
+
+// checkSecureWebhook: the secure webhook is an option, off by default, that main.bicep
+// passes to both modules as one parameter. Off, the action group with the function key
+// alone is deployed; on, the one whose webhook receiver signs in with Entra ID to the
+// app registration, and App Service authentication on the function app that checks
+// that token's audience on AlertIntake's route; the alert rules notify whichever is
+// deployed.
+func checkSecureWebhook(w *world) problems {
+	var p problems
+	main := w.bicep(&p, "main.bicep")
+	if d := main.find("param", "secureWebhook"); d == nil || d.typ != "bool" || d.value.src() != "false" {
+		p.add("main.bicep: want param secureWebhook bool = false: the function key is the default")
+	}
+	for _, m := range []string{"modules/alerts.bicep", "modules/functionapp.bicep"} {
+		if a := arg(moduleCall(&p, main, m), "secureWebhook"); a != "secureWebhook" {
+			p.add("main.bicep gives %s secureWebhook %q, not the secureWebhook parameter", m, a)
+		}
+		if a := arg(moduleCall(&p, main, m), "webhookAppIdentifierUri"); a != "webhookAppIdentifierUri" {
+			p.add("main.bicep gives %s webhookAppIdentifierUri %q, not the webhookAppIdentifierUri parameter", m, a)
+		}
+	}
+	al := w.bicep(&p, "modules/alerts.bicep")
+	if d := al.find("param", "secureWebhook"); d == nil || d.value.src() != "false" {
+		p.add("modules/alerts.bicep: want param secureWebhook bool = false")
+	}
+	var keyOnly, secure *decl
+	for _, g := range al.resourcesOf("Microsoft.Insights/actionGroups") {
+		switch g.cond {
+		case "!secureWebhook":
+			keyOnly = g
+		case "secureWebhook":
+			secure = g
+		default:
+			p.add("modules/alerts.bicep: action group %s is deployed if (%s), not on secureWebhook alone", g.name, g.cond)
+		}
+	}
+	if keyOnly == nil || keyOnly.body().get("properties", "azureFunctionReceivers") == nil {
+		p.add("modules/alerts.bicep: no action group with the Azure Function receiver if (!secureWebhook)")
+	}
+	if secure == nil {
+		p.add("modules/alerts.bicep: no secure-webhook action group if (secureWebhook)")
+	} else if r := secure.body().get("properties", "webhookReceivers"); r == nil || len(r.items) != 1 ||
+		r.items[0].get("useAadAuth").src() != "true" || r.items[0].get("objectId").src() != "webhookAppObjectId" || r.items[0].get("identifierUri").src() != "webhookAppIdentifierUri" {
+		p.add("modules/alerts.bicep: the secure action group's webhook receiver must have useAadAuth: true, objectId: webhookAppObjectId, identifierUri: webhookAppIdentifierUri")
+	}
+	if keyOnly != nil && secure != nil {
+		if v := al.find("var", "intakeGroupId"); v == nil || v.value.src() != "secureWebhook ? "+secure.name+".id : "+keyOnly.name+".id" {
+			p.add("modules/alerts.bicep: want var intakeGroupId = secureWebhook ? %s.id : %s.id, the group deployed", secure.name, keyOnly.name)
+		}
+	}
+	for _, typ := range []string{"Microsoft.Insights/metricAlerts", "Microsoft.Insights/activityLogAlerts", "Microsoft.Insights/scheduledQueryRules"} {
+		for _, r := range al.resourcesOf(typ) {
+			if src := r.body().get("properties", "actions").src(); !strings.Contains(src, "intakeGroupId") {
+				p.add("modules/alerts.bicep: %s %s notifies %s, not intakeGroupId", typ, r.name, src)
+			}
+		}
+	}
+	fa := w.bicep(&p, "modules/functionapp.bicep")
+	var auth *decl
+	for _, r := range fa.resourcesOf("Microsoft.Web/sites/config") {
+		if r.body().get("name").lit() == "authsettingsV2" {
+			auth = r
+		}
+	}
+	if auth == nil || auth.cond != "secureWebhook" {
+		p.add("modules/functionapp.bicep: want authsettingsV2 deployed if (secureWebhook)")
+		return p
+	}
+	b := auth.body().get("properties")
+	if b.get("globalValidation", "requireAuthentication").src() != "true" || b.get("globalValidation", "unauthenticatedClientAction").lit() != "Return401" {
+		p.add("modules/functionapp.bicep: authsettingsV2 must require authentication and answer 401 without a token")
+	}
+	for _, x := range b.get("globalValidation", "excludedPaths").stringItems() {
+		if strings.Contains(strings.ToLower(x), "alert") || x == "/" || x == "/api" || x == "/api/" {
+			p.add("modules/functionapp.bicep: authsettingsV2 excludes %s, so AlertIntake takes alerts without a token", x)
+		}
+	}
+	aad := b.get("identityProviders", "azureActiveDirectory")
+	audiences := aad.get("validation", "allowedAudiences")
+	if aad.get("enabled").src() != "true" || audiences == nil || len(audiences.items) != 1 || audiences.items[0].src() != "webhookAppIdentifierUri" {
+		p.add("modules/functionapp.bicep: authsettingsV2 must accept Entra tokens whose audience is webhookAppIdentifierUri, is %s", aad.get("validation", "allowedAudiences").src())
 	}
 	return p
 }
@@ -900,6 +1010,8 @@ var checks = []namedCheck{
 	{"bindings", checkBindings},
 	{"handler decodes", checkHandlerDecodes},
 	{"wiring", checkWiring},
+	{"secure webhook", checkSecureWebhook},
+	{"operator alerts", checkOperatorAlerts},
 	{"roles", checkRoles},
 	{"plan", checkPlan},
 	{"parameters", checkParameters},
@@ -985,6 +1097,57 @@ func TestEachCheckFailsWhenOneSideChanges(t *testing.T) {
 		name   string
 		mutate func(t *testing.T, w *world)
 	}{
+		// the allow-list names the example rules by the IDs they are created with
+		{"wiring", "the allow-list names example rules in another resource group", func(t *testing.T, w *world) {
+			edit(t, w, mainBicep, "/resourceGroups/${rgName}/providers/Microsoft.Insights/${r.ruleType}", "/resourceGroups/rg-alerts/providers/Microsoft.Insights/${r.ruleType}")
+		}},
+		{"wiring", "alerts.bicep creates an account rule as another type than the allow-list names", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "r => r.ruleType == 'activityLogAlerts'", "r => r.ruleType == 'metricAlerts'")
+		}},
+		// the secure webhook is an option, off by default, and covers AlertIntake
+		{"secure webhook", "main.bicep turns the secure webhook on by default", func(t *testing.T, w *world) {
+			edit(t, w, mainBicep, "param secureWebhook bool = false", "param secureWebhook bool = true")
+		}},
+		{"secure webhook", "App Service authentication lets alerts in without a token", func(t *testing.T, w *world) {
+			edit(t, w, fnApp, "        '/api/status'\n", "        '/api/status'\n        '/api/alert'\n")
+		}},
+		{"secure webhook", "the secure receiver does not sign in with Entra ID", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "        useAadAuth: true\n", "        useAadAuth: false\n")
+		}},
+		{"secure webhook", "an alert rule notifies the key-only group whatever the option", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "        actionGroupId: intakeGroupId", "        actionGroupId: intake.id")
+		}},
+		{"secure webhook", "App Service authentication accepts another audience", func(t *testing.T, w *world) {
+			edit(t, w, fnApp, "            webhookAppIdentifierUri\n", "            'api://anything'\n")
+		}},
+		{"secure webhook", "the function app is not given the option", func(t *testing.T, w *world) {
+			edit(t, w, mainBicep, "    maximumInstanceCount: maximumInstanceCount\n    secureWebhook: secureWebhook\n", "    maximumInstanceCount: maximumInstanceCount\n    secureWebhook: false\n")
+		}},
+		// the alerts an operator expects read what the handler logs
+		{"operator alerts", "the lag query reads a field the handler does not log", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "lagSeconds = todouble(e.lagSeconds)", "lagSeconds = todouble(e.lag)")
+		}},
+		{"operator alerts", "the operations query reads another function's telemetry", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "operation_Name in ('RunCommand', 'AdvanceOperations')", "operation_Name in ('RunCommand', 'AdvanceOperation')")
+		}},
+		{"operator alerts", "the operations query picks an event the handler does not log", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "tostring(e.event) == 'operation'", "tostring(e.event) == 'operations'")
+		}},
+		{"operator alerts", "the replication-stopped rule counts failed runs", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "success == true", "success == false")
+		}},
+		{"operator alerts", "the lag rule splits by a column its query drops", func(t *testing.T, w *world) {
+			edit(t, w, alerts, "| project timestamp, pair, lagSeconds", "| project timestamp, lagSeconds")
+		}},
+		{"operator alerts", "the dead-letter alert watches another queue", func(t *testing.T, w *world) {
+			edit(t, w, mainBicep, "    commandQueueName: serviceBus.outputs.queueName\n", "    commandQueueName: 'dr-commands-old'\n")
+		}},
+		{"operator alerts", "sampling may drop the requests the replication-stopped rule counts", func(t *testing.T, w *world) {
+			edit(t, w, "host.json", `"excludedTypes": "Request;Trace"`, `"excludedTypes": "Trace"`)
+		}},
+		{"operator alerts", "the lag threshold drifts from the topology's maxLag", func(t *testing.T, w *world) {
+			edit(t, w, mainBicep, "param maxLagSeconds int = 600", "param maxLagSeconds int = 900")
+		}},
 		// app settings: code ↔ Bicep
 		{"app settings", "Bicep drops DR_TOPOLOGY", func(t *testing.T, w *world) {
 			edit(t, w, mainBicep, "  DR_TOPOLOGY: string(topology)\n", "")

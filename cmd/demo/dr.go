@@ -44,7 +44,7 @@ func drSettings(overlap time.Duration) map[string]string {
 			"settle":             "2s", "cooldown": "0s",
 		},
 	}}})
-	rules, _ := json.Marshal(map[string]any{"rules": []map[string]string{{"rule": demoRule, "pair": localstack.PairName, "action": "failover", "mode": "auto"}}})
+	rules, _ := json.Marshal(map[string]any{"rules": []map[string]string{{"ruleId": "/subscriptions/" + localstack.Subscription + "/resourceGroups/" + localstack.PrimaryGroup + "/providers/Microsoft.Insights/metricAlerts/" + demoRule, "pair": localstack.PairName, "action": "failover", "mode": "auto"}}})
 	return map[string]string{
 		"DR_TOPOLOGY": string(topo), "DR_ALERT_RULES": string(rules), "DR_COMMAND_QUEUE": demoQueue,
 		"ServiceBusConnection__fullyQualifiedNamespace": "local.servicebus.example",

@@ -22,7 +22,7 @@ param resourceGroupName string = ''
 @description('DR_TOPOLOGY as an object (see local.settings.json.example): pairs and ssisPairs. Role assignments are derived from it.')
 param topology object
 
-@description('DR_ALERT_RULES entries for alert rules of your own that may start an operation: [{rule, pair, action, mode}]. The example rules created here are added.')
+@description('DR_ALERT_RULES entries for alert rules of your own that may start an operation: [{ruleId, pair, action, mode, targets}], ruleId the rule\'s resource ID (docs/alerts.md). The example rules created here are added.')
 param alertRules array = []
 
 @description('NCRONTAB schedule of ReplicateSessions (DR_REPLICATION_SCHEDULE).')
@@ -50,17 +50,38 @@ param alwaysReadyInstances int = 1
 @description('Most instances any one function scales to.')
 param maximumInstanceCount int = 40
 
-@description('Create the example alert rules: a primary workflow failing and the primary integration account unavailable (both propose a failover), and replication lag.')
+@description('Create the example alert rules: a primary workflow failing and the primary integration account unavailable (both propose a failover).')
 param createExampleAlerts bool = true
 
 @description('Failed runs of a primary workflow within 5 minutes that make its example rule fire.')
 param failedRunsThreshold int = 5
 
-@description('Replication lag, in seconds, above which the example lag alert fires.')
+@description('Create the alerts an operator expects: replication stopped, lag above maxLagSeconds, a dead-lettered command, an operation failed or past expectedRtoSeconds (docs/alerts.md).')
+param createOperatorAlerts bool = true
+
+@description('Replication lag, in seconds, above which the lag alert fires: the topology\'s maxLag (10m by default).')
 param maxLagSeconds int = 600
+
+@description('Minutes without a successful replication run after which the replication-stopped alert fires (10, 15, 30, 45 or 60).')
+param replicationSilenceMinutes int = 15
+
+@description('Seconds an operation may wait on its RTO clock before the overdue-operation alert fires; a failed operation fires at once.')
+param expectedRtoSeconds int = 900
 
 @description('E-mail addresses the example alerts also notify.')
 param notifyEmails array = []
+
+@description('Call AlertIntake as a secure webhook with Entra ID and put App Service authentication in front of the app (docs/alerts.md). Off: the function key alone, the default.')
+param secureWebhook bool = false
+
+@description('Secure webhook: object ID of the Entra app registration the action group signs in to.')
+param webhookAppObjectId string = ''
+
+@description('Secure webhook: client (application) ID of that app registration.')
+param webhookAppClientId string = ''
+
+@description('Secure webhook: identifier URI (Application ID URI) of that app registration, e.g. api://<client ID>.')
+param webhookAppIdentifierUri string = ''
 
 var token = take(uniqueString(subscription().id, environmentName, location), 8)
 var rgName = empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
@@ -84,21 +105,24 @@ var databaseGroupResourceGroups = union(map(databaseFailoverGroupIds, id => join
 var instanceGroupResourceGroups = union(map(instanceFailoverGroupIds, id => join(take(split(id, '/'), 5), '/')), [])
 var targetSubscriptions = union(map(concat(integrationAccountIds, workflowIds, dataFactoryIds, failoverGroupIds), id => '/subscriptions/${split(id, '/')[2]}'), [subscription().id])
 
-// The example rules that may propose a failover, by name: created in alerts.bicep and
-// allow-listed in DR_ALERT_RULES from this one list.
+// The example rules that may propose a failover: created in alerts.bicep, in the app's
+// resource group, and allow-listed in DR_ALERT_RULES by their resource IDs from this
+// one list (ruleType is the rule's resource type, which alerts.bicep creates it as).
 var workflowRules = flatten(map(pairs, p => map(p.?failover.?primaryWorkflows ?? [], w => {
   rule: '${p.name}-${last(split(w, '/'))}-failing'
+  ruleType: 'metricAlerts'
   pair: p.name
   target: w
 })))
 var accountRules = map(pairs, p => {
   rule: '${p.name}-primary-account-unavailable'
+  ruleType: 'activityLogAlerts'
   pair: p.name
   target: p.primary
 })
 var exampleFailoverRules = createExampleAlerts ? concat(workflowRules, accountRules) : []
 var allowList = concat(alertRules, map(exampleFailoverRules, r => {
-  rule: r.rule
+  ruleId: '${subscription().id}/resourceGroups/${rgName}/providers/Microsoft.Insights/${r.ruleType}/${r.rule}'
   pair: r.pair
   action: 'failover'
   mode: 'propose'
@@ -195,6 +219,9 @@ module app 'modules/functionapp.bicep' = {
     appSettings: appSettings
     alwaysReadyInstances: alwaysReadyInstances
     maximumInstanceCount: maximumInstanceCount
+    secureWebhook: secureWebhook
+    webhookAppClientId: webhookAppClientId
+    webhookAppIdentifierUri: webhookAppIdentifierUri
   }
 }
 
@@ -209,10 +236,17 @@ module alerts 'modules/alerts.bicep' = {
     functionAppHostName: app.outputs.defaultHostName
     appInsightsId: monitoring.outputs.id
     failoverRules: exampleFailoverRules
-    createLagAlert: createExampleAlerts
+    createOperatorAlerts: createOperatorAlerts
     failedRunsThreshold: failedRunsThreshold
     maxLagSeconds: maxLagSeconds
+    replicationSilenceMinutes: replicationSilenceMinutes
+    expectedRtoSeconds: expectedRtoSeconds
+    serviceBusNamespaceId: serviceBus.outputs.id
+    commandQueueName: serviceBus.outputs.queueName
     notifyEmails: notifyEmails
+    secureWebhook: secureWebhook
+    webhookAppObjectId: webhookAppObjectId
+    webhookAppIdentifierUri: webhookAppIdentifierUri
   }
 }
 

@@ -74,11 +74,12 @@ param topology = {
   ]
 }
 
-// Alert rules of your own that may start an operation (DR_ALERT_RULES); add the
-// action group ag-<environment>-intake to each. The example rules are added for you.
+// Alert rules of your own that may start an operation (DR_ALERT_RULES, docs/alerts.md),
+// each by its resource ID; add the action group ag-<environment>-intake to each. The
+// example rules are added for you.
 param alertRules = [
   // {
-  //   rule: 'contoso-ia-weu-unavailable'
+  //   ruleId: '${groups}/b2b-westeurope/providers/Microsoft.Insights/metricAlerts/contoso-ia-weu-unavailable'
   //   pair: 'contoso-b2b'
   //   action: 'failover'
   //   mode: 'propose'
@@ -86,3 +87,7 @@ param alertRules = [
 ]
 
 param notifyEmails = []
+
+// The secure webhook (docs/alerts.md): off, AlertIntake is called with its function
+// key alone. On, give the Entra app registration's object ID, client ID and identifier URI.
+param secureWebhook = false

@@ -29,6 +29,15 @@ param maximumInstanceCount int = 40
 @description('Memory of an instance; the handler peaks near 50 MB, 2048 is the platform\'s default.')
 param instanceMemoryMB int = 2048
 
+@description('App Service authentication for the secure webhook (docs/alerts.md): every path but the Status function needs an Entra token for the app registration below. Off by default: function keys alone.')
+param secureWebhook bool = false
+
+@description('Secure webhook: client (application) ID of the Entra app registration.')
+param webhookAppClientId string = ''
+
+@description('Secure webhook: that app registration\'s identifier URI, the audience of the action group\'s token.')
+param webhookAppIdentifierUri string = ''
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -117,6 +126,44 @@ resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   name: 'ftp'
   properties: {
     allow: false
+  }
+}
+
+// The action group's token is checked before the host sees the request; the function
+// key is still checked after. Status stays on its key alone: operators' tools read it.
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (secureWebhook) {
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      excludedPaths: [
+        '/api/status'
+      ]
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: webhookAppClientId
+          openIdIssuer: 'https://sts.windows.net/${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            webhookAppIdentifierUri
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
   }
 }
 

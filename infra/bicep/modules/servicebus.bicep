@@ -75,6 +75,7 @@ resource sender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+output id string = sbNamespace.id
 output name string = sbNamespace.name
 output queueName string = queue.name
 // host only, no scheme or port: <namespace>.servicebus.windows.net
