@@ -115,7 +115,7 @@ func cutSuffixFold(name, suffix string) (string, bool) {
 		_, size := utf8.DecodeLastRuneInString(name[:i])
 		i -= size
 	}
-	if strings.ToLower(name[i:]) != strings.ToLower(suffix) {
+	if !strings.EqualFold(name[i:], suffix) {
 		return "", false
 	}
 	return name[:i], true

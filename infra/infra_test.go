@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -484,9 +485,14 @@ func isoDuration(s string) (time.Duration, bool) {
 	}
 	var d time.Duration
 	for i, unit := range []time.Duration{time.Hour, time.Minute, time.Second} {
-		var n int
-		fmt.Sscan(m[i+1]+"0", &n)
-		d += time.Duration(n/10) * unit
+		if m[i+1] == "" {
+			continue
+		}
+		n, err := strconv.Atoi(m[i+1])
+		if err != nil {
+			return 0, false
+		}
+		d += time.Duration(n) * unit
 	}
 	return d, true
 }

@@ -321,14 +321,6 @@ func (w *World) newSSIS(rng *rand.Rand) {
 	w.ssisRunner = &ssis.Runner{Reconciler: w.ssisRec, PassWait: time.Nanosecond}
 }
 
-// ssisRegion maps an SSIS side to its region.
-func ssisRegion(s ssis.Side) replication.Region {
-	if s == ssis.SideSecondary {
-		return replication.Secondary
-	}
-	return replication.Primary
-}
-
 // pad writes a number as the connector stores it: X12 nine digits zero padded.
 func pad(n int64, p failover.Protocol) string {
 	if p == failover.X12 {
