@@ -115,7 +115,10 @@ func cutSuffixFold(name, suffix string) (string, bool) {
 		_, size := utf8.DecodeLastRuneInString(name[:i])
 		i -= size
 	}
-	if !strings.EqualFold(name[i:], suffix) {
+	// ToLower, not EqualFold: Classify lower-cases names, and the two differ on
+	// letters such as 'İ' that lower-case to a letter they do not fold to.
+	if strings.ToLower(name[i:]) != strings.ToLower(suffix) { //nolint:staticcheck // SA6005: see above
+
 		return "", false
 	}
 	return name[:i], true
