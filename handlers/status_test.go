@@ -71,7 +71,7 @@ func TestStatusJSONIsOfThePublishedSchema(t *testing.T) {
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	const leak = "AccountKey=c2VjcmV0a2V5"
 	op := journal.Operation{ID: "fo-7", Pair: "contoso-b2b", Action: "failover", Status: journal.Waiting, Reason: "alert says " + leak,
-		Source: journal.Source{AlertID: "/subscriptions/0000/providers/Microsoft.AlertsManagement/alerts/1", AlertRule: "ia-down", RequestedBy: "alert"},
+		Source:  journal.Source{AlertID: "/subscriptions/0000/providers/Microsoft.AlertsManagement/alerts/1", AlertRule: "ia-down", RequestedBy: "alert"},
 		Created: now.Add(-time.Minute), Updated: now, RTO: 0, ETag: "W/\"etag\"", AttemptBy: "host-1", AttemptUntil: now.Add(time.Minute),
 		Steps: []journal.Step{{Name: "fence-old-side", Status: journal.StepWaiting, Started: now, Outcome: "fence pending", Changes: []string{"X-ICN 1104 -> 2104"}}}}
 	src := overview.Sources{
