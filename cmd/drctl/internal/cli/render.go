@@ -99,7 +99,7 @@ func renderStatus(w io.Writer, v statusView) error {
 		row(tw, "PAIR", "CHECKED", "AGE", "EPOCH", "MOVE", "STATE", "FAILING OR WHY STALE")
 		for _, r := range v.Readiness {
 			why := strings.Join(checksWith(r, verdictFail, verdictNotChecked), ", ")
-			if r.State == verdictStale {
+			if r.State == stateStale {
 				why = strings.Join(r.StaleBecause, "; ")
 			}
 			row(tw, r.Pair, r.CheckedAt.UTC().Format(time.RFC3339), fmtAge(r.AgeSeconds), fmt.Sprint(r.Epoch), r.From+" -> "+r.To, stateWords(r.State), dash(why))
@@ -284,11 +284,11 @@ func renderOperation(w io.Writer, op operationView) {
 // stateWords is a readiness state as a human reads it.
 func stateWords(state string) string {
 	switch state {
-	case "ready":
+	case stateReady:
 		return "READY"
-	case "notReady":
+	case stateNotReady:
 		return "NOT READY"
-	case "stale":
+	case stateStale:
 		return "STALE (not a verdict on now)"
 	}
 	return state

@@ -30,11 +30,11 @@ type (
 
 // Check verdicts and readiness states, as the contract names them.
 const (
-	verdictPass       = overview.VerdictPass
 	verdictFail       = overview.VerdictFail
-	verdictWarn       = overview.VerdictWarn
 	verdictNotChecked = overview.VerdictNotChecked
-	verdictStale      = overview.VerdictStale
+	stateReady        = overview.StateReady
+	stateNotReady     = overview.StateNotReady
+	stateStale        = overview.StateStale
 )
 
 func toStatus(o overview.Overview) statusView { return view.FromOverview(o) }
@@ -43,13 +43,3 @@ func toOperation(op journal.Operation) operationView { return view.FromOperation
 
 // timePtr is nil for the zero time: "never" is null in JSON, not year 1.
 func timePtr(t time.Time) *time.Time { return view.Time(t) }
-
-// seconds rounds to milliseconds.
-func seconds(s float64) float64 { return view.Seconds(s) }
-
-func orEmpty[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
