@@ -130,6 +130,7 @@ func Build(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		Replicator: streams,
 		Overview: overview.Sources{
 			Streams: streams, Journal: jrnl, Readiness: runner, SSIS: ssisOps.Reconciler, Pairs: pairNames,
+			ReadinessEvery: cfg.Engine.ReadinessEvery,
 		},
 		Operations: ops,
 		SSIS:       ssisOps.Reconciler,

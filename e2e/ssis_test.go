@@ -20,6 +20,7 @@ import (
 	"integration-dr/journal"
 	"integration-dr/mssql"
 	"integration-dr/ssis"
+	"integration-dr/view"
 )
 
 // ssisStack is a stack whose topology also has the SSIS pair, its SSISDBs on the
@@ -290,9 +291,7 @@ func TestSSISUnknownRoleChangesNothing(t *testing.T) {
 	if w := s.writes(); len(w) > 0 {
 		t.Fatalf("an unknown role changed things: %v", w)
 	}
-	var status struct {
-		SSIS []ssis.PairStatus `json:"ssis"`
-	}
+	var status view.Status
 	resp, err := s.host.HTTP(s.ctx, handlers.FnStatus, hostsim.Request{Method: http.MethodGet})
 	if err != nil || json.Unmarshal([]byte(resp.Body), &status) != nil || len(status.SSIS) != 1 || !strings.Contains(status.SSIS[0].Unknown, "no geo-replication link") {
 		t.Fatalf("status does not show the unknown role: %v %s", err, resp.Body)

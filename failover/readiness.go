@@ -19,6 +19,9 @@ type Readiness struct {
 	NoRoom []string
 	// Reasons says why, one sentence per problem, sorted.
 	Reasons []string
+	// NotCompared says the old side's agreements could not be read nor were ever
+	// recorded: nothing was compared.
+	NotCompared bool
 }
 
 // Ready says nothing stands in the way.

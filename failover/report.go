@@ -30,15 +30,21 @@ type Check struct {
 	Name string
 	OK   bool
 	// Warn: the check found something the pair's policy only warns about.
-	Warn bool   `json:",omitempty"`
-	Why  string `json:",omitempty"`
+	Warn bool `json:",omitempty"`
+	// NotChecked: the check could not be made (the old side neither answered nor was
+	// ever recorded); OK then says only that it does not stand in the way.
+	NotChecked bool   `json:",omitempty"`
+	Why        string `json:",omitempty"`
 }
 
 // Report is whether a pair could move its active side now, every check with its
 // verdict: what an operator reads before a disaster, not during one.
 type Report struct {
-	Pair     string
-	At       time.Time
+	Pair string
+	At   time.Time
+	// Epoch is the pair's epoch the report was made at: one from another epoch checked
+	// a world that has since moved.
+	Epoch    int64 `json:",omitempty"`
 	From, To replication.Region
 	Checks   []Check
 	// Bumps are the numbers the move would bump now ("session: from -> to").
@@ -78,7 +84,7 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 	op := journal.Operation{ID: "readiness", Action: action, Pair: name, DryRun: true}
 	p := &plan{r: r, pair: pair, op: &op}
 	from, to := p.direction()
-	rep := Report{Pair: name, At: r.now(), From: from, To: to}
+	rep := Report{Pair: name, At: r.now(), Epoch: region.Epoch, From: from, To: to}
 	add := func(c Check) { rep.Checks = append(rep.Checks, c) }
 
 	agreements, noChecks, notes, err := p.assess(ctx)
@@ -88,7 +94,11 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 	}
 	rep.Notes = notes
 	add(Check{Name: CheckNameReachable, OK: true, Why: fmt.Sprintf("%d agreements", len(p.target))})
-	add(Check{Name: CheckNameAgreements, OK: agreements.Ready(), Why: strings.Join(agreements.Reasons, "; ")})
+	why := strings.Join(agreements.Reasons, "; ")
+	if agreements.NotCompared {
+		why = "not compared: the old side's agreements could neither be read nor were ever recorded"
+	}
+	add(Check{Name: CheckNameAgreements, OK: agreements.Ready(), NotChecked: agreements.NotCompared, Why: why})
 	if why := p.unreplicated(); why != "" {
 		add(Check{Name: CheckNameReplicated, Why: why})
 	}

@@ -984,6 +984,7 @@ func (p *plan) assess(ctx context.Context) (r Readiness, noChecks, notes []strin
 			notes = append(notes, fmt.Sprintf("old side (%s) %s: compared with its agreements as recorded at %s", from, state, snap.Taken.UTC().Format(time.RFC3339)))
 		} else {
 			notes = append(notes, fmt.Sprintf("old side (%s) %s and never recorded: agreements not compared", from, state))
+			r.NotCompared = true
 		}
 	} else {
 		r = CheckAgreements(plain(old), plain(target))

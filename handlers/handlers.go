@@ -14,6 +14,7 @@ import (
 	"integration-dr/alert"
 	"integration-dr/drerr"
 	"integration-dr/overview"
+	"integration-dr/redact"
 	"integration-dr/replication"
 )
 
@@ -236,6 +237,8 @@ func writeReply(w http.ResponseWriter, status int, r Reply) {
 	if r.Logs == nil {
 		r.Logs = []string{}
 	}
+	// The host writes Logs to Application Insights: masked like every other log.
+	r.Logs = redact.Strings(r.Logs)
 	body, err := json.Marshal(r)
 	if err != nil {
 		status, body = http.StatusInternalServerError, []byte(`{"Outputs":{},"Logs":["reply could not be encoded"],"ReturnValue":null}`)

@@ -12,6 +12,7 @@ import (
 
 	"integration-dr/overview"
 	"integration-dr/statuspage"
+	"integration-dr/view"
 )
 
 // status answers the HTTP-triggered Status function through its "res" output binding:
@@ -44,7 +45,16 @@ func (h *Handler) status(ctx context.Context, inv Invocation, log *slog.Logger) 
 			"headers": map[string]string{"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"},
 		}}}
 	}
-	return http.StatusOK, Reply{Outputs: map[string]any{bindReply: httpResponse(http.StatusOK, o)}}
+	// The same document as drctl status --json: package view is the contract.
+	body, err := view.Marshal(view.FromOverview(o))
+	if err != nil {
+		log.Error("status document", "err", err)
+		return http.StatusOK, httpReply(http.StatusInternalServerError, map[string]string{"error": "the status could not be encoded"})
+	}
+	return http.StatusOK, Reply{Outputs: map[string]any{bindReply: map[string]any{
+		"statusCode": http.StatusOK, "body": string(body),
+		"headers": map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+	}}}
 }
 
 // nothingRead says the overview holds nothing read from the store: no stream, no

@@ -14,6 +14,7 @@ import (
 
 	"integration-dr/command"
 	"integration-dr/drerr"
+	"integration-dr/redact"
 )
 
 // Status is where an operation stands.
@@ -196,12 +197,15 @@ func New(c command.Command, src Source, rtoStart, now time.Time) Operation {
 	if src.RequestedBy == "" {
 		src.RequestedBy = c.RequestedBy
 	}
-	src = Source{AlertID: Cut(src.AlertID, MaxSourceField), AlertRule: Cut(src.AlertRule, MaxSourceField), RequestedBy: Cut(src.RequestedBy, MaxSourceField)}
+	// What came from outside (an alert's fields, a reason typed anywhere) is kept
+	// masked: the journal is read by everyone who operates the pair. Masked before it
+	// is cut, so that a cut never leaves half a secret showing.
+	src = Source{AlertID: Cut(redact.String(src.AlertID), MaxSourceField), AlertRule: Cut(redact.String(src.AlertRule), MaxSourceField), RequestedBy: Cut(redact.String(src.RequestedBy), MaxSourceField)}
 	if !command.ValidID(c.Target) {
 		c.Target = ""
 	}
 	c.Action = command.Action(Cut(string(c.Action), MaxSourceField))
-	c.Reason, c.Side = Cut(c.Reason, MaxSourceField), Cut(c.Side, MaxSourceField)
+	c.Reason, c.Side = Cut(redact.String(c.Reason), MaxSourceField), Cut(c.Side, MaxSourceField)
 	var epoch *int64
 	if c.ExpectedEpoch != nil {
 		e := *c.ExpectedEpoch

@@ -11,6 +11,7 @@ import (
 
 	"integration-dr/command"
 	"integration-dr/drerr"
+	"integration-dr/redact"
 )
 
 // Limits on what one operation holds, so that it fits one table entity (1 MiB):
@@ -222,7 +223,7 @@ func (op *Operation) Reject(why string, now time.Time) error {
 	if err := op.SetStatus(Rejected, now); err != nil {
 		return err
 	}
-	op.Error = Cut(why, MaxError)
+	op.Error = Cut(redact.String(why), MaxError)
 	return nil
 }
 
@@ -231,7 +232,7 @@ func (op *Operation) Fail(reason string, now time.Time) error {
 	if err := op.SetStatus(Failed, now); err != nil {
 		return err
 	}
-	op.Error = Cut(reason, MaxError)
+	op.Error = Cut(redact.String(reason), MaxError)
 	return nil
 }
 

@@ -32,6 +32,9 @@ type Overview struct {
 	SSIS       []ssis.PairStatus   `json:"ssis,omitempty"`
 	// Problems are the parts that could not be read; the rest is still shown.
 	Problems []string `json:"problems,omitempty"`
+	// ReadinessEvery is how often the operations timer remakes a readiness report:
+	// a kept one older than that is stale (see Judge).
+	ReadinessEvery time.Duration `json:"-"`
 }
 
 // Streams reads every stream's status.
@@ -65,6 +68,8 @@ type Sources struct {
 	Pairs []string
 	// LastOperations is how many operations per pair to show (default 5).
 	LastOperations int
+	// ReadinessEvery is the readiness timer's cadence (DR_READINESS_EVERY).
+	ReadinessEvery time.Duration
 	Now            func() time.Time
 }
 
@@ -76,7 +81,7 @@ func Collect(ctx context.Context, src Sources, pair string) Overview {
 	if src.Now != nil {
 		now = src.Now
 	}
-	o := Overview{Generated: now().UTC()}
+	o := Overview{Generated: now().UTC(), ReadinessEvery: src.ReadinessEvery}
 	want := func(name string) bool { return pair == "" || pair == name }
 	problem := func(what string, err error) { o.Problems = append(o.Problems, fmt.Sprintf("%s: %v", what, err)) }
 	if src.Streams != nil {

@@ -171,6 +171,7 @@ func serveStatus(t *testing.T, o overview.Overview) string {
 			Streams: streamsStub(o.Streams), Journal: journalStub{pending: o.Pending, ops: o.Operations, broken: unreadable},
 			Readiness: readinessStub(o.Readiness), SSIS: ssisStub(o.SSIS),
 			Pairs: append(pairNames(o), unreadable), Now: func() time.Time { return o.Generated },
+			ReadinessEvery: o.ReadinessEvery,
 		},
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Timeout: 10 * time.Second,

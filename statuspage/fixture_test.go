@@ -37,7 +37,8 @@ const (
 // roles; and one pair's journal could not be read.
 func sampleOverview() overview.Overview {
 	return overview.Overview{
-		Generated: generated,
+		Generated:      generated,
+		ReadinessEvery: time.Hour,
 		Streams: []replication.StreamStatus{
 			{
 				Pair: pairA, Active: replication.Secondary, Epoch: 5, Direction: "secondary->primary",
@@ -56,7 +57,7 @@ func sampleOverview() overview.Overview {
 		},
 		Readiness: []failover.Report{
 			{
-				Pair: pairA, At: generated.Add(-4 * time.Minute), From: replication.Secondary, To: replication.Primary,
+				Pair: pairA, At: generated.Add(-4 * time.Minute), Epoch: 5, From: replication.Secondary, To: replication.Primary,
 				Checks: []failover.Check{
 					{Name: failover.CheckNameReachable, OK: true, Why: "21 agreements"},
 					{Name: failover.CheckNameAgreements, OK: true},
@@ -67,7 +68,7 @@ func sampleOverview() overview.Overview {
 				Bumps: []string{"x12-acme-out/ICN: 000041233 -> 000042233", "edifact-initech/UNB: 7781 -> 8781"},
 			},
 			{
-				Pair: pairB, At: generated.Add(-6 * time.Minute), From: replication.Primary, To: replication.Secondary,
+				Pair: pairB, At: generated.Add(-6 * time.Minute), Epoch: 2, From: replication.Primary, To: replication.Secondary,
 				Checks: []failover.Check{
 					{Name: failover.CheckNameReachable, OK: true, Why: "18 agreements"},
 					{Name: failover.CheckNameAgreements, Why: failedWhy},

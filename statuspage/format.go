@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"integration-dr/overview"
+	"integration-dr/redact"
 )
 
 // maxText bounds one free-text value (an error, a reason, an outcome): a stack trace
@@ -19,7 +19,7 @@ const maxText = 600
 // from overview.Collect is masked already; masking again costs little and covers an
 // overview built any other way.
 func text(s string) string {
-	return clip(overview.Mask(s), maxText)
+	return clip(redact.String(s), maxText)
 }
 
 // clip cuts s to at most n runes, marking the cut.

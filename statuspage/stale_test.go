@@ -21,8 +21,8 @@ func TestRenderMarksAReadinessReportThatPredatesTheMove(t *testing.T) {
 	if !strings.Contains(page, `<span class="badge warn">readiness report predates the move: secondary is active now</span>`) {
 		t.Error("the readiness section does not say the report predates the move")
 	}
-	if !strings.Contains(page, `<span class="badge big muted">ready</span>`) {
-		t.Error("the readiness section shows a report that predates the move with its verdict in colour")
+	if !strings.Contains(page, `<span class="badge big warn">stale: not a verdict on now</span>`) || strings.Contains(page, `<span class="badge big ok">ready</span>`) {
+		t.Error("the readiness section shows a report that predates the move with its verdict")
 	}
 	page = render(t, sampleOverview())
 	if strings.Contains(page, "predates the move") || !strings.Contains(tileOf(t, page, pairA), `<span class="badge ok">ready to move to primary</span>`) {
@@ -46,5 +46,38 @@ func TestRenderFlagsAnOldSSISReconcile(t *testing.T) {
 		if tile := tileOf(t, page, ssisPair); !strings.HasPrefix(tile, `ok"`) || strings.Contains(page, `<span class="badge warn">last reconcile`) {
 			t.Errorf("reconciled %s before: tile\n%s", age, tile)
 		}
+	}
+}
+
+// A kept report older than its interval, or made at another epoch than the pair's
+// current one, is stale: never "ready", none of its checks "pass", and the page says
+// why; a check that was not made is "not checked", never "pass".
+func TestRenderNeverShowsAStaleReadinessReportAsPass(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(o *overview.Overview)
+		why    string
+	}{
+		{"older than its interval", func(o *overview.Overview) { o.Readiness[0].At = generated.Add(-61 * time.Minute) }, "more than its interval (1h0m0s)"},
+		{"from an earlier epoch", func(o *overview.Overview) { o.Readiness[0].Epoch = 4 }, "made at epoch 4; the pair is at epoch 5 now"},
+		{"with the timer off", func(o *overview.Overview) { o.ReadinessEvery = 0 }, "the readiness timer is off"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page := render(t, with(func(o *overview.Overview) { o.Readiness = o.Readiness[:1]; tt.change(o) }))
+			if tile := tileOf(t, page, pairA); strings.Contains(tile, "ready to move") || !strings.Contains(tile, "readiness report stale") {
+				t.Errorf("tile:\n%s", tile)
+			}
+			if strings.Contains(page, ">pass<") || strings.Contains(page, `<span class="badge big ok">ready</span>`) || !strings.Contains(page, tt.why) {
+				t.Errorf("the readiness section shows a stale report as pass, or not why it is stale")
+			}
+		})
+	}
+	page := render(t, with(func(o *overview.Overview) {
+		o.Readiness = o.Readiness[:1]
+		o.Readiness[0].Checks[1].NotChecked = true
+	}))
+	if !strings.Contains(page, `<th scope="row">agreements match</th><td><span class="badge warn">not checked</span>`) {
+		t.Error("a check not made is not shown as not checked")
 	}
 }

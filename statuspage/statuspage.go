@@ -96,9 +96,13 @@ type readyView struct {
 	Pair, Direction string
 	At              when
 	Verdict         badge
+	Epoch           int64
 	// Stale is set when the report was made from the side that is no longer active:
 	// it checked the move already made, not the one that could run now.
-	Stale        *badge
+	Stale *badge
+	// StaleBecause says why the report is not to be read as now (too old, another
+	// epoch, another side); empty when it may be.
+	StaleBecause []string
 	Checks       list[checkView]
 	Bumps, Notes list[string]
 }
@@ -155,9 +159,9 @@ func build(o overview.Overview) view {
 	v := view{Generated: stamp(o.Generated), Problems: texts(o.Problems, maxProblems)}
 	now := o.Generated
 
-	ready := map[string]failover.Report{}
+	ready := map[string]overview.Judged{}
 	for _, r := range o.Readiness {
-		ready[r.Pair] = r
+		ready[r.Pair] = o.Judge(r)
 	}
 	active := map[string]replication.Region{}
 	for _, s := range o.Streams {
@@ -180,7 +184,7 @@ func build(o overview.Overview) view {
 	reports := capped(o.Readiness, maxPairs)
 	v.Readiness.More = reports.More
 	for _, r := range reports.Items {
-		v.Readiness.Items = append(v.Readiness.Items, readinessView(r, active[r.Pair], now))
+		v.Readiness.Items = append(v.Readiness.Items, readinessView(o.Judge(r), now))
 	}
 
 	pend := capped(o.Pending, maxOps)
@@ -268,16 +272,18 @@ func streamView(i int, s replication.StreamStatus, now time.Time) pairView {
 	return p
 }
 
-func streamTile(p pairView, s replication.StreamStatus, r failover.Report, hasReport bool, pending int) tile {
+func streamTile(p pairView, s replication.StreamStatus, j overview.Judged, hasReport bool, pending int) tile {
 	t := tile{Name: p.Name, Kind: "integration account", Headline: fmt.Sprintf("%s active · epoch %d", p.Active, p.Epoch)}
 	t.Lines = append(t.Lines, badge{"lag " + p.Lag.Text, p.Lag.Class})
 	switch {
 	case !hasReport:
 		t.Lines = append(t.Lines, badge{"no readiness report", "warn"})
-	case predates(r, s.Active):
+	case predates(j.Report, s.Active):
 		t.Lines = append(t.Lines, predatesBadge)
-	case r.Ready():
-		t.Lines = append(t.Lines, badge{"ready to move to " + orUnknown(string(r.To)), "ok"})
+	case j.State() == overview.StateStale:
+		t.Lines = append(t.Lines, badge{"readiness report stale", "warn"})
+	case j.Ready():
+		t.Lines = append(t.Lines, badge{"ready to move to " + orUnknown(string(j.Report.To)), "ok"})
 	default:
 		t.Lines = append(t.Lines, badge{"not ready to move", "bad"})
 	}
@@ -340,36 +346,44 @@ func predates(r failover.Report, active replication.Region) bool {
 	return r.From != "" && active != "" && r.From != active
 }
 
-// readinessView shows a report; active is the pair's active side now, if known.
-func readinessView(r failover.Report, active replication.Region, now time.Time) readyView {
+// readinessView shows a report as it may be read now: its age and epoch, and when
+// stale why, with no verdict of its own in colour; a check not made is "not checked".
+func readinessView(j overview.Judged, now time.Time) readyView {
+	r := j.Report
 	v := readyView{
 		Pair: text(r.Pair), Direction: orUnknown(string(r.From)) + " → " + orUnknown(string(r.To)),
-		At: whenOf(r.At, now), Bumps: texts(r.Bumps, maxLines), Notes: texts(r.Notes, maxLines),
+		At: whenOf(r.At, now), Epoch: r.Epoch, Bumps: texts(r.Bumps, maxLines), Notes: texts(r.Notes, maxLines),
 	}
-	if predates(r, active) {
+	if j.Current != nil && predates(r, j.Current.Active) {
 		b := predatesBadge
-		b.Text += fmt.Sprintf(": %s is active now", text(string(active)))
+		b.Text += fmt.Sprintf(": %s is active now", text(string(j.Current.Active)))
 		v.Stale = &b
 	}
+	for _, why := range j.Stale {
+		v.StaleBecause = append(v.StaleBecause, text(why))
+	}
 	switch {
-	case r.Ready():
+	case j.State() == overview.StateStale:
+		v.Verdict = badge{"stale: not a verdict on now", "warn"}
+	case j.Ready():
 		v.Verdict = badge{"ready", "ok"}
 	case len(r.Checks) == 0:
 		v.Verdict = badge{"not ready: no checks ran", "bad"}
 	default:
 		v.Verdict = badge{"not ready", "bad"}
 	}
-	if v.Stale != nil {
-		v.Verdict.Class = "muted" // a verdict on the move already made: not to be read as now
-	}
 	checks := capped(r.Checks, maxChecks)
 	v.Checks.More = checks.More
 	for _, c := range checks.Items {
 		cv := checkView{Name: text(c.Name), Why: text(c.Why)}
-		switch {
-		case !c.OK:
+		switch j.Verdict(c) {
+		case overview.VerdictStale:
+			cv.Verdict = badge{"stale", "muted"}
+		case overview.VerdictNotChecked:
+			cv.Verdict = badge{"not checked", "warn"}
+		case overview.VerdictFail:
 			cv.Verdict = badge{"fail", "bad"}
-		case c.Warn:
+		case overview.VerdictWarn:
 			cv.Verdict = badge{"warn", "warn"}
 		default:
 			cv.Verdict = badge{"pass", "ok"}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,10 +19,11 @@ import (
 
 	"integration-dr/app"
 	"integration-dr/config"
+	"integration-dr/redact"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log := newLogger(os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := run(ctx, log, os.Getenv); err != nil {
@@ -29,6 +31,11 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// newLogger logs JSON lines to w, every one masked (package redact): an alert's
+// text, an SDK error quoting a connection string, or a setting refused at start-up
+// may hold a secret.
+func newLogger(w io.Writer) *slog.Logger { return slog.New(redact.JSONHandler(w, nil)) }
 
 // run serves until ctx ends, then lets the invocation in flight finish.
 func run(ctx context.Context, log *slog.Logger, getenv func(string) string) error {

@@ -10,6 +10,7 @@ import (
 
 	"integration-dr/app"
 	"integration-dr/replication"
+	"integration-dr/view"
 )
 
 type checkpointShowOptions struct {
@@ -43,66 +44,8 @@ func newCmdCheckpointShow(f *Factory, runF func(context.Context, *checkpointShow
 	return cmd
 }
 
-// checkpointView is the --json document of checkpoint show.
-type checkpointView struct {
-	Pair string `json:"pair"`
-	// Stored says a checkpoint exists; none until the first run.
-	Stored       bool   `json:"stored"`
-	ActiveRegion string `json:"activeRegion"`
-	Epoch        int64  `json:"epoch"`
-	// CheckpointEpoch differs from Epoch right after a flip, until a run restarts the
-	// stream in the new direction.
-	CheckpointEpoch     int64      `json:"checkpointEpoch"`
-	Watermark           *time.Time `json:"watermark"`
-	LagSeconds          float64    `json:"lagSeconds"`
-	ClockOffsetSeconds  float64    `json:"clockOffsetSeconds"`
-	Scan                scanView   `json:"scan"`
-	Reconcile           scanView   `json:"reconcile"`
-	LastReconciled      *time.Time `json:"lastReconciled"`
-	LastHealed          int64      `json:"lastHealed"`
-	LastRun             *time.Time `json:"lastRun"`
-	LastDurationSeconds float64    `json:"lastDurationSeconds"`
-	LastWrites          int64      `json:"lastWrites"`
-	LastListed          int64      `json:"lastListed"`
-	LastError           string     `json:"lastError"`
-	LastSuccess         *time.Time `json:"lastSuccess"`
-	LeaseOwner          string     `json:"leaseOwner"`
-	LeaseUntil          *time.Time `json:"leaseUntil"`
-	LeaseHeld           bool       `json:"leaseHeld"`
-	Runs                int64      `json:"runs"`
-	Writes              int64      `json:"writes"`
-	FutureStamped       int64      `json:"futureStamped"`
-	OverlapMemory       int        `json:"overlapMemory"`
-	ObservedRates       int        `json:"observedRates"`
-}
-
-type scanView struct {
-	Kind     string     `json:"kind"` // "" between scans
-	Since    *time.Time `json:"since"`
-	Listed   int64      `json:"listed"`
-	Writes   int64      `json:"writes"`
-	Resuming bool       `json:"resuming"` // a cursor is saved: the next run goes on from it
-}
-
 func toCheckpoint(cp replication.Checkpoint, region replication.ActiveRegion, now time.Time) checkpointView {
-	v := checkpointView{
-		Pair: cp.Pair, Stored: cp.ETag != "", ActiveRegion: string(region.Active), Epoch: region.Epoch, CheckpointEpoch: cp.Epoch,
-		Watermark: timePtr(cp.Watermark), LagSeconds: -1, ClockOffsetSeconds: seconds(cp.ClockOffset.Seconds()),
-		Scan: toScan(cp.Scan), Reconcile: toScan(cp.Reconcile), LastReconciled: timePtr(cp.LastReconciled), LastHealed: cp.LastHealed,
-		LastRun: timePtr(cp.LastRun), LastDurationSeconds: seconds(cp.LastDuration.Seconds()), LastWrites: cp.LastWrites, LastListed: cp.LastListed,
-		LastError: cp.LastError, LastSuccess: timePtr(cp.LastSuccess),
-		LeaseOwner: cp.LeaseOwner, LeaseUntil: timePtr(cp.LeaseUntil), LeaseHeld: leaseHeld(cp, now),
-		Runs: cp.Runs, Writes: cp.Writes, FutureStamped: cp.FutureStamped, OverlapMemory: len(cp.Recent), ObservedRates: len(cp.Rates),
-	}
-	// As the status page measures it: only a checkpoint of the current direction has a lag.
-	if lag := replication.Lag(cp, now); cp.Epoch == region.Epoch && lag >= 0 {
-		v.LagSeconds = seconds(lag.Seconds())
-	}
-	return v
-}
-
-func toScan(s replication.Scan) scanView {
-	return scanView{Kind: string(s.Kind), Since: timePtr(s.Since), Listed: s.Listed, Writes: s.Writes, Resuming: s.Cursor != ""}
+	return view.FromCheckpoint(cp, region, now)
 }
 
 // leaseHeld says a run (or an operation's plan, "operation:<id>") holds the stream.

@@ -331,6 +331,9 @@ func TestDeadLettersAreListedAndResubmitted(t *testing.T) {
 	if r.code != ExitOK || !strings.Contains(r.out, "drctl journal --pair contoso-b2b --id fo-7") || len(d.resubmitted) != 1 {
 		t.Errorf("%s", r)
 	}
+	if v := checkSchema[schemaDeadLetter](t, "dlq resubmit --json", runDrctl(context.Background(), factory(), "dlq", "resubmit", "41", "--json").out); v.SequenceNumber != 41 {
+		t.Errorf("%+v", v)
+	}
 	r = runDrctl(context.Background(), factory(), "dlq", "resubmit", "99")
 	if r.code != ExitUsage {
 		t.Errorf("want exit 2\n%s", r)

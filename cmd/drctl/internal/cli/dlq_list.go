@@ -3,11 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"integration-dr/azure/servicebus"
+	"integration-dr/redact"
 )
 
 type dlqListOptions struct {
@@ -39,23 +39,10 @@ func newCmdDLQList(f *Factory, runF func(context.Context, *dlqListOptions) error
 	return cmd
 }
 
-// deadLetterView is a dead-lettered command in --json.
-type deadLetterView struct {
-	SequenceNumber int64      `json:"sequenceNumber"`
-	MessageID      string     `json:"messageId"`
-	ID             string     `json:"id"`
-	Action         string     `json:"action"`
-	Pair           string     `json:"pair"`
-	Reason         string     `json:"reason"`
-	Description    string     `json:"description"`
-	EnqueuedTime   *time.Time `json:"enqueuedTime"`
-	DeliveryCount  uint32     `json:"deliveryCount"`
-}
-
 func toDeadLetter(d servicebus.DeadLetter) deadLetterView {
 	return deadLetterView{
 		SequenceNumber: d.SequenceNumber, MessageID: d.MessageID, ID: d.ID, Action: d.Action, Pair: d.Pair,
-		Reason: d.Reason, Description: d.Description, EnqueuedTime: timePtr(d.EnqueuedTime), DeliveryCount: d.DeliveryCount,
+		Reason: redact.String(d.Reason), Description: redact.String(d.Description), EnqueuedTime: timePtr(d.EnqueuedTime), DeliveryCount: d.DeliveryCount,
 	}
 }
 

@@ -57,13 +57,18 @@ func TestTheOperatorsDayOnALocalStack(t *testing.T) {
 	if _, err := s.app().Failover.Advance(s.ctx); err != nil {
 		t.Fatal(err)
 	}
-	s.env[config.EnvReadiness] = "0"
 
 	golden(t, "status", s.must(ExitOK, "status").out)
 	st := checkSchema[schemaStatus](t, "status --json", s.must(ExitOK, "status", "--json").out)
 	if len(st.Streams) != 1 || st.Streams[0].ActiveRegion != "primary" || st.Streams[0].LagSeconds < 0 || st.Streams[0].SinceSuccessSeconds < 0 ||
 		len(st.Readiness) != 1 || !st.Readiness[0].Ready || len(st.SSIS) != 1 || len(st.SSIS[0].Sides) != 2 {
 		t.Errorf("status --json: %+v", st)
+	}
+	// With the readiness timer off nothing remakes the kept report: from now on it
+	// is stale, never ready.
+	s.env[config.EnvReadiness] = "0"
+	if st := checkSchema[schemaStatus](t, "status --json", s.must(ExitOK, "status", "--json").out); st.Readiness[0].State != "stale" || st.Readiness[0].Ready {
+		t.Errorf("a kept report with the timer off: %+v", st.Readiness[0])
 	}
 
 	golden(t, "readiness", s.must(ExitOK, "readiness", "--pair", "contoso-b2b").out)
@@ -106,6 +111,9 @@ func TestTheOperatorsDayOnALocalStack(t *testing.T) {
 		st.Operations[0].ID != "fo-1" || st.Operations[0].RTOSeconds == nil || *st.Operations[0].RTOSeconds <= 0 {
 		t.Errorf("status after the failover: %+v", st)
 	}
+	if r := st.Readiness[0]; r.State != "stale" || r.Ready || r.Epoch != 0 || r.CurrentEpoch == nil || *r.CurrentEpoch != 1 {
+		t.Errorf("the report made before the failover is not stale: %+v", r)
+	}
 
 	golden(t, "journal", s.must(ExitOK, "journal").out)
 	golden(t, "journal_failover", s.must(ExitOK, "journal", "--pair", "contoso-b2b", "--id", "fo-1").out)
@@ -139,7 +147,11 @@ func TestCheckpointResetIsSafe(t *testing.T) {
 	s := newStack(t)
 	s.must(ExitOK, "replicate", "--once")
 	s.must(ExitOK, "failover", "--pair", "contoso-b2b", "--direct", "--wait")
-	s.must(ExitOK, "replicate", "--once") // the stream runs the other way now
+	// The stream runs the other way now; --json gives the pass's lag in seconds.
+	runs := checkSchema[[]schemaReplicate](t, "replicate --once --json", s.must(ExitOK, "replicate", "--once", "--json").out)
+	if len(runs) != 1 || runs[0].Pair != "contoso-b2b" || runs[0].Direction != "secondary->primary" || runs[0].LagSeconds < 0 || runs[0].LagSeconds > 3600 {
+		t.Errorf("replicate --once --json: %+v", runs)
+	}
 
 	r := s.must(ExitUsage, "checkpoint", "reset", "--pair", "contoso-b2b")
 	oneErrorLine(t, r, "without --yes")
@@ -180,6 +192,10 @@ func TestCheckpointResetIsSafe(t *testing.T) {
 	}
 	if after.ActiveRegion != "secondary" || after.Epoch != 1 || after.Runs != held.Runs {
 		t.Errorf("after reset the active-region record or counters changed: %+v", after)
+	}
+	// A second reset, as a script would ask for it.
+	if v := checkSchema[schemaReset](t, "checkpoint reset --json", s.must(ExitOK, "checkpoint", "reset", "--pair", "contoso-b2b", "--yes", "--json").out); v.Pair != "contoso-b2b" || !v.Reset {
+		t.Errorf("checkpoint reset --json: %+v", v)
 	}
 	// Readiness now says not ready; the next run scans everything and it is again.
 	s.must(ExitNotReady, "readiness", "--pair", "contoso-b2b")

@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"integration-dr/redact"
 )
 
 // Exit codes, documented in drctl --help: scripts rely on them.
@@ -63,9 +68,43 @@ func oneLine(err error) string {
 		}
 		parts = append(parts, l)
 	}
-	s := strings.Join(parts, "; ")
+	// Settings and SDK errors may quote what they refused (a connection string, a
+	// signed URL): the line is masked.
+	s := redact.String(strings.Join(parts, "; "))
 	if utf8.RuneCountInString(s) > maxLine {
 		s = string([]rune(s)[:maxLine-1]) + "…"
 	}
 	return s
+}
+
+// wantsJSON says the command line asked for --json: the flag as parsed, or, when
+// parsing itself failed, the word on the command line (before a "--").
+func wantsJSON(cmd *cobra.Command, args []string) bool {
+	if cmd != nil {
+		if fl := cmd.Flags().Lookup("json"); fl != nil && fl.Changed {
+			return fl.Value.String() == "true"
+		}
+	}
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true":
+			return true
+		}
+	}
+	return false
+}
+
+// countingWriter counts what went through it: an error becomes a JSON document on
+// stdout only when the command printed none, so stdout always holds one document.
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"integration-dr/app"
+	"integration-dr/view"
 )
 
 type readinessOptions struct {
@@ -79,16 +80,10 @@ func runReadiness(ctx context.Context, opts *readinessOptions) error {
 		if err != nil {
 			return fmt.Errorf("readiness of %s: %w", name, err)
 		}
-		v := toReadiness(rep)
+		v := view.FromReport(rep, s.Config.Engine.ReadinessEvery)
 		views = append(views, v)
 		if !v.Ready {
-			var failing []string
-			for _, c := range v.Checks {
-				if c.Verdict == verdictFail {
-					failing = append(failing, c.Name)
-				}
-			}
-			notReady = append(notReady, fmt.Sprintf("%s (%s)", name, strings.Join(failing, ", ")))
+			notReady = append(notReady, fmt.Sprintf("%s (%s)", name, strings.Join(checksWith(v, verdictFail, verdictNotChecked), ", ")))
 		}
 	}
 	if opts.JSON {

@@ -1,12 +1,13 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"integration-dr/view"
 )
 
 // Human output: plain tables (text/tabwriter), one section per heading, no colour, so
@@ -17,11 +18,8 @@ func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 
 // row writes one tab-separated row.
 func row(tw *tabwriter.Writer, cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+// writeJSON prints a --json document (no HTML escaping: "->" stays "->").
+func writeJSON(w io.Writer, v any) error { return view.Encode(w, v) }
 
 func fmtTime(t *time.Time) string {
 	if t == nil {
@@ -98,15 +96,13 @@ func renderStatus(w io.Writer, v statusView) error {
 		fmt.Fprintln(w, "none kept yet")
 	} else {
 		tw := newTable(w)
-		row(tw, "PAIR", "CHECKED", "MOVE", "READY", "FAILING")
+		row(tw, "PAIR", "CHECKED", "AGE", "EPOCH", "MOVE", "STATE", "FAILING OR WHY STALE")
 		for _, r := range v.Readiness {
-			var failing []string
-			for _, c := range r.Checks {
-				if c.Verdict == verdictFail {
-					failing = append(failing, c.Name)
-				}
+			why := strings.Join(checksWith(r, verdictFail, verdictNotChecked), ", ")
+			if r.State == stateStale {
+				why = strings.Join(r.StaleBecause, "; ")
 			}
-			row(tw, r.Pair, r.At.UTC().Format(time.RFC3339), r.From+" -> "+r.To, yesNo(r.Ready), dash(strings.Join(failing, ", ")))
+			row(tw, r.Pair, r.CheckedAt.UTC().Format(time.RFC3339), fmtAge(r.AgeSeconds), fmt.Sprint(r.Epoch), r.From+" -> "+r.To, stateWords(r.State), dash(why))
 		}
 		tw.Flush()
 	}
@@ -285,16 +281,49 @@ func renderOperation(w io.Writer, op operationView) {
 	}
 }
 
-func renderReadiness(w io.Writer, r readinessView, bumpsShown int) {
-	state := "READY"
-	if !r.Ready {
-		state = "NOT READY"
+// stateWords is a readiness state as a human reads it.
+func stateWords(state string) string {
+	switch state {
+	case stateReady:
+		return "READY"
+	case stateNotReady:
+		return "NOT READY"
+	case stateStale:
+		return "STALE (not a verdict on now)"
 	}
-	fmt.Fprintf(w, "%s: %s -> %s  %s  (checked %s)\n", r.Pair, r.From, r.To, state, r.At.UTC().Format(time.RFC3339))
+	return state
+}
+
+// verdictWords is a check's verdict as a human reads it.
+func verdictWords(v string) string {
+	if v == verdictNotChecked {
+		return "not checked"
+	}
+	return v
+}
+
+// checksWith names r's checks whose verdict is one of verdicts.
+func checksWith(r readinessView, verdicts ...string) []string {
+	var out []string
+	for _, c := range r.Checks {
+		for _, v := range verdicts {
+			if c.Verdict == v {
+				out = append(out, c.Name)
+			}
+		}
+	}
+	return out
+}
+
+func renderReadiness(w io.Writer, r readinessView, bumpsShown int) {
+	fmt.Fprintf(w, "%s: %s -> %s  %s  (checked %s at epoch %d)\n", r.Pair, r.From, r.To, stateWords(r.State), r.CheckedAt.UTC().Format(time.RFC3339), r.Epoch)
+	for _, why := range r.StaleBecause {
+		fmt.Fprintf(w, "stale: %s\n", why)
+	}
 	tw := newTable(w)
 	row(tw, "CHECK", "VERDICT", "WHY")
 	for _, c := range r.Checks {
-		row(tw, c.Name, c.Verdict, dash(c.Why))
+		row(tw, c.Name, verdictWords(c.Verdict), dash(c.Why))
 	}
 	tw.Flush()
 	if len(r.Bumps) > 0 {

@@ -9,6 +9,7 @@ import (
 
 	"integration-dr/app"
 	"integration-dr/replication"
+	"integration-dr/view"
 )
 
 type replicateOptions struct {
@@ -81,15 +82,11 @@ func runReplicate(ctx context.Context, opts *replicateOptions) error {
 		stats, runErr = a.Streams.ReplicateAll(ctx)
 	}
 	if opts.JSON {
-		if stats == nil {
-			stats = []replication.Stats{}
+		runs := []view.ReplicationRun{}
+		for _, st := range stats {
+			runs = append(runs, view.FromStats(st))
 		}
-		for i := range stats {
-			if stats[i].WritesByKind == nil {
-				stats[i].WritesByKind = map[string]int{}
-			}
-		}
-		if err := writeJSON(opts.IO.Out, stats); err != nil {
+		if err := writeJSON(opts.IO.Out, runs); err != nil {
 			return errors.Join(runErr, err)
 		}
 	} else {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"integration-dr/view"
 )
 
 const rootLong = `drctl operates the integration DR app from a shell: what state the pairs are in,
@@ -83,11 +85,14 @@ func NewRootCmd(f *Factory) *cobra.Command {
 }
 
 // Main runs drctl with args and returns its exit code. Every error is reported as one
-// line on stderr.
+// line on stderr, and with --json also as a JSON document on stdout (see jsonError).
 func Main(ctx context.Context, f *Factory, args []string) int {
 	root := NewRootCmd(f)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	out := &countingWriter{w: f.IO.Out}
+	f.IO.Out = out
+	defer func() { f.IO.Out = out.w }()
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -98,7 +103,11 @@ func Main(ctx context.Context, f *Factory, args []string) int {
 	if errors.As(err, &ee) {
 		code = ee.Code
 	}
-	fmt.Fprintln(f.IO.Err, "drctl: "+oneLine(err))
+	line := oneLine(err)
+	fmt.Fprintln(f.IO.Err, "drctl: "+line)
+	if out.n == 0 && wantsJSON(cmd, args) {
+		_ = writeJSON(out.w, view.NewError(line, code))
+	}
 	return code
 }
 

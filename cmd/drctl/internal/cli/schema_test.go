@@ -3,304 +3,122 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
+
+	"integration-dr/view"
+	"integration-dr/view/viewtest"
 )
 
-// The --json schema, written down here apart from the code that produces it: scripts
-// depend on these keys. checkSchema decodes a document strictly into these types (no
-// unknown key anywhere) and checks that every key they name is present (none is
-// optional: an absent value is null or [], never a missing key).
+// The --json documents are checked against the published JSON Schemas
+// (view/schema/*.schema.json): the schema is the contract scripts rely on, so every
+// document a test makes drctl print goes through it. checkSchema validates doc
+// against the schema of T (additionalProperties false: an unknown key, a missing
+// one, a null list or a time not in UTC fails it) and returns it decoded.
 
-type schemaStatus struct {
-	Generated  time.Time         `json:"generated"`
-	Streams    []schemaStream    `json:"streams"`
-	Readiness  []schemaReadiness `json:"readiness"`
-	Pending    []schemaOperation `json:"pending"`
-	Operations []schemaOperation `json:"operations"`
-	SSIS       []schemaSSIS      `json:"ssis"`
-	Problems   []string          `json:"problems"`
+type (
+	schemaStatus     = view.Status
+	schemaOperation  = view.Operation
+	schemaReadiness  = view.Readiness
+	schemaCheckpoint = view.Checkpoint
+	schemaQueued     = view.Queued
+	schemaDeadLetter = view.DeadLetter
+	schemaPlan       = view.Plan
+	schemaReplicate  = view.ReplicationRun
+	schemaError      = view.Error
+	schemaReset      = view.Reset
+)
+
+// schemaOf names the schema file of each document type.
+var schemaOf = map[reflect.Type]string{
+	reflect.TypeFor[schemaStatus]():       "status.schema.json",
+	reflect.TypeFor[schemaOperation]():    "operation.schema.json",
+	reflect.TypeFor[[]schemaOperation]():  "operations.schema.json",
+	reflect.TypeFor[[]schemaReadiness]():  "readiness.schema.json",
+	reflect.TypeFor[schemaCheckpoint]():   "checkpoint.schema.json",
+	reflect.TypeFor[schemaQueued]():       "queued.schema.json",
+	reflect.TypeFor[[]schemaDeadLetter](): "dead-letters.schema.json",
+	reflect.TypeFor[schemaDeadLetter]():   "dead-letter.schema.json",
+	reflect.TypeFor[schemaPlan]():         "plan.schema.json",
+	reflect.TypeFor[[]schemaReplicate]():  "replicate.schema.json",
+	reflect.TypeFor[schemaError]():        "error.schema.json",
+	reflect.TypeFor[schemaReset]():        "checkpoint-reset.schema.json",
 }
 
-type schemaStream struct {
-	Pair                string     `json:"pair"`
-	ActiveRegion        string     `json:"activeRegion"`
-	Epoch               int64      `json:"epoch"`
-	Direction           string     `json:"direction"`
-	Watermark           *time.Time `json:"watermark"`
-	LagSeconds          float64    `json:"lagSeconds"`
-	SinceSuccessSeconds float64    `json:"sinceSuccessSeconds"`
-	LastRun             *time.Time `json:"lastRun"`
-	LastWrites          int64      `json:"lastWrites"`
-	LastListed          int64      `json:"lastListed"`
-	LastError           string     `json:"lastError"`
-	Scan                string     `json:"scan"`
-	ScanListed          int64      `json:"scanListed"`
-	Reconciling         bool       `json:"reconciling"`
-	ReconcileListed     int64      `json:"reconcileListed"`
-	LastReconciled      *time.Time `json:"lastReconciled"`
-	Runs                int64      `json:"runs"`
-	Writes              int64      `json:"writes"`
-	RunInProgress       bool       `json:"runInProgress"`
-}
-
-type schemaOperation struct {
-	ID                string       `json:"id"`
-	Pair              string       `json:"pair"`
-	Action            string       `json:"action"`
-	Status            string       `json:"status"`
-	DryRun            bool         `json:"dryRun"`
-	Force             bool         `json:"force"`
-	Target            string       `json:"target"`
-	Side              string       `json:"side"`
-	Reason            string       `json:"reason"`
-	RequestedBy       string       `json:"requestedBy"`
-	AlertID           string       `json:"alertId"`
-	AlertRule         string       `json:"alertRule"`
-	Created           time.Time    `json:"created"`
-	Updated           time.Time    `json:"updated"`
-	Done              *time.Time   `json:"done"`
-	RTOSeconds        *float64     `json:"rtoSeconds"`
-	LagAtStartSeconds float64      `json:"lagAtStartSeconds"`
-	EpochBefore       int64        `json:"epochBefore"`
-	EpochAfter        int64        `json:"epochAfter"`
-	Error             string       `json:"error"`
-	Steps             []schemaStep `json:"steps"`
-}
-
-type schemaStep struct {
-	Name    string     `json:"name"`
-	Status  string     `json:"status"`
-	Started *time.Time `json:"started"`
-	Ended   *time.Time `json:"ended"`
-	Outcome string     `json:"outcome"`
-	Changes []string   `json:"changes"`
-}
-
-type schemaReadiness struct {
-	Pair   string        `json:"pair"`
-	At     time.Time     `json:"at"`
-	From   string        `json:"from"`
-	To     string        `json:"to"`
-	Ready  bool          `json:"ready"`
-	Checks []schemaCheck `json:"checks"`
-	Bumps  []string      `json:"bumps"`
-	Notes  []string      `json:"notes"`
-}
-
-type schemaCheck struct {
-	Name    string `json:"name"`
-	Verdict string `json:"verdict"`
-	Why     string `json:"why"`
-}
-
-type schemaSSIS struct {
-	Pair         string           `json:"pair"`
-	ReconciledAt *time.Time       `json:"reconciledAt"`
-	Converged    bool             `json:"converged"`
-	Unknown      string           `json:"unknown"`
-	Serving      string           `json:"serving"`
-	Sides        []schemaSSISSide `json:"sides"`
-	InFlight     []string         `json:"inFlight"`
-	Changes      []string         `json:"changes"`
-	Problems     []string         `json:"problems"`
-	Reading      []string         `json:"reading"`
-}
-
-type schemaSSISSide struct {
-	Side         string `json:"side"`
-	Role         string `json:"role"`
-	Serves       bool   `json:"serves"`
-	Runtime      string `json:"runtime"`
-	RuntimeState string `json:"runtimeState"`
-	RuntimeWant  string `json:"runtimeWant"`
-	InFlight     string `json:"inFlight"`
-	Triggers     []struct {
-		Name  string `json:"name"`
-		State string `json:"state"`
-	} `json:"triggers"`
-	Schedules []struct {
-		ID      int    `json:"id"`
-		Name    string `json:"name"`
-		Enabled bool   `json:"enabled"`
-	} `json:"schedules"`
-	Agent string `json:"agent"`
-}
-
-type schemaPlan struct {
-	Operation schemaOperation `json:"operation"`
-	Then      []struct {
-		Step   string `json:"step"`
-		Change string `json:"change"`
-	} `json:"then"`
-}
-
-type schemaCheckpoint struct {
-	Pair                string     `json:"pair"`
-	Stored              bool       `json:"stored"`
-	ActiveRegion        string     `json:"activeRegion"`
-	Epoch               int64      `json:"epoch"`
-	CheckpointEpoch     int64      `json:"checkpointEpoch"`
-	Watermark           *time.Time `json:"watermark"`
-	LagSeconds          float64    `json:"lagSeconds"`
-	ClockOffsetSeconds  float64    `json:"clockOffsetSeconds"`
-	Scan                schemaScan `json:"scan"`
-	Reconcile           schemaScan `json:"reconcile"`
-	LastReconciled      *time.Time `json:"lastReconciled"`
-	LastHealed          int64      `json:"lastHealed"`
-	LastRun             *time.Time `json:"lastRun"`
-	LastDurationSeconds float64    `json:"lastDurationSeconds"`
-	LastWrites          int64      `json:"lastWrites"`
-	LastListed          int64      `json:"lastListed"`
-	LastError           string     `json:"lastError"`
-	LastSuccess         *time.Time `json:"lastSuccess"`
-	LeaseOwner          string     `json:"leaseOwner"`
-	LeaseUntil          *time.Time `json:"leaseUntil"`
-	LeaseHeld           bool       `json:"leaseHeld"`
-	Runs                int64      `json:"runs"`
-	Writes              int64      `json:"writes"`
-	FutureStamped       int64      `json:"futureStamped"`
-	OverlapMemory       int        `json:"overlapMemory"`
-	ObservedRates       int        `json:"observedRates"`
-}
-
-type schemaScan struct {
-	Kind     string     `json:"kind"`
-	Since    *time.Time `json:"since"`
-	Listed   int64      `json:"listed"`
-	Writes   int64      `json:"writes"`
-	Resuming bool       `json:"resuming"`
-}
-
-type schemaQueued struct {
-	ID     string `json:"id"`
-	Action string `json:"action"`
-	Pair   string `json:"pair"`
-	Queue  string `json:"queue"`
-	Queued bool   `json:"queued"`
-}
-
-type schemaDeadLetter struct {
-	SequenceNumber int64      `json:"sequenceNumber"`
-	MessageID      string     `json:"messageId"`
-	ID             string     `json:"id"`
-	Action         string     `json:"action"`
-	Pair           string     `json:"pair"`
-	Reason         string     `json:"reason"`
-	Description    string     `json:"description"`
-	EnqueuedTime   *time.Time `json:"enqueuedTime"`
-	DeliveryCount  uint32     `json:"deliveryCount"`
-}
-
-// checkSchema decodes doc strictly into a new T and checks that every key T names is
-// present, at every depth; it returns the decoded value.
+// checkSchema validates doc, which must be the only document on stdout, against T's
+// schema, and returns it decoded.
 func checkSchema[T any](t testing.TB, what, doc string) T {
 	t.Helper()
+	name, ok := schemaOf[reflect.TypeFor[T]()]
+	if !ok {
+		t.Fatalf("%s: no schema for %s", what, reflect.TypeFor[T]())
+	}
+	viewtest.Validate(t, name, what, []byte(doc))
 	var v T
-	dec := json.NewDecoder(strings.NewReader(doc))
+	dec := json.NewDecoder(bytes.NewReader([]byte(doc)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("%s: not of the schema: %v\n%s", what, err, doc)
+		t.Fatalf("%s: %v\n%s", what, err, doc)
 	}
 	if dec.More() {
 		t.Fatalf("%s: more than one JSON document on stdout", what)
 	}
-	var raw any
-	d := json.NewDecoder(bytes.NewReader([]byte(doc)))
-	d.UseNumber()
-	if err := d.Decode(&raw); err != nil {
-		t.Fatal(err)
-	}
-	if missing := missingKeys(reflect.TypeFor[T](), raw, "$"); len(missing) > 0 {
-		t.Fatalf("%s: keys missing: %s\n%s", what, strings.Join(missing, ", "), doc)
-	}
 	return v
 }
 
-// missingKeys lists the keys typ names that raw lacks, recursively.
-func missingKeys(typ reflect.Type, raw any, path string) []string {
-	for typ.Kind() == reflect.Pointer {
-		typ = typ.Elem()
-	}
-	var out []string
-	switch typ.Kind() {
-	case reflect.Slice:
-		list, _ := raw.([]any)
-		for i, e := range list {
-			out = append(out, missingKeys(typ.Elem(), e, fmt.Sprintf("%s[%d]", path, i))...)
-		}
-	case reflect.Struct:
-		if typ == reflect.TypeFor[time.Time]() {
-			return nil
-		}
-		obj, ok := raw.(map[string]any)
-		if !ok {
-			if raw != nil {
-				out = append(out, path+" (not an object)")
-			}
-			return out
-		}
-		for i := range typ.NumField() {
-			f := typ.Field(i)
-			key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if key == "" || key == "-" {
-				continue
-			}
-			val, ok := obj[key]
-			if !ok {
-				out = append(out, path+"."+key)
-				continue
-			}
-			out = append(out, missingKeys(f.Type, val, path+"."+key)...)
+// Every schema the tests name compiles, and every published schema is named.
+func TestEveryPublishedSchemaIsCheckedHere(t *testing.T) {
+	named := map[string]bool{"defs.schema.json": true, "drctl-wait-event.schema.json": true}
+	for _, n := range schemaOf {
+		named[n] = true
+		if err := viewtest.Check(n, []byte(`null`)); err == nil {
+			t.Errorf("%s accepts null", n)
 		}
 	}
-	return out
+	entries, _ := fsGlob()
+	for _, n := range entries {
+		if !named[n] {
+			t.Errorf("%s is published but no drctl document is checked against it", n)
+		}
+	}
 }
 
-// fakeT records a failure instead of failing the test, and stops the check there.
-type fakeT struct {
-	testing.TB
-	failed bool
-}
+func fsGlob() ([]string, error) { return fs.Glob(view.Schemas(), "*.schema.json") }
 
-func (f *fakeT) Helper() {}
-
-func (f *fakeT) Fatalf(string, ...any) {
-	f.failed = true
-	panic(f)
-}
-
-func TestTheSchemaCheckerRefusesAnUnknownAndAMissingKey(t *testing.T) {
-	type doc struct {
-		A int `json:"a"`
-		B []struct {
-			C string `json:"c"`
-		} `json:"b"`
-	}
-	refused := func(s string) (failed bool) {
-		ft := &fakeT{TB: t}
-		defer func() {
-			if r := recover(); r != nil && r != ft {
-				panic(r)
+// With --json, an error is also a document on stdout (stderr keeps its one line),
+// with the exit code the process ends with; secrets in the message are masked.
+func TestJSONErrorsComeOutAsJSONOnStdoutWithTheExitCode(t *testing.T) {
+	env := offlineEnv()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"an unknown flag", []string{"status", "--json", "--bogus"}, ExitUsage, "unknown flag: --bogus"},
+		{"an unknown pair", []string{"failover", "--pair", "nope", "--json"}, ExitUsage, `unknown pair "nope"`},
+		{"replicate without --once", []string{"replicate", "--json"}, ExitUsage, "add --once"},
+		{"a settings file that is not there", []string{"journal", "--json", "--settings", "no-such.json"}, ExitUsage, "no such file"},
+		{"a secret-shaped argument", []string{"status", "--json", "--pair", "x;AccountKey=c2VjcmV0"}, ExitUsage, "AccountKey=[redacted]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := offline(env, tc.args...)
+			if r.code != tc.code {
+				t.Fatalf("want exit %d\n%s", tc.code, r)
 			}
-			failed = ft.failed
-		}()
-		checkSchema[doc](ft, "doc", s)
-		return false
+			e := checkSchema[schemaError](t, "error --json", r.out)
+			if e.Error.ExitCode != tc.code || !strings.Contains(e.Error.Message, tc.want) || strings.Contains(r.out, "c2VjcmV0") || strings.Contains(r.err, "c2VjcmV0") {
+				t.Errorf("error document %+v\n%s", e, r)
+			}
+			if strings.Contains(r.out, `\u003e`) || strings.Contains(r.out, `\u003c`) {
+				t.Errorf("HTML-escaped JSON:\n%s", r.out)
+			}
+		})
 	}
-	if refused(`{"a":1,"b":[{"c":"x"}]}`) {
-		t.Error("a document of the schema was refused")
-	}
-	if !refused(`{"a":1,"b":[{"c":"x","d":2}]}`) {
-		t.Error("an unknown nested key was accepted")
-	}
-	if !refused(`{"a":1,"b":[{}]}`) {
-		t.Error("a missing nested key was accepted")
-	}
-	if !refused(`{"a":1}`) {
-		t.Error("a missing list was accepted")
+	// Without --json, stdout stays empty.
+	if r := offline(env, "replicate"); r.out != "" {
+		t.Errorf("an error without --json printed on stdout:\n%s", r)
 	}
 }
