@@ -30,8 +30,9 @@ const (
 	bindReply   = "res"
 )
 
-// unknownPair is the journal partition of commands whose pair cannot be read.
-const unknownPair = "unknown"
+// unknownPair is the journal partition of commands and alerts whose pair cannot be
+// read or is not configured.
+const unknownPair = journal.UnknownPair
 
 // Operations runs commands as journaled plans.
 type Operations interface {

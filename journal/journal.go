@@ -102,6 +102,11 @@ type Step struct {
 	Changes []string // what it changed, one short line each
 }
 
+// UnknownPair is the journal partition of commands and alerts refused before a
+// configured pair could be read from them: a forged or malformed alert, a command
+// naming no pair. drctl journal lists it beside the pairs.
+const UnknownPair = "unknown"
+
 // Lock is the per-pair lock: while it is held and not expired, only OpID acts on Pair.
 type Lock struct {
 	Pair  string

@@ -34,9 +34,12 @@ proposals, rejections, cancellations, SSIS reconcile passes that changed somethi
 With --id, shows that operation in full: who asked and why, its times, RTO, epochs,
 error, and every step with its outcome and changes. A dead-lettered command's
 operation says why it failed and how far it got; a cancelled one, who cancelled it,
-why, and which of its steps ran.`,
+why, and which of its steps ran. Alerts and commands refused before a configured
+pair could be read from them (a forged alert, a command naming no pair) are listed
+under the pair "unknown" (--pair unknown for those alone).`,
 		Example: `  drctl journal --limit 10
   drctl journal --pair contoso-b2b --id fo-2026-11-23-1
+  drctl journal --pair unknown
   drctl journal --pair contoso-b2b --json | jq '.[] | select(.status=="failed")'`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(ctx context.Context) error {
@@ -58,10 +61,13 @@ func runJournal(ctx context.Context, opts *journalOptions) error {
 	if err != nil {
 		return err
 	}
-	pairs := s.Names()
+	// Refused alerts and commands that named no configured pair are journaled apart.
+	pairs := append(s.Names(), journal.UnknownPair)
 	if opts.Pair != "" {
-		if err := s.CheckPair(opts.Pair); err != nil {
-			return err
+		if opts.Pair != journal.UnknownPair {
+			if err := s.CheckPair(opts.Pair); err != nil {
+				return err
+			}
 		}
 		pairs = []string{opts.Pair}
 	}
