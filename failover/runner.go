@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -219,6 +220,28 @@ func (r *Runner) cancel(ctx context.Context, c command.Command) (journal.Operati
 	}
 	r.release(ctx, op)
 	r.log().Warn("operation cancelled", "id", op.ID, "pair", op.Pair, "by", c.RequestedBy, "reason", c.Reason, "force", c.Force)
+	if op.Action != command.Failover && op.Action != command.Fallback || readOnly(op) || !changedAnything(op) {
+		return op, nil
+	}
+	// A move cancelled before its flip may have stopped the old side's intake: it is
+	// given back as a refused plan's undo would, or the journal says what stays
+	// changed — never a bare "cancelled" with neither side taking traffic.
+	before := op
+	before.Steps = slices.Clone(op.Steps)
+	for i, st := range before.Steps {
+		if st.Status == journal.StepSkipped && strings.HasPrefix(st.Outcome, journal.NotRunByCancel) {
+			before.Steps[i].Status = journal.StepPending // as the plan left it
+		}
+	}
+	_, undo := r.compensate(ctx, before, "cancelled")
+	undo = strings.TrimPrefix(undo, "refused: cancelled")
+	undo = strings.TrimPrefix(undo, "; ")
+	if undo != "" {
+		op.Error = journal.Cut(op.Error+"; "+undo, journal.MaxError)
+		if saved, err := r.Journal.Update(ctx, op); err == nil {
+			op = saved
+		}
+	}
 	return op, nil
 }
 
@@ -572,6 +595,11 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 		// What the target sent and received while it was on is the old side's to go
 		// on from.
 		rolled, err := r.rollovers(ctx, op)
+		if stop == nil || stop.Status != journal.StepDone {
+			// Only a side this plan stopped may be moved down into the target's
+			// cycle: one passed by (forced, or down) may be sending.
+			rolled = nil
+		}
 		if err == nil {
 			var merged int
 			var skipped []string
@@ -619,41 +647,60 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 // two sides' numbers cannot be compared for is left as into holds it and named in
 // skipped. It returns how many sessions it wrote.
 func mergeInto(ctx context.Context, from, into replication.Account, now time.Time, budget time.Duration, rolled map[string]uint64) (wrote int, skipped []string, err error) {
-	errPage := errors.New("one page")
-	for cursor, first := "", true; first || cursor != ""; first = false {
-		var held []session.Session
-		lctx, cancel := context.WithTimeout(ctx, budget)
-		err := from.List(lctx, time.Time{}, cursor, func(pg replication.Page) error {
-			held, cursor = pg.Sessions, pg.Next
-			return errPage
-		})
-		cancel()
-		if err != nil && !errors.Is(err, errPage) {
-			return wrote, skipped, fmt.Errorf("list the sessions it holds: %w", err)
-		}
-		if err == nil {
-			cursor = "" // the listing ended without a page
-		}
-		for _, s := range held {
-			w, err := mergeOne(ctx, s, into, now, budget, rolled[strings.ToLower(s.Name)] > 0)
+	err = eachPage(ctx, from, budget, func(pg replication.Page) error {
+		for _, s := range pg.Sessions {
+			w, err := mergeOne(ctx, s, into, now, budget, rolled[strings.ToLower(s.Name)])
 			switch {
 			case errors.Is(err, errIncomparable):
 				skipped = append(skipped, s.Name)
 			case err != nil:
-				return wrote, skipped, err
+				return err
 			case w:
 				wrote++
 			}
 		}
+		return nil
+	})
+	return wrote, skipped, err
+}
+
+// eachPage lists every session of src, calling fn for each page, one page per List
+// call and each call within budget (none when budget is 0): a large side that
+// answers page after page is read whole, where one call for all of it would run out
+// of its budget and look like a side that does not answer.
+func eachPage(ctx context.Context, src replication.Source, budget time.Duration, fn func(replication.Page) error) error {
+	errPage := errors.New("one page")
+	for cursor, first := "", true; first || cursor != ""; first = false {
+		var pg replication.Page
+		lctx, cancel := ctx, context.CancelFunc(func() {})
+		if budget > 0 {
+			lctx, cancel = context.WithTimeout(ctx, budget)
+		}
+		got := false
+		err := src.List(lctx, time.Time{}, cursor, func(p replication.Page) error {
+			pg, got = p, true
+			return errPage
+		})
+		cancel()
+		if err != nil && !errors.Is(err, errPage) {
+			return fmt.Errorf("list the sessions: %w", err)
+		}
+		if !got {
+			return nil // the listing ended without a page
+		}
+		cursor = pg.Next
+		if err := fn(pg); err != nil {
+			return err
+		}
 	}
-	return wrote, skipped, nil
+	return nil
 }
 
 // errIncomparable marks a session whose two copies' numbers cannot be compared.
 var errIncomparable = errors.New("the two sides' numbers cannot be compared")
 
 // mergeOne merges s into into's copy of it (see mergeInto) and says whether it wrote.
-func mergeOne(ctx context.Context, s session.Session, into replication.Account, now time.Time, budget time.Duration, rolled bool) (bool, error) {
+func mergeOne(ctx context.Context, s session.Session, into replication.Account, now time.Time, budget time.Duration, rolledFrom uint64) (bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	var cur *session.Session
@@ -665,8 +712,8 @@ func mergeOne(ctx context.Context, s session.Session, into replication.Account, 
 		return false, fmt.Errorf("read %s: %w", s.Name, err)
 	}
 	next, ok, err := session.MergeBack(s, cur, now)
-	if err == nil && rolled && cur != nil {
-		next, ok, err = carryCycle(s, *cur, now)
+	if err == nil && rolledFrom > 0 && cur != nil {
+		next, ok, err = carryCycle(s, *cur, now, rolledFrom)
 	}
 	if err != nil {
 		return false, fmt.Errorf("%s: %w (%w)", s.Name, errIncomparable, err)
@@ -680,9 +727,12 @@ func mergeOne(ctx context.Context, s session.Session, into replication.Account, 
 	return true, nil
 }
 
-// carryCycle sets cur to s's generated number, whichever is higher: s is a session
-// a move rolled over, and cur's side goes on in s's cycle.
-func carryCycle(s, cur session.Session, now time.Time) (session.Session, bool, error) {
+// carryCycle sets cur to s's generated number, s being a session a move rolled over
+// from rolledFrom: while cur is still in the cycle the move left (at or above
+// rolledFrom), cur's side goes on in s's cycle, lower or not. Below rolledFrom cur is
+// in the new cycle already — a retried undo finds the number it carried, and whatever
+// the old side sent since — and the higher number wins, as in any merge.
+func carryCycle(s, cur session.Session, now time.Time, rolledFrom uint64) (session.Session, bool, error) {
 	sc, cc := session.ParseContent(s.Content), session.ParseContent(cur.Content)
 	if session.Classify(s.Name, sc) != session.Generated || sc.ControlNumber == cc.ControlNumber {
 		return session.Session{}, false, nil
@@ -690,6 +740,13 @@ func carryCycle(s, cur session.Session, now time.Time) (session.Session, bool, e
 	n, err := strconv.ParseUint(sc.ControlNumber, 10, 64)
 	if err != nil {
 		return session.Session{}, false, fmt.Errorf("control number %q is not a number", sc.ControlNumber)
+	}
+	c, err := strconv.ParseUint(cc.ControlNumber, 10, 64)
+	if err != nil {
+		return session.Session{}, false, fmt.Errorf("control number %q is not a number", cc.ControlNumber)
+	}
+	if c < rolledFrom {
+		return session.MergeBack(s, &cur, now)
 	}
 	content, err := session.RaiseControlNumber(cur.Content, n, session.NextStamp(now, sc.ControlNumberChangedTime, cc.ControlNumberChangedTime))
 	if err != nil {
@@ -1052,6 +1109,18 @@ func (p *plan) catchUp(ctx context.Context) (string, []string, error) {
 		// numbers, so the floors read the old side (caughtUp).
 		return fmt.Sprintf("incomplete: replicated %d changes from the old side before the catch-up ran out of time", st.Writes), nil, nil
 	}
+	// A scan the timer began before the old side's intake stopped, finished here,
+	// may have passed by (its cursor beyond) a session changed since: caught up only
+	// when replication has covered everything up to the stop.
+	if stop := p.op.StepByName(StepStopOld); stop != nil && !stop.Ended.IsZero() {
+		cp, region, err := p.r.Streams.Load(ctx, p.pair.Name)
+		if err != nil {
+			return "incomplete: the replication checkpoint could not be read: " + err.Error(), nil, nil
+		}
+		if cp.Epoch != region.Epoch || !cp.Watermark.After(stop.Ended.Add(cp.ClockOffset)) {
+			return fmt.Sprintf("incomplete: replicated %d changes from the old side; replication has covered the old side up to %s, not yet past the stop of its intake", st.Writes, cp.Watermark.UTC().Format(time.RFC3339)), nil, nil
+		}
+	}
 	return fmt.Sprintf("%s %d changes from the old side", caughtUpOutcome, st.Writes), nil, nil
 }
 
@@ -1162,7 +1231,7 @@ func (p *plan) floors(ctx context.Context) (string, []string, error) {
 		return "", nil, err
 	}
 	var inputs []Input
-	targetNums, err := generatedNumbers(ctx, target.Sessions)
+	targetNums, err := generatedNumbers(ctx, target.Sessions, 0)
 	if err != nil {
 		return "", nil, fmt.Errorf("list the target's sessions: %w", err)
 	}
@@ -1229,9 +1298,9 @@ type generated struct {
 }
 
 // generatedNumbers lists a side's generated control-number sessions.
-func generatedNumbers(ctx context.Context, src replication.Source) ([]generated, error) {
+func generatedNumbers(ctx context.Context, src replication.Source, budget time.Duration) ([]generated, error) {
 	var out []generated
-	err := src.List(ctx, time.Time{}, "", func(pg replication.Page) error {
+	err := eachPage(ctx, src, budget, func(pg replication.Page) error {
 		for _, s := range pg.Sessions {
 			c := session.ParseContent(s.Content)
 			if session.Classify(s.Name, c) != session.Generated {
@@ -1279,14 +1348,13 @@ func (p *plan) knownNumbers(ctx context.Context, complete bool) (map[string]gene
 	case p.oldDown:
 		notes = append(notes, fmt.Sprintf("old side (%s) %s: floors from the target's copy, the last move's numbers and the lag margin", from, p.downWhy))
 	default:
-		octx, cancel := context.WithTimeout(ctx, p.r.reach())
-		old, err := generatedNumbers(octx, p.pair.side(from).Sessions)
-		cancel()
+		old, err := generatedNumbers(ctx, p.pair.side(from).Sessions, p.r.reach())
 		if err != nil {
 			p.noteDown(ctx, err)
-			if p.op.Action == command.Fallback && !p.oldDown && !p.op.Force && !readOnly(*p.op) {
-				// A fallback's old side answers (its intake was stopped): what it
-				// sent is read, not guessed, or the primary may start among its numbers.
+			if !p.oldDown && !p.op.Force && !readOnly(*p.op) {
+				// The old side answers (slow, throttled, erroring: not down), and
+				// the target's copy may miss what it sent: what it sent is read,
+				// not guessed, or the target may start among its numbers.
 				p.unread = fmt.Sprintf("the old side (%s) answers but its numbers could not be read (%v); the floors are fixed once they can be, or use force", from, err)
 			}
 			notes = append(notes, fmt.Sprintf("old side (%s) not read (%v): floors from the target's copy, the last move's numbers and the lag margin", from, err))
