@@ -300,7 +300,6 @@ func (downList) List(context.Context, time.Time, string, func(replication.Page) 
 // to the primary's workflows would have stopped it first. Down is "cannot be reached
 // within the budget" for the call that matters: stop-first should try the workflows.
 func TestAnOldSideWhoseAgreementsCannotBeReachedIsStillStoppedFirst(t *testing.T) {
-	t.Skip("open, listed in docs/guarantees.md: one unreachable agreements listing marks the whole old side down, so its workflows are not asked to stop")
 	f := newFixture(t, 1, failover.Bounds{Lower: 1, Upper: 999999999})
 	f.primary.faults = map[string]error{"agreements": drerr.Errorf(drerr.Unreachable, "agreements", "no route to host")}
 	op := f.submit(t, command.Command{ID: "c1", Action: command.Failover})

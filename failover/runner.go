@@ -1772,10 +1772,10 @@ func switchWorkflows(ctx context.Context, side Side, enable bool, budget time.Du
 // operator forced the move.
 func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 	from, _ := p.direction()
-	if p.oldDown {
-		return fmt.Sprintf("skipped: the old side (%s) %s; fenced once it answers", from, p.downWhy), nil, nil
-	}
-	// A workflow that is gone (404) takes no traffic: it counts as stopped.
+	// Tried even when another call of this attempt found the old side down: one of
+	// its endpoints out (its agreements listing, say) does not mean its workflows
+	// are, and stop-first is what keeps both sides from sending. A workflow that is
+	// gone (404) takes no traffic: it counts as stopped.
 	changes, err := stopIntake(ctx, p.pair.side(from), p.r.reach())
 	switch {
 	case err == nil:
@@ -1783,7 +1783,7 @@ func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 	case ctx.Err() != nil:
 		return "", changes, err
 	}
-	if p.noteDown(ctx, err); p.oldDown {
+	if p.noteDown(ctx, err); p.oldDown && unreachable(ctx, err) {
 		return fmt.Sprintf("skipped: the old side (%s) %s; fenced once it answers", from, p.downWhy), changes, nil
 	}
 	if p.op.Force {
