@@ -315,6 +315,7 @@ func (ps *pass) runAll(ctx context.Context) error {
 	if cp.Scan.Cursor == "" {
 		ps.log.Info("scan starting", "scan", cp.Scan.Kind, "since", cp.Scan.Since, "direction", st.Direction)
 	}
+	st.ScanResumed = cp.Scan.Cursor != "" || !cp.Scan.StartedAt.IsZero()
 	done, err := ps.runScan(ctx, &cp.Scan)
 	if err != nil || !done {
 		return err

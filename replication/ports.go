@@ -229,8 +229,11 @@ type Stats struct {
 	Watermark     time.Time      `json:"watermark"`
 	// ScanDone says the scan completed in this run; false with no error means it
 	// ran out of lease and the next run resumes at its cursor.
-	ScanDone   bool  `json:"scanDone"`
-	ScanListed int64 `json:"scanListed"`
+	ScanDone bool `json:"scanDone"`
+	// ScanResumed says the scan this run worked on was begun by an earlier run: it
+	// may have listed past a session that changed since it began.
+	ScanResumed bool  `json:"scanResumed"`
+	ScanListed  int64 `json:"scanListed"`
 	// Reconcile says the run went on with a reconciliation; ReconcileDone that it
 	// completed, having written Healed sessions in this run.
 	Reconcile       bool          `json:"reconcile"`
