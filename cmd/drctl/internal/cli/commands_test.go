@@ -188,8 +188,11 @@ func TestFlagsAreParsedIntoTheOptions(t *testing.T) {
 		{"attach-ir takes --side", []string{"attach-ir", "--pair", "p", "--side", "secondary", "--wait", "--direct"}, func(o *operateOptions) bool {
 			return o.Side == "secondary" && o.Action == command.AttachIR && o.Wait && o.Direct
 		}},
-		{"drill takes --dry-run and --timeout", []string{"drill", "--pair", "p", "--dry-run", "--timeout", "2m"}, func(o *operateOptions) bool {
+		{"drill takes --dry-run and --timeout", []string{"drill", "--pair", "p", "--dry-run", "--wait", "--timeout", "2m"}, func(o *operateOptions) bool {
 			return o.DryRun && o.Timeout == 2*time.Minute && o.Action == command.Drill
+		}},
+		{"--direct --wait takes --no-drive", []string{"failover", "--pair", "p", "--direct", "--wait", "--no-drive"}, func(o *operateOptions) bool {
+			return o.NoDrive && o.Direct && o.Wait
 		}},
 		{"confirm takes the target", []string{"confirm", "alert-1", "--pair", "p"}, func(o *operateOptions) bool { return o.Target == "alert-1" && o.Action == command.Confirm }},
 		{"cancel takes the operation, a reason and force", []string{"cancel", "--pair", "p", "--operation", "fo-1", "--reason", "rebuilt", "--force", "--direct"}, func(o *operateOptions) bool {
@@ -371,8 +374,8 @@ func TestAQueuedCommandIsFollowedInTheJournal(t *testing.T) {
 	if r.code != ExitRefused {
 		t.Errorf("want exit 4\n%s", r)
 	}
-	if op := checkSchema[schemaOperation](t, "fallback --wait --json", r.out); op.Status != "rejected" {
-		t.Errorf("%+v", op)
+	if evs := checkEvents(t, "fallback --wait --json", r.out); evs[len(evs)-1].State != "rejected" || evs[len(evs)-1].OperationID != "fb-1" {
+		t.Errorf("%+v", evs)
 	}
 	oneErrorLine(t, r, "operation fb-1 was rejected: the pair is already active on its primary")
 

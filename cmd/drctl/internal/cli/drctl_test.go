@@ -94,7 +94,10 @@ func TestTheOperatorsDayOnALocalStack(t *testing.T) {
 	if strings.Contains(r.out, "\r") {
 		t.Errorf("progress rewrites lines off a terminal:\n%q", r.out)
 	}
-	for _, want := range []string{"floors", "settle", "waiting", "flip", "operation succeeded", "operation fo-1 (failover of contoso-b2b): succeeded, 11/11 steps, RTO"} {
+	// Whether a poll sees the settle step waiting depends on how long the bump's
+	// journal write took (the settle is counted from the bump's end): the outcome of
+	// the settle is what is asserted, not that a poll came while it waited.
+	for _, want := range []string{"floors", "waited 1s after the last bump", "flip", "operation succeeded", "operation fo-1 (failover of contoso-b2b): succeeded, 11/11 steps, RTO"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("failover progress lacks %q:\n%s", want, r)
 		}

@@ -37,6 +37,9 @@ type Factory struct {
 	// PollEvery is how often --wait reads the journal (and, with --direct, advances
 	// waiting plans).
 	PollEvery time.Duration
+	// DriveEvery is how often --direct --wait runs the replication pass a waiting
+	// plan needs (the function app's timer would).
+	DriveEvery time.Duration
 
 	flags    globalFlags
 	settings *Settings
@@ -47,7 +50,7 @@ type Factory struct {
 func NewFactory() *Factory {
 	return &Factory{
 		IO: System(), Getenv: os.Getenv, Now: time.Now, User: currentUser, ReadFile: os.ReadFile,
-		Sender: openSender, DeadLetters: openDeadLetters, PollEvery: time.Second,
+		Sender: openSender, DeadLetters: openDeadLetters, PollEvery: time.Second, DriveEvery: 5 * time.Second,
 	}
 }
 
