@@ -390,7 +390,8 @@ func TestAQueuedCommandIsFollowedInTheJournal(t *testing.T) {
 	if r.code != ExitRefused {
 		t.Errorf("want exit 4\n%s", r)
 	}
-	if evs := checkEvents(t, "fallback --wait --json", r.out); evs[len(evs)-1].State != "rejected" || evs[len(evs)-1].OperationID != "fb-1" {
+	if evs := checkEvents(t, "fallback --wait --json", r.out); evs[len(evs)-1].State != "rejected" || evs[len(evs)-1].OperationID != "fb-1" ||
+		!strings.HasPrefix(evs[0].Message, "queued fallback of contoso-b2b as command fb-1 on dr-commands") {
 		t.Errorf("%+v", evs)
 	}
 	oneErrorLine(t, r, "operation fb-1 was rejected: the pair is already active on its primary")

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -233,14 +232,14 @@ func sendQueued(ctx context.Context, opts *operateOptions, s *Settings, c comman
 	if opts.JSON && !opts.Wait {
 		return writeJSON(opts.IO.Out, queuedView{ID: c.ID, Action: string(c.Action), Pair: c.Pair, Queue: queue, Queued: true})
 	}
-	w := opts.IO.Out
+	line := fmt.Sprintf("queued %s of %s as command %s on %s", c.Action, c.Pair, c.ID, queue)
 	if opts.JSON {
-		w = io.Discard // stdout is for the document; --wait prints it at the end
-		if opts.IO.ErrTTY {
-			w = opts.IO.Err
-		}
+		// --wait --json: the first of the wait's events.
+		writeEvent(opts.IO.Out, waitEvent{Time: opts.Now().UTC().Format(time.RFC3339), OperationID: followID(c), Pair: c.Pair, Message: line})
+		return nil
 	}
-	fmt.Fprintf(w, "queued %s of %s as command %s on %s\n", c.Action, c.Pair, c.ID, queue)
+	w := opts.IO.Out
+	fmt.Fprintln(w, line)
 	if !opts.Wait {
 		fmt.Fprintf(w, "follow it: drctl journal --pair %s --id %s\n", c.Pair, followID(c))
 	}
