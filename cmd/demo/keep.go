@@ -18,9 +18,9 @@ import (
 	"integration-dr/handlers"
 )
 
-// settingsDir holds the local stack's settings while `make demo-up` keeps it running,
-// for drctl to read (git-ignored).
-const settingsDir = ".demo"
+// defaultSettingsDir holds the local stack's settings while `make demo-up` keeps it
+// running, for drctl to read (git-ignored); -settings-dir puts them elsewhere.
+const defaultSettingsDir = ".demo"
 
 // keptReadinessEvery is how often the kept stack's operations timer keeps a readiness
 // report: the demo's cadence, not the hourly default, so that the Status page shows a
@@ -30,7 +30,7 @@ const keptReadinessEvery = "30s"
 // drctlLines are the drctl commands to try against the local stack. drctl is built
 // with the standin tag so that its SSISDB statements go to the stack's in-memory SSISDB.
 // Every sending line has --direct: the stack has no Service Bus to queue commands on.
-func drctlLines() []string {
+func drctlLines(settingsDir string) []string {
 	drctl := "go run -tags standin ./cmd/drctl --settings " + filepath.Join(settingsDir, "local.settings.json")
 	return []string{
 		drctl + " status",
@@ -48,10 +48,10 @@ func drctlLines() []string {
 // ends (Ctrl-C, SIGTERM): it writes the stack's settings where those lines read them,
 // runs the function app's timers on their schedules, as the host would, and serves
 // the Status page on loopback.
-func offerDrctl(ctx context.Context, keep bool, env map[string]string, handlerURL string, out io.Writer) error {
+func offerDrctl(ctx context.Context, keep bool, settingsDir string, env map[string]string, handlerURL string, out io.Writer) error {
 	if !keep {
 		fmt.Fprintf(out, "\nTo try drctl on this stack, run `make demo-up`: it keeps the stack running after the demo. Then:\n")
-		for _, l := range drctlLines() {
+		for _, l := range drctlLines(settingsDir) {
 			fmt.Fprintf(out, "  %s\n", l)
 		}
 		return nil
@@ -60,7 +60,10 @@ func offerDrctl(ctx context.Context, keep bool, env map[string]string, handlerUR
 	if err != nil {
 		return err
 	}
-	dir := filepath.Join(root, settingsDir)
+	dir := settingsDir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(root, dir)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -97,7 +100,7 @@ func offerDrctl(ctx context.Context, keep bool, env map[string]string, handlerUR
 	fmt.Fprintf(out, "\nThe stack stays up, its timers running as the host would run them (%s).\n", schedules(app))
 	fmt.Fprintf(out, "Status page: %s/api/status (open it in a browser; JSON with Accept: application/json)\n", pageURL)
 	fmt.Fprintf(out, "Its settings are in %s; try, from the project folder:\n", filepath.Join(settingsDir, "local.settings.json"))
-	for _, l := range drctlLines() {
+	for _, l := range drctlLines(settingsDir) {
 		fmt.Fprintf(out, "  %s\n", l)
 	}
 	fmt.Fprintf(out, "The stack has no Service Bus: commands run with --direct (see docs/direct-mode.md).\n")

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -17,11 +18,12 @@ import (
 	"integration-dr/dev/localstack"
 )
 
-// TestDemoUpStopsCleanlyOnSIGTERM runs demo-up as make does (the built binary, -keep)
-// with short traffic phases, waits until it says the stack stays up, opens the Status
-// page it prints, and sends SIGTERM: the demo exits 0, and no process it started
-// (Azurite, the handler) is left, nor its settings file.
-func TestDemoUpStopsCleanlyOnSIGTERM(t *testing.T) {
+// TestDemoUpIsAStackToPractiseOnThatStopsCleanly runs demo-up as make does (the built
+// binary, -keep) with short traffic phases, waits until it says the stack stays up,
+// opens the Status page it prints, runs a failover and a fallback with drctl --direct
+// --wait against it (each ends alone), and sends SIGTERM: the demo exits 0, and no
+// process it started (Azurite, the handler) is left, nor its settings file.
+func TestDemoUpIsAStackToPractiseOnThatStopsCleanly(t *testing.T) {
 	root, err := localstack.ProjectRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -33,12 +35,17 @@ func TestDemoUpStopsCleanlyOnSIGTERM(t *testing.T) {
 	// data, the handler's binary): what is left of the demo is what names it.
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "demo")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/demo")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	drctl := filepath.Join(tmp, "drctl")
+	for _, b := range [][]string{{"-o", bin, "./cmd/demo"}, {"-tags", "standin", "-o", drctl, "./cmd/drctl"}} {
+		build := exec.Command("go", append([]string{"build"}, b...)...)
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
 	}
-	cmd := exec.Command(bin, "-keep", "-agreements", "6", "-load", "3s", "-dr-load", "2s")
+	// Its own settings folder: a stack an engineer keeps up meanwhile keeps its own.
+	settingsDir := filepath.Join(tmp, "settings")
+	cmd := exec.Command(bin, "-keep", "-settings-dir", settingsDir, "-agreements", "6", "-load", "3s", "-dr-load", "2s")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	stdout, err := cmd.StdoutPipe()
@@ -81,7 +88,7 @@ func TestDemoUpStopsCleanlyOnSIGTERM(t *testing.T) {
 			t.Fatalf("the demo did not stay up in time:\n%s", out.String())
 		}
 	}
-	settings := filepath.Join(root, settingsDir, "local.settings.json")
+	settings := filepath.Join(settingsDir, "local.settings.json")
 	if _, err := os.Stat(settings); err != nil {
 		t.Errorf("the settings the drctl lines read: %v", err)
 	}
@@ -99,6 +106,32 @@ func TestDemoUpStopsCleanlyOnSIGTERM(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(body), "contoso-b2b") {
 		t.Errorf("status page: %d %s\n%.300s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
+	// What an operator practises: a failover and a fallback with the function app's
+	// queue absent, each ending alone, the fallback's events one JSON object a line.
+	run := func(args ...string) string {
+		t.Helper()
+		c := exec.Command(drctl, append([]string{"--settings", settings}, args...)...)
+		c.Dir = root
+		var errOut strings.Builder
+		c.Stderr = &errOut
+		got, err := c.Output()
+		if err != nil {
+			t.Fatalf("drctl %s: %v\n%s\n%s", strings.Join(args, " "), err, got, errOut.String())
+		}
+		return string(got)
+	}
+	run("failover", "--pair", localstack.PairName, "--reason", "drill", "--direct", "--wait", "--timeout", "3m")
+	events := strings.Split(strings.TrimSpace(run("fallback", "--pair", localstack.PairName, "--direct", "--wait", "--json", "--timeout", "3m")), "\n")
+	for _, l := range events {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Errorf("fallback --json: not a JSON line: %q", l)
+		}
+	}
+	if last := events[len(events)-1]; !strings.Contains(last, `"state":"succeeded"`) {
+		t.Errorf("fallback did not end succeeded: %s", last)
+	}
+
 	if left := processesNaming(t, tmp); len(left) < 2 {
 		t.Errorf("precondition: Azurite and the handler should be running under %s, found %v", tmp, left)
 	}

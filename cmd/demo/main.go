@@ -39,6 +39,7 @@ type options struct {
 	scale      float64
 	drLoad     time.Duration
 	keep       bool
+	settings   string
 }
 
 func main() {
@@ -51,6 +52,7 @@ func main() {
 	flag.DurationVar(&o.drLoad, "dr-load", 9*time.Second, "how long each traffic phase of the disaster half runs")
 	flag.Float64Var(&o.scale, "scale", 20, "ARM time scale: the stand-in refills ARM's buckets this many times faster, and the lease shrinks alike")
 	flag.BoolVar(&o.keep, "keep", false, "keep the stack running after the demo, for drctl (make demo-up)")
+	flag.StringVar(&o.settings, "settings-dir", defaultSettingsDir, "with -keep, where the stack's settings are written for drctl (relative: to the project folder)")
 	flag.Parse()
 	// Ctrl-C, SIGTERM (make forwards it, as do service managers) and a closed
 	// terminal all end the demo the same way: every process it started is stopped
@@ -206,7 +208,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := disaster(ctx, o, arm, sql, h, env, agr, out); err != nil {
 		return err
 	}
-	return offerDrctl(ctx, o.keep, env, h.URL, out)
+	return offerDrctl(ctx, o.keep, o.settings, env, h.URL, out)
 }
 
 func sessions(arm *armstandin.Server) (primary, secondary map[string]json.RawMessage) {
