@@ -39,9 +39,13 @@ build:
 demo: deps
 	$(GO) run ./cmd/demo
 
-# The demo, then the stack kept running (Ctrl-C ends it) for the drctl lines it prints.
+# The demo, then the stack kept running, its timers ticking, for the drctl lines and
+# the Status page URL it prints. Ctrl-C or SIGTERM stops it (exit 0) with nothing left
+# running. Built, then exec'd, not `go run`: a SIGTERM make forwards must reach the
+# demo itself, which `go run` would not pass on.
 demo-up: deps
-	$(GO) run ./cmd/demo -keep
+	$(GO) build -o bin/demo ./cmd/demo
+	exec bin/demo -keep
 
 vet:
 	$(GO) vet ./...

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -49,30 +50,52 @@ type App struct {
 // Build builds the app from its configuration: adapters, engine, runners, handler.
 // Nothing is changed in Azure; Table Storage's table is created if missing.
 func Build(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) (*App, error) {
+	return build(ctx, cfg, getenv, log, false)
+}
+
+// BuildReadOnly builds the same app for reading its state (status, journal,
+// readiness, checkpoints): it creates no table, so that an operator whose only role on
+// the storage account is Storage Table Data Reader can use it. A missing table reads
+// as no state yet. What the app then does is the caller's to keep to reads.
+func BuildReadOnly(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) (*App, error) {
+	return build(ctx, cfg, getenv, log, true)
+}
+
+func build(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger, readOnly bool) (*App, error) {
 	open, err := sqlOpener(getenv, cfg.Azure.ClientID)
 	if err != nil {
 		return nil, err
 	}
 	cred, armOpts, err := auth.ARM(cfg.Azure, cfg.Engine.Workers)
 	if err != nil {
-		return nil, fmt.Errorf("credential: %w", err)
+		return nil, wrap("credential", err)
 	}
 	tableOpts := &aztables.ClientOptions{ClientOptions: policy.ClientOptions{Retry: auth.Retry()}}
 	auth.Policies(&tableOpts.ClientOptions)
 	svc, err := tables.NewServiceClient(cfg.State.ConnectionString, cfg.State.TableServiceURL, cred, tableOpts)
 	if err != nil {
-		return nil, fmt.Errorf("table storage: %w", err)
+		return nil, wrap("table storage", err)
 	}
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	store, err := tables.Open(openCtx, svc, cfg.State.Table)
-	if err != nil {
-		return nil, err
-	}
-
-	jrnl, err := tables.OpenJournal(openCtx, svc, cfg.State.Table)
-	if err != nil {
-		return nil, err
+	var (
+		store *tables.Store
+		jrnl  *tables.Journal
+	)
+	if readOnly {
+		store, jrnl = tables.Attach(svc, cfg.State.Table), tables.AttachJournal(svc, cfg.State.Table)
+		pingCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := store.Ping(pingCtx); err != nil {
+			return nil, err
+		}
+	} else {
+		openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if store, err = tables.Open(openCtx, svc, cfg.State.Table); err != nil {
+			return nil, err
+		}
+		if jrnl, err = tables.OpenJournal(openCtx, svc, cfg.State.Table); err != nil {
+			return nil, err
+		}
 	}
 
 	var pairs []replication.Pair
@@ -80,11 +103,11 @@ func Build(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	for _, p := range cfg.Pairs {
 		primary, err := logic.New(p.Primary, cred, armOpts, cfg.Engine.PageSize)
 		if err != nil {
-			return nil, fmt.Errorf("pair %s primary: %w", p.Name, err)
+			return nil, wrap("pair "+p.Name+" primary", err)
 		}
 		secondary, err := logic.New(p.Secondary, cred, armOpts, cfg.Engine.PageSize)
 		if err != nil {
-			return nil, fmt.Errorf("pair %s secondary: %w", p.Name, err)
+			return nil, wrap("pair "+p.Name+" secondary", err)
 		}
 		kinds := map[session.Kind]bool{}
 		for _, k := range p.Kinds {
@@ -94,7 +117,7 @@ func Build(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		pairs = append(pairs, rp)
 		fp, err := planPair(p, rp, cred, armOpts)
 		if err != nil {
-			return nil, fmt.Errorf("pair %s: %w", p.Name, err)
+			return nil, wrap("pair "+p.Name, err)
 		}
 		plans[p.Name] = fp
 	}
@@ -176,6 +199,16 @@ func planPair(p config.Pair, rp replication.Pair, cred azcore.TokenCredential, a
 		Policy: failover.Policy{MinBump: f.MinBump, BlockSize: f.BlockSize, Safety: f.Safety},
 		Settle: f.Settle, Cooldown: f.Cooldown, RequireDuplicateChecks: f.RequireDuplicateChecks, MaxLag: f.MaxLag,
 	}, nil
+}
+
+// wrap prefixes err with what failed, unless err already says it first: an adapter's
+// error often names its own operation ("table storage: ..."), and the operator should
+// not read it twice.
+func wrap(what string, err error) error {
+	if strings.HasPrefix(err.Error(), what+": ") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // reconcileEvery maps the setting's 0 ("never") to the engine's negative.

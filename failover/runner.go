@@ -223,6 +223,12 @@ func (r *Runner) cancel(ctx context.Context, c command.Command) (journal.Operati
 	if op.Action != command.Failover && op.Action != command.Fallback || readOnly(op) || !changedAnything(op) {
 		return op, nil
 	}
+	if st := op.StepByName(StepFlip); st == nil || st.Status == journal.StepDone ||
+		st.Status != journal.StepSkipped || !strings.HasPrefix(st.Outcome, journal.NotRunByCancel) {
+		// The flip ran, or may have (cut short while running): the move is the
+		// operator's to finish or turn back, as the journal's steps say.
+		return op, nil
+	}
 	// A move cancelled before its flip may have stopped the old side's intake: it is
 	// given back as a refused plan's undo would, or the journal says what stays
 	// changed — never a bare "cancelled" with neither side taking traffic.
@@ -236,7 +242,7 @@ func (r *Runner) cancel(ctx context.Context, c command.Command) (journal.Operati
 	_, undo := r.compensate(ctx, before, "cancelled")
 	undo = strings.TrimPrefix(undo, "refused: cancelled")
 	undo = strings.TrimPrefix(undo, "; ")
-	if undo != "" {
+	if undo != "" && !strings.Contains(op.Error, undo) { // a redelivered cancel says it once
 		op.Error = journal.Cut(op.Error+"; "+undo, journal.MaxError)
 		if saved, err := r.Journal.Update(ctx, op); err == nil {
 			op = saved

@@ -34,6 +34,8 @@ const (
 // Store implements replication.Store on one table.
 type Store struct {
 	table *aztables.Client
+	// readOnly: never create the table (Attach).
+	readOnly bool
 }
 
 var _ replication.Store = (*Store)(nil)
@@ -76,6 +78,24 @@ func Open(ctx context.Context, svc *aztables.ServiceClient, table string) (*Stor
 		return nil, azerr.Wrap("create table "+table, err)
 	}
 	return &Store{table: c}, nil
+}
+
+// Attach is the store on table as it is, for a reader: it creates nothing, now or when
+// the table is missing (then there is no state yet), for a reader's role (Storage
+// Table Data Reader) may not create tables.
+func Attach(svc *aztables.ServiceClient, table string) *Store {
+	return &Store{table: svc.NewClient(table), readOnly: true}
+}
+
+// Ping reads at most one entity (a missing table is no error: no state yet): whether
+// the endpoint answers and lets this identity read, before anything else is read.
+func (s *Store) Ping(ctx context.Context) error {
+	top := int32(1)
+	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Top: &top})
+	if _, err := pager.NextPage(ctx); err != nil && !tableMissing(err) {
+		return azerr.Wrap("read table", err)
+	}
+	return nil
 }
 
 func hasCode(err error, code aztables.TableErrorCode) bool {
@@ -144,6 +164,9 @@ func (s *Store) Load(ctx context.Context, pair string) (replication.Checkpoint, 
 	pager := s.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
+		if tableMissing(err) && s.readOnly {
+			return cp, region, nil // nothing has run yet
+		}
 		if tableMissing(err) {
 			// The table was deleted under us: start the stream afresh (a full sync
 			// is always correct) rather than stop replicating.

@@ -83,6 +83,11 @@ func OpenJournal(ctx context.Context, svc *aztables.ServiceClient, table string)
 	return &Journal{table: c, Now: time.Now}, nil
 }
 
+// AttachJournal is the journal on table as it is, for a reader: it creates nothing.
+func AttachJournal(svc *aztables.ServiceClient, table string) *Journal {
+	return &Journal{table: svc.NewClient(table), Now: time.Now}
+}
+
 func journalPK(pair string) string      { return journalPrefix + pair }
 func opRow(id string) string            { return "op|" + id }
 func manifestRow(id string) string      { return "op|" + id + "|numbers" }
@@ -367,6 +372,9 @@ func (j *Journal) List(ctx context.Context, pair string, limit int) ([]journal.O
 	pager := j.table.NewListEntitiesPager(opts)
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
+		if tableMissing(err) {
+			return out, nil // no table yet (a reader's view, see AttachJournal): nothing journaled
+		}
 		if err != nil {
 			return out, azerr.Wrap("list operations of "+pair, err)
 		}
@@ -405,6 +413,9 @@ func (j *Journal) ListPending(ctx context.Context) ([]journal.Operation, error) 
 	pager := j.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
+		if tableMissing(err) {
+			return out, nil // no table yet (a reader's view, see AttachJournal): nothing journaled
+		}
 		if err != nil {
 			return out, azerr.Wrap("list pending operations", err)
 		}
@@ -444,6 +455,9 @@ func (j *Journal) ListProposed(ctx context.Context) ([]journal.Operation, error)
 	pager := j.table.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
+		if tableMissing(err) {
+			return out, nil // no table yet (a reader's view, see AttachJournal): nothing journaled
+		}
 		if err != nil {
 			return out, azerr.Wrap("list proposed operations", err)
 		}

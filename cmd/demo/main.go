@@ -14,6 +14,7 @@ import (
 	"maps"
 	"os"
 	"os/signal"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -38,6 +39,7 @@ type options struct {
 	scale      float64
 	drLoad     time.Duration
 	keep       bool
+	settings   string
 }
 
 func main() {
@@ -50,10 +52,23 @@ func main() {
 	flag.DurationVar(&o.drLoad, "dr-load", 9*time.Second, "how long each traffic phase of the disaster half runs")
 	flag.Float64Var(&o.scale, "scale", 20, "ARM time scale: the stand-in refills ARM's buckets this many times faster, and the lease shrinks alike")
 	flag.BoolVar(&o.keep, "keep", false, "keep the stack running after the demo, for drctl (make demo-up)")
+	flag.StringVar(&o.settings, "settings-dir", defaultSettingsDir, "with -keep, where the stack's settings are written for drctl (relative: to the project folder)")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C, SIGTERM (make forwards it, as do service managers) and a closed
+	// terminal all end the demo the same way: every process it started is stopped
+	// and its files removed before it exits 0.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	if err := run(ctx, o, os.Stdout); err != nil {
+	err := run(ctx, o, os.Stdout)
+	switch {
+	case ctx.Err() != nil && o.keep:
+		// What demo-up is for: the operator ends it when done.
+		fmt.Fprintln(os.Stdout, "stopped: Azurite, the handler and the stand-ins have exited; nothing is left running.")
+	case ctx.Err() != nil:
+		// The demo is a check: cut short, it has not passed.
+		fmt.Fprintln(os.Stderr, "demo interrupted; nothing is left running")
+		os.Exit(130)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
@@ -96,6 +111,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	localstack.Workflows(arm, localstack.PrimaryGroup, demoIntake)
 	arm.PutWorkflow(localstack.SecondaryGroup, demoIntake, armlogic.WorkflowStateDisabled)
 	env["DR_RUN_LEASE"] = (2 * time.Minute / time.Duration(o.scale)).String()
+	if o.keep {
+		env[config.EnvReadiness] = keptReadinessEvery
+	}
 	h, err := localstack.StartHandler(ctx, bin, env, logFile)
 	if err != nil {
 		return err
@@ -190,7 +208,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := disaster(ctx, o, arm, sql, h, env, agr, out); err != nil {
 		return err
 	}
-	return offerDrctl(ctx, o.keep, env, out)
+	return offerDrctl(ctx, o.keep, o.settings, env, h.URL, out)
 }
 
 func sessions(arm *armstandin.Server) (primary, secondary map[string]json.RawMessage) {

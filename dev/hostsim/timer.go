@@ -2,6 +2,7 @@ package hostsim
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -80,4 +81,44 @@ func (h *Host) sendAllLocked(sends map[string][]Message) {
 			h.enqueueLocked(q, m)
 		}
 	}
+}
+
+// RunTimers fires every enabled timer function on its own schedule, as the host does,
+// until ctx ends: each function at its next occurrence, never two invocations of one
+// function at once (the host's singleton lock), a late tick marked past due. done, if
+// not nil, sees each invocation's result. It returns when ctx ends and no invocation
+// is under way.
+func (h *Host) RunTimers(ctx context.Context, done func(Result)) {
+	var wg sync.WaitGroup
+	for _, name := range h.app.Names() {
+		f := h.app.Functions[name]
+		if f.Trigger != TimerTrigger || f.Disabled || f.schedule == nil {
+			continue
+		}
+		wg.Go(func() {
+			last := time.Time{}
+			for {
+				now := h.opts.Now()
+				due := f.schedule.next(now)
+				if due.IsZero() {
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(due.Sub(now)):
+				}
+				status := TimerStatus{Last: last, IsPastDue: h.opts.Now().Sub(due) > time.Second}
+				res, err := h.Timer(ctx, f.Name, due, status)
+				if err != nil {
+					return // ctx ended
+				}
+				last = due
+				if done != nil {
+					done(res)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

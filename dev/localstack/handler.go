@@ -56,6 +56,10 @@ func StartHandler(ctx context.Context, bin string, env map[string]string, log io
 		h.cmd.Env = append(h.cmd.Env, k+"="+v)
 	}
 	h.cmd.Stdout, h.cmd.Stderr = log, log
+	// A process group of its own: a Ctrl-C at the terminal reaches whoever started
+	// it, which stops it in order (after the invocations under way), not the handler
+	// itself mid-invocation.
+	h.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := h.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start handler: %w", err)
 	}

@@ -44,12 +44,15 @@ follows it. With --direct it runs here, against the journal, at once. Exit codes
 	fl.StringVar(&opts.RequestedBy, "requested-by", "", "who asks, for the journal (default: your user and host)")
 	fl.BoolVar(&opts.Wait, "wait", false, "follow the cancel until it is done; exit with its outcome")
 	fl.BoolVar(&opts.Direct, "direct", false, "run it here, against the journal, not through the queue")
-	fl.DurationVar(&opts.Timeout, "timeout", 0, "with --wait, stop following after this long (0: never)")
+	fl.DurationVar(&opts.Timeout, "timeout", 0, "with --wait, stop following after this long (default: no limit)")
 	addJSONFlag(cmd, &opts.JSON)
 	_ = cmd.MarkFlagRequired("pair")
 	_ = cmd.MarkFlagRequired("operation")
 	_ = cmd.MarkFlagRequired("reason")
 	cmd.RunE = runE(func(ctx context.Context) error {
+		if err := opts.checkWaitFlags(cmd.Flags().Changed("timeout")); err != nil {
+			return err
+		}
 		if runF != nil {
 			return runF(ctx, opts)
 		}

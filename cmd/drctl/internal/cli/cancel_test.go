@@ -122,9 +122,9 @@ func TestACancelGoesToTheQueueAsBuilt(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"without a reason", []string{"cancel", "--pair", "contoso-b2b", "--operation", "fo-1"}, `required flag(s) "reason" not set`},
+		{"without a reason", []string{"cancel", "--pair", "contoso-b2b", "--operation", "fo-1"}, "drctl cancel needs --reason (why, for the journal)"},
 		{"with a blank reason", []string{"cancel", "--pair", "contoso-b2b", "--operation", "fo-1", "--reason", " "}, "command.reason: is required for cancel"},
-		{"without the operation", []string{"cancel", "--pair", "contoso-b2b", "--reason", "r"}, `required flag(s) "operation" not set`},
+		{"without the operation", []string{"cancel", "--pair", "contoso-b2b", "--reason", "r"}, "drctl cancel needs --operation (the id of the operation to cancel)"},
 		{"an operation id that is not one", []string{"cancel", "--pair", "contoso-b2b", "--operation", "fo 1", "--reason", "r"}, `command.target: "fo 1" is not`},
 		{"an unknown pair", []string{"cancel", "--pair", "nope", "--operation", "fo-1", "--reason", "r"}, `unknown pair "nope"`},
 	} {

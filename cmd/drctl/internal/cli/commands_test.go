@@ -46,7 +46,15 @@ func TestBadUsageExits2WithOneLine(t *testing.T) {
 	}{
 		{"an unknown flag", []string{"status", "--bogus"}, "unknown flag: --bogus"},
 		{"an unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
-		{"a missing --pair", []string{"failover"}, `required flag(s) "pair" not set`},
+		{"a missing --pair", []string{"failover"}, "drctl failover needs --pair (the pair); see drctl failover --help"},
+		{"a pair given as an argument", []string{"failover", "contoso-b2b"}, `drctl failover takes no arguments, got "contoso-b2b" (did you mean --pair contoso-b2b?)`},
+		{"a confirm without its id", []string{"confirm", "--pair", "contoso-b2b"}, "drctl confirm needs ID; usage: drctl confirm ID --pair PAIR"},
+		{"a confirm of two ids", []string{"confirm", "a-1", "a-2", "--pair", "contoso-b2b"}, `drctl confirm takes one ID, got "a-1" "a-2"`},
+		{"a plan of nothing", []string{"plan", "--pair", "contoso-b2b"}, "drctl plan needs one of failover, fallback, ssis-failover, attach-ir"},
+		{"a misspelt command", []string{"statsu"}, `unknown command "statsu" for drctl (did you mean status?): the commands are`},
+		{"an unknown subcommand", []string{"checkpoint", "rest", "--pair", "contoso-b2b"}, `unknown command "rest" for drctl checkpoint (did you mean reset?): the commands are reset, show`},
+		{"a resubmit without its number", []string{"dlq", "resubmit"}, "drctl dlq resubmit needs SEQUENCE-NUMBER"},
+		{"a negative timeout", []string{"failover", "--pair", "contoso-b2b", "--direct", "--wait", "--timeout", "-5s"}, "--timeout -5s: give a positive duration"},
 		{"an unknown pair", []string{"failover", "--pair", "nope"}, `unknown pair "nope": the configured pairs are contoso-b2b, contoso-ssis`},
 		{"a pair in the wrong case", []string{"status", "--pair", "Contoso-B2B"}, "did you mean contoso-b2b?"},
 		{"an SSIS pair for a failover", []string{"failover", "--pair", "contoso-ssis"}, "contoso-ssis is an SSIS pair"},
@@ -54,7 +62,7 @@ func TestBadUsageExits2WithOneLine(t *testing.T) {
 		{"readiness of an SSIS pair", []string{"readiness", "--pair", "contoso-ssis"}, "contoso-ssis is an SSIS pair"},
 		{"a side that is no side", []string{"attach-ir", "--pair", "contoso-ssis", "--side", "middle", "--direct"}, `command.side: "middle" is not primary or secondary`},
 		{"an id with a space", []string{"failover", "--pair", "contoso-b2b", "--id", "fo 1"}, `command.id: "fo 1" is not`},
-		{"a plan of no action", []string{"plan", "explode", "--pair", "contoso-b2b"}, `invalid argument "explode"`},
+		{"a plan of no action", []string{"plan", "explode", "--pair", "contoso-b2b"}, `drctl plan "explode": not one of failover, fallback, ssis-failover, attach-ir`},
 		{"replicate without --once", []string{"replicate"}, "add --once"},
 		{"a reset without --yes off a terminal", []string{"checkpoint", "reset", "--pair", "contoso-b2b"}, "without --yes"},
 		{"a sequence number that is not one", []string{"dlq", "resubmit", "forty-two"}, `"forty-two" is not a sequence number`},
@@ -68,6 +76,11 @@ func TestBadUsageExits2WithOneLine(t *testing.T) {
 				t.Errorf("want exit 2 and nothing on stdout\n%s", r)
 			}
 			oneErrorLine(t, r, tc.want)
+			for _, cobras := range []string{"arg(s)", "required flag(s)", "for \"drctl"} {
+				if strings.Contains(r.err, cobras) {
+					t.Errorf("cobra's wording shows through: %s", r.err)
+				}
+			}
 		})
 	}
 }
@@ -111,7 +124,7 @@ func TestAnUnreachableTableStorageExits1WithOneLine(t *testing.T) {
 	if r.code != ExitFailed || r.out != "" {
 		t.Errorf("want exit 1 and nothing on stdout\n%s", r)
 	}
-	oneErrorLine(t, r, "the endpoint refused connections")
+	oneErrorLine(t, r, "read table: the endpoint refused connections")
 }
 
 // fakeQueue records what is sent, and may run it as RunCommand would.
@@ -188,8 +201,11 @@ func TestFlagsAreParsedIntoTheOptions(t *testing.T) {
 		{"attach-ir takes --side", []string{"attach-ir", "--pair", "p", "--side", "secondary", "--wait", "--direct"}, func(o *operateOptions) bool {
 			return o.Side == "secondary" && o.Action == command.AttachIR && o.Wait && o.Direct
 		}},
-		{"drill takes --dry-run and --timeout", []string{"drill", "--pair", "p", "--dry-run", "--timeout", "2m"}, func(o *operateOptions) bool {
+		{"drill takes --dry-run and --timeout", []string{"drill", "--pair", "p", "--dry-run", "--wait", "--timeout", "2m"}, func(o *operateOptions) bool {
 			return o.DryRun && o.Timeout == 2*time.Minute && o.Action == command.Drill
+		}},
+		{"--direct --wait takes --no-drive", []string{"failover", "--pair", "p", "--direct", "--wait", "--no-drive"}, func(o *operateOptions) bool {
+			return o.NoDrive && o.Direct && o.Wait
 		}},
 		{"confirm takes the target", []string{"confirm", "alert-1", "--pair", "p"}, func(o *operateOptions) bool { return o.Target == "alert-1" && o.Action == command.Confirm }},
 		{"cancel takes the operation, a reason and force", []string{"cancel", "--pair", "p", "--operation", "fo-1", "--reason", "rebuilt", "--force", "--direct"}, func(o *operateOptions) bool {
@@ -229,7 +245,7 @@ func TestFlagsAreParsedIntoTheOptions(t *testing.T) {
 	}
 }
 
-func TestSettingsComeFromFlagsThenEnvironmentThenFile(t *testing.T) {
+func TestSettingsComeFromFlagsThenTheNamedFileThenEnvironment(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "local.settings.json")
 	env := offlineEnv()
@@ -242,7 +258,7 @@ func TestSettingsComeFromFlagsThenEnvironmentThenFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := testFactory(func(k string) string {
-		return map[string]string{config.EnvTable: "fromenv", config.EnvCommandQueue: "env-queue"}[k]
+		return map[string]string{config.EnvTable: "fromenv", config.EnvCommandQueue: "env-queue", config.EnvClientID: "env-only"}[k]
 	})
 	root := NewRootCmd(f)
 	root.SetArgs([]string{"--settings", file, "--queue", "flag-queue", "status", "--help"})
@@ -264,8 +280,11 @@ func TestSettingsComeFromFlagsThenEnvironmentThenFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.Config.State.Table; got != "fromenv" {
-		t.Errorf("table %q: the environment beats the file", got)
+	if got := s.Config.State.Table; got != "fromfile" {
+		t.Errorf("table %q: the file named by --settings beats the environment", got)
+	}
+	if got := s.Getenv(config.EnvClientID); got != "env-only" {
+		t.Errorf("client id %q: the environment fills what the named file leaves out", got)
 	}
 	if got := s.Getenv(config.EnvCommandQueue); got != "flag-queue" {
 		t.Errorf("queue %q: a flag beats the environment", got)
@@ -374,8 +393,9 @@ func TestAQueuedCommandIsFollowedInTheJournal(t *testing.T) {
 	if r.code != ExitRefused {
 		t.Errorf("want exit 4\n%s", r)
 	}
-	if op := checkSchema[schemaOperation](t, "fallback --wait --json", r.out); op.Status != "rejected" {
-		t.Errorf("%+v", op)
+	if evs := checkEvents(t, "fallback --wait --json", r.out); evs[len(evs)-1].State != "rejected" || evs[len(evs)-1].OperationID != "fb-1" ||
+		!strings.HasPrefix(evs[0].Message, "queued fallback of contoso-b2b as command fb-1 on dr-commands") {
+		t.Errorf("%+v", evs)
 	}
 	oneErrorLine(t, r, "operation fb-1 was rejected: the pair is already active on its primary")
 

@@ -25,6 +25,9 @@ proposed operation.` + "\n" + operateHelp,
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		opts.Target = args[0]
 		return runE(func(ctx context.Context) error {
+			if err := opts.checkWaitFlags(cmd.Flags().Changed("timeout")); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(ctx, opts)
 			}

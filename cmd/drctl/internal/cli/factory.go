@@ -37,17 +37,31 @@ type Factory struct {
 	// PollEvery is how often --wait reads the journal (and, with --direct, advances
 	// waiting plans).
 	PollEvery time.Duration
+	// DriveEvery is how often --direct --wait runs the replication pass a waiting
+	// plan needs (the function app's timer would).
+	DriveEvery time.Duration
 
 	flags    globalFlags
 	settings *Settings
 	app      *app.App
+	// readOnly: the command running only reads (readOnlyCommands): the app is built
+	// without creating tables.
+	readOnly bool
+}
+
+// readOnlyCommands only read the app's state: they build it without creating
+// anything, so that Storage Table Data Reader is enough to run them
+// (docs/direct-mode.md lists the roles each command needs).
+var readOnlyCommands = map[string]bool{
+	"drctl status": true, "drctl journal": true, "drctl readiness": true,
+	"drctl checkpoint show": true, "drctl dlq list": true,
 }
 
 // NewFactory is the factory of the real process.
 func NewFactory() *Factory {
 	return &Factory{
 		IO: System(), Getenv: os.Getenv, Now: time.Now, User: currentUser, ReadFile: os.ReadFile,
-		Sender: openSender, DeadLetters: openDeadLetters, PollEvery: time.Second,
+		Sender: openSender, DeadLetters: openDeadLetters, PollEvery: time.Second, DriveEvery: 5 * time.Second,
 	}
 }
 
@@ -65,7 +79,8 @@ type deadLetterQueue interface {
 
 // Settings are the app's settings as drctl found them.
 type Settings struct {
-	// Getenv looks a setting up: flags first, then the environment, then the file.
+	// Getenv looks a setting up: flags first, then a file named by --settings, then
+	// the environment, then the default file (see layered).
 	Getenv func(string) string
 	Config config.Config
 	// File is the settings file that was read ("" if none).
@@ -148,7 +163,7 @@ func (f *Factory) Settings() (*Settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Settings{Getenv: layered(func(k string) string { return flags[k] }, f.Getenv, file)}
+	s := &Settings{Getenv: layered(func(k string) string { return flags[k] }, f.Getenv, file, explicit)}
 	if file != nil {
 		s.File = path
 	}
@@ -180,7 +195,11 @@ func (f *Factory) App(ctx context.Context) (*app.App, error) {
 		logs = f.IO.Err
 	}
 	done := f.slowNotice("opening Table Storage and building the app…")
-	a, err := app.Build(ctx, s.Config, s.Getenv, slog.New(slog.NewJSONHandler(logs, nil)))
+	build := app.Build
+	if f.readOnly {
+		build = app.BuildReadOnly
+	}
+	a, err := build(ctx, s.Config, s.Getenv, slog.New(slog.NewJSONHandler(logs, nil)))
 	done()
 	if err != nil {
 		return nil, exitf(ExitFailed, "%w", err)

@@ -68,11 +68,17 @@ func (g *globalFlags) bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&g.verbose, "verbose", false, "log what the app does (JSON on stderr)")
 }
 
-// layered looks a setting up in flags, then the environment, then the settings file:
-// the first that has a value wins.
-func layered(flags, env func(string) string, file map[string]string) func(string) string {
+// layered looks a setting up; the first that has a value wins: the flags, then a
+// settings file the operator named (--settings: what was asked for explicitly beats
+// what the shell happens to hold), then the environment, then the default
+// ./local.settings.json (as the Functions tools, which let the environment override
+// it). The environment fills what a named file does not set.
+func layered(flags, env func(string) string, file map[string]string, explicitFile bool) func(string) string {
 	return func(name string) string {
 		if v := flags(name); v != "" {
+			return v
+		}
+		if v := file[name]; v != "" && explicitFile {
 			return v
 		}
 		if v := env(name); v != "" {

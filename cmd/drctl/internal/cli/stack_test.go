@@ -161,6 +161,7 @@ func testFactory(getenv func(string) string) *Factory {
 	f.Getenv = getenv
 	f.User = func() string { return "tester (drctl)" }
 	f.PollEvery = 100 * time.Millisecond
+	f.DriveEvery = 300 * time.Millisecond
 	return f
 }
 
