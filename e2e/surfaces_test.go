@@ -173,7 +173,7 @@ func TestTheStatusPageOfAStackShowsAStaleReadinessReportAsStale(t *testing.T) {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(resp.StatusCode)
-		w.Write(resp.Body)
+		_, _ = w.Write(resp.Body)
 	}))
 	t.Cleanup(front.Close)
 	ctx, cancel := context.WithTimeout(d.ctx, 60*time.Second)

@@ -198,7 +198,7 @@ func serveStatus(t *testing.T, o overview.Overview) string {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(resp.StatusCode)
-		w.Write(resp.Body)
+		_, _ = w.Write(resp.Body)
 	}))
 	t.Cleanup(front.Close)
 	// No ?format=html: the page must come from the browser's own Accept header.

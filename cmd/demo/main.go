@@ -118,7 +118,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer h.Terminate()
+	defer func() { _ = h.Terminate() }() // best effort: the demo is ending either way
 
 	// Partner traffic goes through the real armlogic client, as any ARM caller would.
 	cred, armOpts, err := auth.ARM(config.Azure{ARMEndpoint: armURL, Credential: config.CredentialLocal}, 4)

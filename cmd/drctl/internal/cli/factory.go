@@ -190,7 +190,7 @@ func (f *Factory) App(ctx context.Context) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	var logs io.Writer = io.Discard
+	logs := io.Discard
 	if f.flags.verbose {
 		logs = f.IO.Err
 	}

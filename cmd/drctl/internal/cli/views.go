@@ -14,15 +14,10 @@ import (
 // commands' code short.
 type (
 	statusView     = view.Status
-	streamView     = view.Stream
 	operationView  = view.Operation
 	stepView       = view.Step
 	readinessView  = view.Readiness
-	checkView      = view.Check
 	ssisView       = view.SSIS
-	ssisSideView   = view.SSISSide
-	triggerView    = view.Trigger
-	scheduleView   = view.Schedule
 	checkpointView = view.Checkpoint
 	scanView       = view.Scan
 	deadLetterView = view.DeadLetter

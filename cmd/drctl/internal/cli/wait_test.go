@@ -120,7 +120,7 @@ func TestAQueuedCancelIsFollowedToItsOutcome(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			j := journaltest.New()
-			(&slowFinish{j: j}).Submit(context.Background(), command.Command{ID: "fo-1", Action: command.Failover, Pair: "p"}, journal.Source{}, time.Now())
+			_, _ = (&slowFinish{j: j}).Submit(context.Background(), command.Command{ID: "fo-1", Action: command.Failover, Pair: "p"}, journal.Source{}, time.Now())
 			c := command.Command{ID: "cancel-1", Action: command.Cancel, Pair: "p", Target: tc.target, Reason: "rebuilt", RequestedBy: "ops"}
 			go func() {
 				time.Sleep(100 * time.Millisecond) // RunCommand takes it off the queue
