@@ -48,7 +48,13 @@ func (d *ssisDemo) run(ctx context.Context, result map[string]any) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.out, "RunCommand %s: %s\n", c.ID, strings.Join(del.Logs, "; "))
+	var said []string
+	for _, l := range del.Logs {
+		if !strings.HasPrefix(l, "{") { // the structured events are for the alert queries
+			said = append(said, l)
+		}
+	}
+	fmt.Fprintf(d.out, "RunCommand %s: %s\n", c.ID, strings.Join(said, "; "))
 	const row = "%5s  %-22s  %-20s  %-20s  %s\n"
 	fmt.Fprintf(d.out, row, "tick", "operation", "ssis-ir-weu", "ssis-ir-neu", "what changed")
 	deadline := time.Now().Add(time.Minute)
