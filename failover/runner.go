@@ -148,6 +148,8 @@ const (
 	// defaultReach is ReachBudget's default: long enough for azcore's retries of a
 	// slow or throttled answer, short enough for an RTO measured in minutes.
 	defaultReach = 30 * time.Second
+	// secondChance is the budget of stop-first on a side another call found down.
+	secondChance = 5 * time.Second
 	// attemptTTL is how long an attempt is presumed alive after its last step; the
 	// bump step, which may take longer, extends it for itself (claimFor).
 	attemptTTL = 5 * time.Minute
@@ -1782,9 +1784,14 @@ func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 	from, _ := p.direction()
 	// Tried even when another call of this attempt found the old side down: one of
 	// its endpoints out (its agreements listing, say) does not mean its workflows
-	// are, and stop-first is what keeps both sides from sending. A workflow that is
-	// gone (404) takes no traffic: it counts as stopped.
-	changes, err := stopIntake(ctx, p.pair.side(from), p.r.reach())
+	// are, and stop-first is what keeps both sides from sending. That second chance
+	// gets a short budget, so that a region that is gone costs the RTO little more.
+	// A workflow that is gone (404) takes no traffic: it counts as stopped.
+	budget := p.r.reach()
+	if p.oldDown {
+		budget = min(budget, secondChance)
+	}
+	changes, err := stopIntake(ctx, p.pair.side(from), budget)
 	switch {
 	case err == nil:
 		return fmt.Sprintf("%d workflows", len(p.pair.side(from).Workflows)), changes, nil
