@@ -86,7 +86,9 @@ func offerDrctl(ctx context.Context, keep bool, settingsDir string, env map[stri
 	}
 	pageURL := "http://" + ln.Addr().String()
 	host := hostsim.New(app, handlerURL, hostsim.Options{PublicURL: pageURL})
-	srv := &http.Server{Handler: statusFront(host), ReadHeaderTimeout: 10 * time.Second}
+	// GET /api/status, as the function app's address would serve it: a page for a
+	// browser, JSON otherwise.
+	srv := &http.Server{Handler: host.Handler(handlers.FnStatus), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -116,23 +118,6 @@ func offerDrctl(ctx context.Context, keep bool, settingsDir string, env map[stri
 	}
 	fmt.Fprintln(out, "\nstopping the stack…")
 	return err
-}
-
-// statusFront serves the Status function through the host, as the function app's
-// address would: GET /api/status (a page for a browser, JSON otherwise).
-func statusFront(host *hostsim.Host) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		resp, err := host.HTTP(r.Context(), handlers.FnStatus, hostsim.Request{Method: r.Method, URL: r.URL.RequestURI(), Headers: r.Header.Clone()})
-		if err != nil && resp.StatusCode == 0 {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = w.Write(resp.Body)
-	})
 }
 
 // schedules names each timer function with its schedule.

@@ -33,6 +33,29 @@ type Response struct {
 	Result Result
 }
 
+// Handler serves HTTP function fn through the host at a real address, as the function
+// app's would: each request goes through HTTP, its answer back to the caller as the
+// host gave it; a request the host cannot pass on answers 502.
+func (h *Host) Handler(fn string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resp, err := h.HTTP(r.Context(), fn, Request{Method: r.Method, URL: r.URL.RequestURI(), Headers: r.Header.Clone(), Body: body})
+		if err != nil && resp.StatusCode == 0 {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(resp.Body)
+	})
+}
+
 // HTTP sends req to HTTP function fn through the host: routing (route prefix, route
 // template, methods), keys, then the invocation with the request wrapped in
 // Data.<trigger binding> (or forwarded as is, when host.json enables forwarding and
