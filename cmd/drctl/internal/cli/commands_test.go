@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"integration-dr/azure/servicebus"
 	"integration-dr/command"
 	"integration-dr/config"
@@ -215,25 +217,7 @@ func TestFlagsAreParsedIntoTheOptions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got *operateOptions
 			capture := func(_ context.Context, o *operateOptions) error { got = o; return nil }
-			f := testFactory(func(string) string { return "" })
-			root := NewRootCmd(f)
-			for _, c := range root.Commands() {
-				if c.Name() == tc.args[0] {
-					root.RemoveCommand(c)
-				}
-			}
-			switch tc.args[0] {
-			case "failover":
-				root.AddCommand(newCmdFailover(f, capture))
-			case "attach-ir":
-				root.AddCommand(newCmdAttachIR(f, capture))
-			case "drill":
-				root.AddCommand(newCmdDrill(f, capture))
-			case "confirm":
-				root.AddCommand(newCmdConfirm(f, capture))
-			case "cancel":
-				root.AddCommand(newCmdCancel(f, capture))
-			}
+			root := rootCapturing(tc.args[0], capture)
 			root.SetArgs(tc.args)
 			if err := root.Execute(); err != nil {
 				t.Fatal(err)
@@ -490,4 +474,22 @@ func TestAnOperationsStatusIsItsExitCode(t *testing.T) {
 			t.Errorf("%s: exit %d, want %d (%v)", status, got, want, err)
 		}
 	}
+}
+
+// rootCapturing is drctl's command tree with the operating command name running
+// capture instead of its plan: what a test sees is how the flags were read.
+func rootCapturing(name string, capture func(context.Context, *operateOptions) error) *cobra.Command {
+	f := testFactory(func(string) string { return "" })
+	root := NewRootCmd(f)
+	for _, c := range root.Commands() {
+		if c.Name() == name {
+			root.RemoveCommand(c)
+		}
+	}
+	build := map[string]func(*Factory, func(context.Context, *operateOptions) error) *cobra.Command{
+		"failover": newCmdFailover, "fallback": newCmdFallback, "attach-ir": newCmdAttachIR,
+		"drill": newCmdDrill, "confirm": newCmdConfirm, "cancel": newCmdCancel,
+	}
+	root.AddCommand(build[name](f, capture))
+	return root
 }

@@ -258,23 +258,7 @@ func TestWaitFlagsAreCheckedBeforeAnythingRuns(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ran := false
 			capture := func(context.Context, *operateOptions) error { ran = true; return nil }
-			f := testFactory(func(string) string { return "" })
-			root := NewRootCmd(f)
-			for _, c := range root.Commands() {
-				if c.Name() == tc.args[0] {
-					root.RemoveCommand(c)
-				}
-			}
-			switch tc.args[0] {
-			case "failover":
-				root.AddCommand(newCmdFailover(f, capture))
-			case "fallback":
-				root.AddCommand(newCmdFallback(f, capture))
-			case "cancel":
-				root.AddCommand(newCmdCancel(f, capture))
-			case "confirm":
-				root.AddCommand(newCmdConfirm(f, capture))
-			}
+			root := rootCapturing(tc.args[0], capture)
 			root.SetArgs(tc.args)
 			err := classify(root.Execute())
 			var ee *ExitError
