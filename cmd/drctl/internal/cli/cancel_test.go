@@ -10,6 +10,7 @@ import (
 	"integration-dr/config"
 	"integration-dr/dev/localstack"
 	"integration-dr/journal"
+	"integration-dr/view"
 )
 
 // stuckFailover journals, on the stack, a failover that can never end by itself: the
@@ -56,11 +57,11 @@ func TestCancelEndsAStuckOperationAndFreesThePair(t *testing.T) {
 	r = s.must(ExitOK, "cancel", "--pair", "contoso-b2b", "--operation", "fo-1", "--reason", "West Europe was rebuilt; the fence cannot land", "--direct", "--id", "cancel-1")
 	golden(t, "cancel", r.out)
 	golden(t, "journal_cancelled", s.must(ExitOK, "journal", "--pair", "contoso-b2b", "--id", "fo-1").out)
-	own := checkSchema[schemaOperation](t, "journal --id cancel-1 --json", s.must(ExitOK, "journal", "--pair", "contoso-b2b", "--id", "cancel-1", "--json").out)
+	own := checkSchema[view.Operation](t, "journal --id cancel-1 --json", s.must(ExitOK, "journal", "--pair", "contoso-b2b", "--id", "cancel-1", "--json").out)
 	if own.Action != "cancel" || own.Status != "succeeded" || own.Target != "fo-1" || len(own.Steps) != 1 || !strings.Contains(own.Steps[0].Outcome, "done: authorize, bump, flip; not done: fence-old-side (failed)") {
 		t.Errorf("the cancel's own record: %+v", own)
 	}
-	st := checkSchema[schemaStatus](t, "status --json", s.must(ExitOK, "status", "--json").out)
+	st := checkSchema[view.Status](t, "status --json", s.must(ExitOK, "status", "--json").out)
 	statusOf := map[string]string{}
 	for _, op := range st.Operations {
 		statusOf[op.ID] = op.Status
@@ -71,7 +72,7 @@ func TestCancelEndsAStuckOperationAndFreesThePair(t *testing.T) {
 
 	// The same cancel again is the same answer; another is refused: it has ended.
 	r = s.must(ExitOK, "cancel", "--pair", "contoso-b2b", "--operation", "fo-1", "--reason", "again", "--direct", "--id", "cancel-1", "--json")
-	if op := checkSchema[schemaOperation](t, "cancel --json", r.out); op.ID != "fo-1" || op.Status != "cancelled" || op.Error != "cancelled by tester (drctl): West Europe was rebuilt; the fence cannot land" {
+	if op := checkSchema[view.Operation](t, "cancel --json", r.out); op.ID != "fo-1" || op.Status != "cancelled" || op.Error != "cancelled by tester (drctl): West Europe was rebuilt; the fence cannot land" {
 		t.Errorf("cancel --json: %+v", op)
 	}
 	r = s.must(ExitRefused, "cancel", "--pair", "contoso-b2b", "--operation", "fo-1", "--reason", "again", "--direct", "--id", "cancel-2")
@@ -108,7 +109,7 @@ func TestACancelGoesToTheQueueAsBuilt(t *testing.T) {
 	env[config.EnvCommandQueue] = "dr-commands"
 	f := withQueue(testFactory(func(k string) string { return env[k] }), q)
 	r := runDrctl(context.Background(), f, "cancel", "--pair", "contoso-ssis", "--operation", "ssis-1", "--reason", "rebuilt", "--force", "--json")
-	v := checkSchema[schemaQueued](t, "cancel --json", r.out)
+	v := checkSchema[view.Queued](t, "cancel --json", r.out)
 	if r.code != ExitOK || v.Action != "cancel" || v.Pair != "contoso-ssis" || !v.Queued {
 		t.Fatalf("%+v\n%s", v, r)
 	}

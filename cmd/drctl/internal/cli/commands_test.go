@@ -22,6 +22,7 @@ import (
 	"integration-dr/overview"
 	"integration-dr/replication"
 	"integration-dr/ssis"
+	"integration-dr/view"
 )
 
 // offlineEnv is a configuration that validates but whose endpoints nothing serves:
@@ -175,7 +176,7 @@ func TestACommandGoesToTheQueueAsBuilt(t *testing.T) {
 
 	f = withQueue(testFactory(func(k string) string { return env[k] }), q)
 	r = runDrctl(context.Background(), f, "confirm", "alert-123", "--pair", "contoso-b2b", "--id", "ok-1", "--json")
-	v := checkSchema[schemaQueued](t, "confirm --json", r.out)
+	v := checkSchema[view.Queued](t, "confirm --json", r.out)
 	if r.code != ExitOK || v.ID != "ok-1" || v.Action != "confirm" || v.Queue != "dr-commands" || !v.Queued {
 		t.Errorf("%+v\n%s", v, r)
 	}
@@ -325,7 +326,7 @@ func TestDeadLettersAreListedAndResubmitted(t *testing.T) {
 	if r.code != ExitOK || !strings.Contains(r.out, "41   fo-7        failover  contoso-b2b  MaxDeliveryCountExceeded") || !strings.Contains(r.out, "2026-11-23T13:54:50Z") {
 		t.Errorf("%s", r)
 	}
-	list := checkSchema[[]schemaDeadLetter](t, "dlq list --json", runDrctl(context.Background(), factory(), "dlq", "list", "--json").out)
+	list := checkSchema[[]view.DeadLetter](t, "dlq list --json", runDrctl(context.Background(), factory(), "dlq", "list", "--json").out)
 	if len(list) != 2 || list[1].EnqueuedTime != nil || list[0].DeliveryCount != 10 {
 		t.Errorf("%+v", list)
 	}
@@ -334,7 +335,7 @@ func TestDeadLettersAreListedAndResubmitted(t *testing.T) {
 	if r.code != ExitOK || !strings.Contains(r.out, "drctl journal --pair contoso-b2b --id fo-7") || len(d.resubmitted) != 1 {
 		t.Errorf("%s", r)
 	}
-	if v := checkSchema[schemaDeadLetter](t, "dlq resubmit --json", runDrctl(context.Background(), factory(), "dlq", "resubmit", "41", "--json").out); v.SequenceNumber != 41 {
+	if v := checkSchema[view.DeadLetter](t, "dlq resubmit --json", runDrctl(context.Background(), factory(), "dlq", "resubmit", "41", "--json").out); v.SequenceNumber != 41 {
 		t.Errorf("%+v", v)
 	}
 	r = runDrctl(context.Background(), factory(), "dlq", "resubmit", "99")
@@ -453,7 +454,7 @@ func TestStatusShowsAnUnknownRoleAPendingFenceAndWhatCouldNotBeRead(t *testing.T
 		t.Fatal(err)
 	}
 	golden(t, "status_unknown_role", b.String())
-	v := checkSchema[schemaStatus](t, "status --json", mustJSON(toStatus(o)))
+	v := checkSchema[view.Status](t, "status --json", mustJSON(toStatus(o)))
 	if v.SSIS[0].Unknown == "" || v.SSIS[0].Sides[0].Role != "Unknown" || v.Pending[0].Steps[1].Status != "waiting" || v.Streams[0].Watermark != nil {
 		t.Errorf("%+v", v)
 	}

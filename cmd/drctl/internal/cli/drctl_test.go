@@ -20,6 +20,7 @@ import (
 	"integration-dr/dev/localstack"
 	"integration-dr/journal"
 	"integration-dr/replication"
+	"integration-dr/view"
 )
 
 // oneErrorLine fails unless stderr is exactly one line, "drctl: ...", containing want.
@@ -66,7 +67,7 @@ func TestTheOperatorsDayOnALocalStack(t *testing.T) {
 	}
 
 	golden(t, "status", s.must(ExitOK, "status").out)
-	st := checkSchema[schemaStatus](t, "status --json", s.must(ExitOK, "status", "--json").out)
+	st := checkSchema[view.Status](t, "status --json", s.must(ExitOK, "status", "--json").out)
 	if len(st.Streams) != 1 || st.Streams[0].ActiveRegion != "primary" || st.Streams[0].LagSeconds < 0 || st.Streams[0].SinceSuccessSeconds < 0 ||
 		len(st.Readiness) != 1 || !st.Readiness[0].Ready || len(st.SSIS) != 1 || len(st.SSIS[0].Sides) != 2 {
 		t.Errorf("status --json: %+v", st)
@@ -74,18 +75,18 @@ func TestTheOperatorsDayOnALocalStack(t *testing.T) {
 	// With the readiness timer off nothing remakes the kept report: from now on it
 	// is stale, never ready.
 	s.env[config.EnvReadiness] = "0"
-	if st := checkSchema[schemaStatus](t, "status --json", s.must(ExitOK, "status", "--json").out); st.Readiness[0].State != "stale" || st.Readiness[0].Ready {
+	if st := checkSchema[view.Status](t, "status --json", s.must(ExitOK, "status", "--json").out); st.Readiness[0].State != "stale" || st.Readiness[0].Ready {
 		t.Errorf("a kept report with the timer off: %+v", st.Readiness[0])
 	}
 
 	golden(t, "readiness", s.must(ExitOK, "readiness", "--pair", "contoso-b2b").out)
-	rd := checkSchema[[]schemaReadiness](t, "readiness --json", s.must(ExitOK, "readiness", "--json").out)
+	rd := checkSchema[[]view.Readiness](t, "readiness --json", s.must(ExitOK, "readiness", "--json").out)
 	if len(rd) != 1 || !rd[0].Ready || len(rd[0].Checks) != 5 || len(rd[0].Bumps) != 24 {
 		t.Errorf("readiness --json: %+v", rd)
 	}
 
 	golden(t, "plan_failover", s.must(ExitOK, "plan", "failover", "--pair", "contoso-b2b").out)
-	pl := checkSchema[schemaPlan](t, "plan --json", s.must(ExitOK, "plan", "failover", "--pair", "contoso-b2b", "--json").out)
+	pl := checkSchema[view.Plan](t, "plan --json", s.must(ExitOK, "plan", "failover", "--pair", "contoso-b2b", "--json").out)
 	if !pl.Operation.DryRun || pl.Operation.Status != "succeeded" || pl.Operation.RTOSeconds != nil || len(pl.Then) == 0 ||
 		len(pl.Operation.Steps) != 3 || len(pl.Operation.Steps[2].Changes) != 20 {
 		t.Errorf("plan --json: %+v", pl)
@@ -116,7 +117,7 @@ func TestTheOperatorsDayOnALocalStack(t *testing.T) {
 	}
 
 	golden(t, "status_after_failover", s.must(ExitOK, "status", "--pair", "contoso-b2b", "--last", "1").out)
-	st = checkSchema[schemaStatus](t, "status --json", s.must(ExitOK, "status", "--json").out)
+	st = checkSchema[view.Status](t, "status --json", s.must(ExitOK, "status", "--json").out)
 	if st.Streams[0].ActiveRegion != "secondary" || st.Streams[0].Epoch != 1 || len(st.Operations) == 0 ||
 		st.Operations[0].ID != "fo-1" || st.Operations[0].RTOSeconds == nil || *st.Operations[0].RTOSeconds <= 0 {
 		t.Errorf("status after the failover: %+v", st)
@@ -127,11 +128,11 @@ func TestTheOperatorsDayOnALocalStack(t *testing.T) {
 
 	golden(t, "journal", s.must(ExitOK, "journal").out)
 	golden(t, "journal_failover", s.must(ExitOK, "journal", "--pair", "contoso-b2b", "--id", "fo-1").out)
-	ops := checkSchema[[]schemaOperation](t, "journal --json", s.must(ExitOK, "journal", "--json").out)
+	ops := checkSchema[[]view.Operation](t, "journal --json", s.must(ExitOK, "journal", "--json").out)
 	if len(ops) != 4 || ops[0].ID != "fo-1" || ops[0].EpochAfter != 1 || ops[0].Reason != "West Europe outage" {
 		t.Errorf("journal --json: %+v", ops)
 	}
-	checkSchema[schemaOperation](t, "journal --id --json", s.must(ExitOK, "journal", "--id", "fo-1", "--json").out)
+	checkSchema[view.Operation](t, "journal --id --json", s.must(ExitOK, "journal", "--id", "fo-1", "--json").out)
 
 	// A second failover is refused by a safety rule: the pair is already on its secondary.
 	r = s.must(ExitRefused, "failover", "--pair", "contoso-b2b", "--direct")
@@ -139,11 +140,11 @@ func TestTheOperatorsDayOnALocalStack(t *testing.T) {
 
 	// Sending the same id again resumes (here: finds) the journaled operation.
 	r = s.must(ExitOK, "failover", "--pair", "contoso-b2b", "--direct", "--id", "fo-1", "--json")
-	if op := checkSchema[schemaOperation](t, "failover --json", r.out); op.ID != "fo-1" || op.Status != "succeeded" {
+	if op := checkSchema[view.Operation](t, "failover --json", r.out); op.ID != "fo-1" || op.Status != "succeeded" {
 		t.Errorf("same id again: %+v", op)
 	}
 
-	cp := checkSchema[schemaCheckpoint](t, "checkpoint show --json", s.must(ExitOK, "checkpoint", "show", "--pair", "contoso-b2b", "--json").out)
+	cp := checkSchema[view.Checkpoint](t, "checkpoint show --json", s.must(ExitOK, "checkpoint", "show", "--pair", "contoso-b2b", "--json").out)
 	if !cp.Stored || cp.ActiveRegion != "secondary" || cp.Epoch != 1 || cp.ObservedRates < 0 {
 		t.Errorf("checkpoint after the failover: %+v", cp)
 	}
@@ -158,7 +159,7 @@ func TestCheckpointResetIsSafe(t *testing.T) {
 	s.must(ExitOK, "replicate", "--once")
 	s.must(ExitOK, "failover", "--pair", "contoso-b2b", "--direct", "--wait")
 	// The stream runs the other way now; --json gives the pass's lag in seconds.
-	runs := checkSchema[[]schemaReplicate](t, "replicate --once --json", s.must(ExitOK, "replicate", "--once", "--json").out)
+	runs := checkSchema[[]view.ReplicationRun](t, "replicate --once --json", s.must(ExitOK, "replicate", "--once", "--json").out)
 	if len(runs) != 1 || runs[0].Pair != "contoso-b2b" || runs[0].Direction != "secondary->primary" || runs[0].LagSeconds < 0 || runs[0].LagSeconds > 3600 {
 		t.Errorf("replicate --once --json: %+v", runs)
 	}
@@ -196,7 +197,7 @@ func TestCheckpointResetIsSafe(t *testing.T) {
 		t.Errorf("confirmed: %s", r)
 	}
 
-	after := checkSchema[schemaCheckpoint](t, "checkpoint show --json", s.must(ExitOK, "checkpoint", "show", "--pair", "contoso-b2b", "--json").out)
+	after := checkSchema[view.Checkpoint](t, "checkpoint show --json", s.must(ExitOK, "checkpoint", "show", "--pair", "contoso-b2b", "--json").out)
 	if after.Watermark != nil || after.LagSeconds != -1 || after.Scan.Kind != "" || after.Reconcile.Kind != "" || after.OverlapMemory != 0 {
 		t.Errorf("after reset the stream still knows: %+v", after)
 	}
@@ -204,7 +205,7 @@ func TestCheckpointResetIsSafe(t *testing.T) {
 		t.Errorf("after reset the active-region record or counters changed: %+v", after)
 	}
 	// A second reset, as a script would ask for it.
-	if v := checkSchema[schemaReset](t, "checkpoint reset --json", s.must(ExitOK, "checkpoint", "reset", "--pair", "contoso-b2b", "--yes", "--json").out); v.Pair != "contoso-b2b" || !v.Reset {
+	if v := checkSchema[view.Reset](t, "checkpoint reset --json", s.must(ExitOK, "checkpoint", "reset", "--pair", "contoso-b2b", "--yes", "--json").out); v.Pair != "contoso-b2b" || !v.Reset {
 		t.Errorf("checkpoint reset --json: %+v", v)
 	}
 	// Readiness now says not ready; the next run scans everything and it is again.

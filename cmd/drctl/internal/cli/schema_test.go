@@ -17,34 +17,21 @@ import (
 // document a test makes drctl print goes through it. checkSchema validates doc
 // against the schema of T (additionalProperties false: an unknown key, a missing
 // one, a null list or a time not in UTC fails it) and returns it decoded.
-
-type (
-	schemaStatus     = view.Status
-	schemaOperation  = view.Operation
-	schemaReadiness  = view.Readiness
-	schemaCheckpoint = view.Checkpoint
-	schemaQueued     = view.Queued
-	schemaDeadLetter = view.DeadLetter
-	schemaPlan       = view.Plan
-	schemaReplicate  = view.ReplicationRun
-	schemaError      = view.Error
-	schemaReset      = view.Reset
-)
-
+//
 // schemaOf names the schema file of each document type.
 var schemaOf = map[reflect.Type]string{
-	reflect.TypeFor[schemaStatus]():       "status.schema.json",
-	reflect.TypeFor[schemaOperation]():    "operation.schema.json",
-	reflect.TypeFor[[]schemaOperation]():  "operations.schema.json",
-	reflect.TypeFor[[]schemaReadiness]():  "readiness.schema.json",
-	reflect.TypeFor[schemaCheckpoint]():   "checkpoint.schema.json",
-	reflect.TypeFor[schemaQueued]():       "queued.schema.json",
-	reflect.TypeFor[[]schemaDeadLetter](): "dead-letters.schema.json",
-	reflect.TypeFor[schemaDeadLetter]():   "dead-letter.schema.json",
-	reflect.TypeFor[schemaPlan]():         "plan.schema.json",
-	reflect.TypeFor[[]schemaReplicate]():  "replicate.schema.json",
-	reflect.TypeFor[schemaError]():        "error.schema.json",
-	reflect.TypeFor[schemaReset]():        "checkpoint-reset.schema.json",
+	reflect.TypeFor[view.Status]():           "status.schema.json",
+	reflect.TypeFor[view.Operation]():        "operation.schema.json",
+	reflect.TypeFor[[]view.Operation]():      "operations.schema.json",
+	reflect.TypeFor[[]view.Readiness]():      "readiness.schema.json",
+	reflect.TypeFor[view.Checkpoint]():       "checkpoint.schema.json",
+	reflect.TypeFor[view.Queued]():           "queued.schema.json",
+	reflect.TypeFor[[]view.DeadLetter]():     "dead-letters.schema.json",
+	reflect.TypeFor[view.DeadLetter]():       "dead-letter.schema.json",
+	reflect.TypeFor[view.Plan]():             "plan.schema.json",
+	reflect.TypeFor[[]view.ReplicationRun](): "replicate.schema.json",
+	reflect.TypeFor[view.Error]():            "error.schema.json",
+	reflect.TypeFor[view.Reset]():            "checkpoint-reset.schema.json",
 }
 
 // checkSchema validates doc, which must be the only document on stdout, against T's
@@ -108,7 +95,7 @@ func TestJSONErrorsComeOutAsJSONOnStdoutWithTheExitCode(t *testing.T) {
 			if r.code != tc.code {
 				t.Fatalf("want exit %d\n%s", tc.code, r)
 			}
-			e := checkSchema[schemaError](t, "error --json", r.out)
+			e := checkSchema[view.Error](t, "error --json", r.out)
 			if e.Error.ExitCode != tc.code || !strings.Contains(e.Error.Message, tc.want) || strings.Contains(r.out, "c2VjcmV0") || strings.Contains(r.err, "c2VjcmV0") {
 				t.Errorf("error document %+v\n%s", e, r)
 			}

@@ -201,7 +201,7 @@ func TestDirectWaitDrivesAFallbackToItsEnd(t *testing.T) {
 	if strings.Contains(r.out, `\u003e`) {
 		t.Errorf("-> is escaped:\n%s", r.out)
 	}
-	st := checkSchema[schemaStatus](t, "status --json", s.must(ExitOK, "status", "--json").out)
+	st := checkSchema[view.Status](t, "status --json", s.must(ExitOK, "status", "--json").out)
 	if st.Streams[0].ActiveRegion != "primary" || st.Streams[0].Epoch != 2 {
 		t.Errorf("after the fallback: %+v", st.Streams[0])
 	}
