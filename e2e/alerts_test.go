@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"integration-dr/azure/tables"
 	"integration-dr/dev/localstack"
 	"integration-dr/journal"
 )
@@ -15,15 +14,7 @@ import (
 // alerts that no allow-list entry claims).
 func (d *drStack) journalOps(pair string) []journal.Operation {
 	d.t.Helper()
-	svc, err := tables.NewServiceClient(d.azurite.ConnectionString(), "", nil, nil)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	j, err := tables.OpenJournal(d.ctx, svc, "drstate")
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	ops, err := j.List(d.ctx, pair, 0)
+	ops, err := d.journal().List(d.ctx, pair, 0)
 	if err != nil {
 		d.t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/logic/armlogic"
 
-	"integration-dr/azure/tables"
 	"integration-dr/dev/armstandin"
 	"integration-dr/dev/hostsim"
 	"integration-dr/dev/localstack"
@@ -368,15 +367,7 @@ func TestAMessageThatKeepsFailingEndsInTheDeadLetterQueueAndTheJournalSaysWhy(t 
 // journalOp reads an operation of the demo pair from Table Storage.
 func (d *drStack) journalOp(id string) journal.Operation {
 	d.t.Helper()
-	svc, err := tables.NewServiceClient(d.azurite.ConnectionString(), "", nil, nil)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	j, err := tables.OpenJournal(d.ctx, svc, "drstate")
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	op, err := j.Get(d.ctx, localstack.PairName, id)
+	op, err := d.journal().Get(d.ctx, localstack.PairName, id)
 	if err != nil {
 		d.t.Fatal(err)
 	}
