@@ -225,8 +225,7 @@ func (r *Runner) cancel(ctx context.Context, c command.Command) (journal.Operati
 	if op.Action != command.Failover && op.Action != command.Fallback || readOnly(op) || !changedAnything(op) {
 		return op, nil
 	}
-	if st := op.StepByName(StepFlip); st == nil || st.Status == journal.StepDone ||
-		st.Status != journal.StepSkipped || !strings.HasPrefix(st.Outcome, journal.NotRunByCancel) {
+	if st := op.StepByName(StepFlip); st == nil || st.Status != journal.StepSkipped || !strings.HasPrefix(st.Outcome, journal.NotRunByCancel) {
 		// The flip ran, or may have (cut short while running): the move is the
 		// operator's to finish or turn back, as the journal's steps say.
 		return op, nil
@@ -647,9 +646,10 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 // mergeInto brings into into what from holds alone, as replication's merge-back
 // does (session.MergeBack): the received numbers it lacks, and each generated number
 // from holds higher — what a side that may have sent went on from. A session the move
-// rolled over on from (rolled, by lower-cased name) carries its new cycle into into
-// instead, lower or not: into, whose intake the move stopped, would otherwise go on in
-// the cycle the move left, wrap, and resend what from sent in its new one. It reads
+// rolled over on from (rolled: the number it rolled over from, by lower-cased name)
+// carries its new cycle into into while into is still in the cycle the move left
+// (carryCycle), lower or not: into, whose intake the move stopped, would otherwise go
+// on in that cycle, wrap, and resend what from sent in its new one. It reads
 // from one page per call, each call and each write within budget, so that a large
 // side is merged a page at a time; a page merged again writes nothing. A session the
 // two sides' numbers cannot be compared for is left as into holds it and named in
