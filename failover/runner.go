@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -222,33 +221,6 @@ func (r *Runner) cancel(ctx context.Context, c command.Command) (journal.Operati
 	}
 	r.release(ctx, op)
 	r.log().Warn("operation cancelled", "id", op.ID, "pair", op.Pair, "by", c.RequestedBy, "reason", c.Reason, "force", c.Force)
-	if op.Action != command.Failover && op.Action != command.Fallback || readOnly(op) || !changedAnything(op) {
-		return op, nil
-	}
-	if st := op.StepByName(StepFlip); st == nil || st.Status != journal.StepSkipped || !strings.HasPrefix(st.Outcome, journal.NotRunByCancel) {
-		// The flip ran, or may have (cut short while running): the move is the
-		// operator's to finish or turn back, as the journal's steps say.
-		return op, nil
-	}
-	// A move cancelled before its flip may have stopped the old side's intake: it is
-	// given back as a refused plan's undo would, or the journal says what stays
-	// changed — never a bare "cancelled" with neither side taking traffic.
-	before := op
-	before.Steps = slices.Clone(op.Steps)
-	for i, st := range before.Steps {
-		if st.Status == journal.StepSkipped && strings.HasPrefix(st.Outcome, journal.NotRunByCancel) {
-			before.Steps[i].Status = journal.StepPending // as the plan left it
-		}
-	}
-	_, undo := r.compensate(ctx, before, "cancelled")
-	undo = strings.TrimPrefix(undo, "refused: cancelled")
-	undo = strings.TrimPrefix(undo, "; ")
-	if undo != "" && !strings.Contains(op.Error, undo) { // a redelivered cancel says it once
-		op.Error = journal.Cut(op.Error+"; "+undo, journal.MaxError)
-		if saved, err := r.Journal.Update(ctx, op); err == nil {
-			op = saved
-		}
-	}
 	return op, nil
 }
 

@@ -113,9 +113,6 @@ func Cancel(ctx context.Context, s Store, c command.Command, now time.Time) (can
 	}
 }
 
-// NotRunByCancel starts the outcome of a step a cancel ended before it ran.
-const NotRunByCancel = "not run: the operation was cancelled"
-
 // markCancelled ends every step of op that has not ended: a pending step did not run
 // (skipped), a running or waiting one was cut short (failed, keeping what it said).
 func markCancelled(op *Operation, who string, now time.Time) {
@@ -125,7 +122,7 @@ func markCancelled(op *Operation, who string, now time.Time) {
 		var outcome string
 		switch st.Status {
 		case StepPending:
-			to, outcome = StepSkipped, NotRunByCancel+" by "+who
+			to, outcome = StepSkipped, "not run: the operation was cancelled by "+who
 		case StepRunning:
 			to, outcome = StepFailed, "cut short while running: the operation was cancelled by "+who+"; whether the step finished is not known"
 		case StepWaiting:
