@@ -71,7 +71,9 @@ type Artifact struct {
 	Running bool
 	// Body is what a mirror writes to create or update the artifact on the other
 	// side: the resource's properties with each side's own state (control-number
-	// state, a trigger's runtime state) left out. Nil for a kind that is not copied.
+	// state, a trigger's runtime state) left out. For a kind that is not copied (Agent
+	// jobs) it is what a report hands the operator instead: a JSON string holding the
+	// script that creates the artifact, its schedules disabled.
 	Body json.RawMessage
 }
 
