@@ -214,7 +214,7 @@ func (s *Server) monitorStatusLocked(e *tmEndpoint) armtrafficmanager.EndpointMo
 	return armtrafficmanager.EndpointMonitorStatusOnline
 }
 
-// tmView is the endpoint as ARM returns it. Callers hold s.switches.mu.
+// tmViewLocked is the endpoint as ARM returns it. Callers hold s.switches.mu.
 func (s *Server) tmViewLocked(sub, group string, e *tmEndpoint) armtrafficmanager.Endpoint {
 	status := armtrafficmanager.EndpointStatusDisabled
 	if e.enabled {
