@@ -147,7 +147,9 @@ func (e *netErr) Unwrap() error   { return syscall.ECONNREFUSED }
 func (e *netErr) Timeout() bool   { return false }
 func (e *netErr) Temporary() bool { return false }
 
-func notFound(errResp *azfake.ErrorResponder) { errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound") }
+func notFound(errResp *azfake.ErrorResponder) {
+	errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
+}
 
 func putStatus(created bool) int {
 	if created {
@@ -359,7 +361,7 @@ func seed(t *testing.T, a *account, vault string, pub certs) {
 	}})
 	a.certs.put("contoso-signing", armlogic.IntegrationAccountCertificate{Name: to.Ptr("contoso-signing"), Properties: &armlogic.IntegrationAccountCertificateProperties{
 		PublicCertificate: to.Ptr(pub.own),
-		Key: &armlogic.KeyVaultKeyReference{KeyName: to.Ptr("contoso-as2"), KeyVersion: to.Ptr("v1"), KeyVault: &armlogic.KeyVaultKeyReferenceKeyVault{ID: to.Ptr(vault)}},
+		Key:               &armlogic.KeyVaultKeyReference{KeyName: to.Ptr("contoso-as2"), KeyVersion: to.Ptr("v1"), KeyVault: &armlogic.KeyVaultKeyReferenceKeyVault{ID: to.Ptr(vault)}},
 	}})
 	a.batches.put("OrdersBatch", armlogic.BatchConfiguration{Name: to.Ptr("OrdersBatch"), Properties: &armlogic.BatchConfigurationProperties{
 		BatchGroupName: to.Ptr("Orders"), CreatedTime: to.Ptr(time.Now()),
@@ -408,7 +410,7 @@ func TestArtifactsReadTheSettingsThatMatterOfEveryKind(t *testing.T) {
 		{name: "an agreement by protocol, parties and flattened settings", key: "agreement/Contoso-Fabrikam-X12", fields: map[string]string{
 			"agreementType": "X12", "hostPartner": "Contoso", "guestPartner": "Fabrikam", "hostIdentity": "ZZ:CONTOSO", "guestIdentity": "ZZ:FABRIKAM",
 			"content.x12.receiveAgreement.protocolSettings.validationSettings.checkDuplicateInterchangeControlNumber": "true",
-			"content.x12.sendAgreement.protocolSettings.envelopeSettings.interchangeControlNumberUpperBound":         "999",
+			"content.x12.sendAgreement.protocolSettings.envelopeSettings.interchangeControlNumberUpperBound":          "999",
 		}, absent: []string{"changedTime", "createdTime"}},
 		{name: "a schema by type, namespace and content digest", key: "schema/X12_00401_850", fields: map[string]string{
 			"schemaType": "Xml", "contentType": "application/xml", "targetNamespace": "http://schemas.microsoft.com/BizTalk/EDI/X12/2006",
