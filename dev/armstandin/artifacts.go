@@ -69,12 +69,6 @@ func artKey(kind, group, scope, name string) string {
 	return strings.ToLower(kind + "|" + group + "/" + scope + "/" + name)
 }
 
-// artifact kinds of an integration account, by path segment.
-var artifactKinds = map[string]drift.Kind{
-	"partners": drift.Partner, "schemas": drift.Schema, "maps": drift.Map,
-	"certificates": drift.Certificate, "batchconfigurations": drift.BatchConfiguration,
-}
-
 // segment is the path segment (and Writes' prefix) of an integration account kind.
 func segment(k drift.Kind) (string, bool) {
 	switch k {
