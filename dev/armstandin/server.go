@@ -64,6 +64,8 @@ type Server struct {
 	ssis *ssisState
 	// switches holds the routes and Standard apps' settings (routing.go, appservice.go).
 	switches *switchState
+	// arts holds integration account artifacts and pipelines (artifacts.go).
+	arts *artifactState
 
 	mu          sync.Mutex
 	faults      Faults
@@ -76,7 +78,7 @@ type Server struct {
 // New returns an empty stand-in that throttles like ARM, in real time.
 func New() *Server {
 	return &Server{
-		store: newStore(), PageSize: 200, limits: newLimiter(ARMLimits(1)), ssis: newSSISState(), switches: newSwitchState(),
+		store: newStore(), PageSize: 200, limits: newLimiter(ARMLimits(1)), ssis: newSSISState(), switches: newSwitchState(), arts: newArtifactState(),
 		rng: rand.New(rand.NewPCG(1, 2)), stats: Stats{}, writes: map[string][]Write{}, unreachable: map[string]bool{},
 	}
 }
@@ -324,6 +326,10 @@ type transport interface {
 // builds a transport bound to this request. A fresh transport per request keeps no
 // pager state between requests: paging is by $skiptoken in the nextLink, as ARM does.
 func (s *Server) route(r *http.Request) (api, group, acct string, tr transport, ok bool) {
+	// Integration account artifacts, agreements' writes, pipelines, triggers' writes.
+	if api, group, acct, tr, ok := s.routeArtifacts(r); ok {
+		return api, group, acct, tr, true
+	}
 	if m := sessionsPath.FindStringSubmatch(r.URL.Path); m != nil {
 		group, acct = m[1], m[2]
 		srv := s.sessionsServer(r)
