@@ -83,7 +83,7 @@ func assertSettingsKept(t *testing.T, before, after map[string]*string, except s
 		}
 		got, ok := after[k]
 		if !ok || (v == nil) != (got == nil) || (v != nil && *v != *got) {
-			t.Errorf("setting %s: %v → %v (present %v)", k, deref(v), deref(got), ok)
+			t.Errorf("setting %s: %v → %v (present %v)", k, shown(v), shown(got), ok)
 		}
 	}
 	for k := range after {
@@ -93,7 +93,8 @@ func assertSettingsKept(t *testing.T, before, after map[string]*string, except s
 	}
 }
 
-func deref(p *string) string {
+// shown reads a setting as a failure message shows it: an absent one as <nil>.
+func shown(p *string) string {
 	if p == nil {
 		return "<nil>"
 	}
@@ -136,8 +137,8 @@ func TestStandardWorkflow(t *testing.T) {
 				t.Fatalf("%d settings writes, want %d", len(s.puts), tc.puts)
 			}
 			assertSettingsKept(t, before, s.settings, key)
-			if tc.puts > 0 && deref(s.settings[key]) != tc.want {
-				t.Errorf("%s = %s, want %s", key, deref(s.settings[key]), tc.want)
+			if tc.puts > 0 && shown(s.settings[key]) != tc.want {
+				t.Errorf("%s = %s, want %s", key, shown(s.settings[key]), tc.want)
 			}
 		})
 	}
@@ -148,7 +149,7 @@ func TestStandardWorkflowWritesUnderTheKeyItHas(t *testing.T) {
 	if err := newStandard(t, s.server()).Disable(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.settings) != 2 || deref(s.settings["workflows.AS2-INTAKE.flowstate"]) != "Disabled" || deref(s.settings["A"]) != "1" {
+	if len(s.settings) != 2 || shown(s.settings["workflows.AS2-INTAKE.flowstate"]) != "Disabled" || shown(s.settings["A"]) != "1" {
 		t.Errorf("settings after disable: %v", s.settings)
 	}
 }
