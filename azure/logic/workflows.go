@@ -42,7 +42,8 @@ func NewWorkflow(resourceID string, cred azcore.TokenCredential, opts *arm.Clien
 
 // ParseWorkflowID checks that resourceID names a Logic Apps workflow. Standard logic
 // apps' workflows (Microsoft.Web/sites/workflows) are refused: ARM has no enable or
-// disable operation for them.
+// disable operation for them; StandardWorkflow (ParseStandardWorkflowID) switches them
+// through their app's settings.
 func ParseWorkflowID(resourceID string) (*arm.ResourceID, error) {
 	id, err := arm.ParseResourceID(resourceID)
 	if err != nil {
