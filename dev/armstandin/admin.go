@@ -14,6 +14,7 @@ import (
 //	PUT  /_standin/unreachable     body: {"group", "account", "unreachable": bool}
 //	PUT  /_standin/clock           body: {"group", "account", "offset": "-90s"}
 //	GET  /_standin/stats[?reset=1] request counts per account and operation
+//	...  /_standin/routes, /_standin/sites: seed and read routes and apps (routing.go)
 //
 // An empty account means the whole resource group, as in SetUnreachable and
 // SetClockOffset.
@@ -54,7 +55,9 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s.Stats(r.URL.Query().Get("reset") == "1"))
 	default:
-		http.NotFound(w, r)
+		if !s.adminSwitch(w, r) {
+			http.NotFound(w, r)
+		}
 	}
 }
 

@@ -62,6 +62,8 @@ type Server struct {
 	// ssis holds the SSIS slice: failover groups, integration runtimes, triggers and
 	// the long-running operations on them (ssis.go).
 	ssis *ssisState
+	// switches holds the routes and Standard apps' settings (routing.go, appservice.go).
+	switches *switchState
 
 	mu          sync.Mutex
 	faults      Faults
@@ -74,7 +76,7 @@ type Server struct {
 // New returns an empty stand-in that throttles like ARM, in real time.
 func New() *Server {
 	return &Server{
-		store: newStore(), PageSize: 200, limits: newLimiter(ARMLimits(1)), ssis: newSSISState(),
+		store: newStore(), PageSize: 200, limits: newLimiter(ARMLimits(1)), ssis: newSSISState(), switches: newSwitchState(),
 		rng: rand.New(rand.NewPCG(1, 2)), stats: Stats{}, writes: map[string][]Write{}, unreachable: map[string]bool{},
 	}
 }
@@ -223,7 +225,8 @@ var (
 
 // apiVersion returns the resource provider a path is under and the api-version it
 // is served at: the one the SDK module the product uses is generated from (armlogic
-// v1.2.0, armsql v1.2.0, armdatafactory v9.1.0). ok is false for a path under no
+// v1.2.0, armsql v1.2.0, armdatafactory v9.1.0, armtrafficmanager v1.3.0, armcdn
+// v1.1.1, armappservice v5.0.0). ok is false for a path under no
 // provider served here.
 func apiVersion(path string) (provider, version string, ok bool) {
 	m := providerPath.FindStringSubmatch(path)
@@ -237,6 +240,12 @@ func apiVersion(path string) (provider, version string, ok bool) {
 		return m[1], "2020-11-01-preview", true
 	case "microsoft.datafactory":
 		return m[1], "2018-06-01", true
+	case "microsoft.network":
+		return m[1], "2022-04-01", true
+	case "microsoft.cdn":
+		return m[1], "2021-06-01", true
+	case "microsoft.web":
+		return m[1], "2024-11-01", true
 	}
 	return m[1], "", false
 }
@@ -353,6 +362,10 @@ func (s *Server) route(r *http.Request) (api, group, acct string, tr transport, 
 			return "", "", "", nil, false
 		}
 		return api, group, "", fake.NewWorkflowsServerTransport(s.workflowsServer(r)), true
+	}
+	// Traffic Manager, Front Door and App Service (routing.go, appservice.go).
+	if api, group, acct, tr, ok := s.routeSwitch(r); ok {
+		return api, group, acct, tr, true
 	}
 	return s.routeSSIS(r)
 }
@@ -501,6 +514,9 @@ func (s *Server) recordWrite(group, acct, op, name string, content json.RawMessa
 // "IntegrationAccountSessionsClient.NewListPager" to "sessions.list",
 // "FailoverGroupsClient.BeginFailover" to "failoverGroups.failover".
 func opName(api string) string {
+	if op, ok := switchOpName(api); ok {
+		return op
+	}
 	client, method, _ := strings.Cut(api, ".")
 	client = lowerFirst(strings.TrimSuffix(strings.TrimPrefix(client, "IntegrationAccount"), "Client"))
 	method = strings.TrimPrefix(method, "Begin")
