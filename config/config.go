@@ -57,11 +57,11 @@ type Failover struct {
 	// after its workflows start.
 	PrimaryRoutes   []string
 	SecondaryRoutes []string
-	MinBump            int64
-	BlockSize          int64
-	Safety             time.Duration
-	Settle             time.Duration
-	Cooldown           time.Duration
+	MinBump         int64
+	BlockSize       int64
+	Safety          time.Duration
+	Settle          time.Duration
+	Cooldown        time.Duration
 	// RequireDuplicateChecks refuses a target whose agreements do not check received
 	// control numbers for duplicates ("refuse"); false only warns ("warn").
 	RequireDuplicateChecks bool
