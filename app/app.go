@@ -168,28 +168,36 @@ func build(ctx context.Context, cfg config.Config, getenv func(string) string, l
 }
 
 // planPair builds what failover plans need of a pair: both accounts' sessions and
-// agreements, and the workflows that run only where their side is active.
+// agreements, the workflows that run only where their side is active, and the
+// routes that send partners to each side.
 func planPair(p config.Pair, rp replication.Pair, cred azcore.TokenCredential, armOpts *arm.ClientOptions) (failover.Pair, error) {
-	side := func(account string, ids []string, sessions replication.Account) (failover.Side, error) {
+	side := func(account string, ids, routes []string, sessions replication.Account) (failover.Side, error) {
 		ags, err := logic.NewAgreements(account, cred, armOpts)
 		if err != nil {
 			return failover.Side{}, err
 		}
 		s := failover.Side{Sessions: sessions, Agreements: ags}
 		for _, id := range ids {
-			w, err := logic.NewWorkflow(id, cred, armOpts)
+			w, err := newWorkflow(id, cred, armOpts)
 			if err != nil {
 				return failover.Side{}, err
 			}
 			s.Workflows = append(s.Workflows, w)
 		}
+		for _, id := range routes {
+			r, err := newRoute(id, cred, armOpts)
+			if err != nil {
+				return failover.Side{}, err
+			}
+			s.Routes = append(s.Routes, r)
+		}
 		return s, nil
 	}
-	primary, err := side(p.Primary, p.Failover.PrimaryWorkflows, rp.Primary)
+	primary, err := side(p.Primary, p.Failover.PrimaryWorkflows, p.Failover.PrimaryRoutes, rp.Primary)
 	if err != nil {
 		return failover.Pair{}, err
 	}
-	secondary, err := side(p.Secondary, p.Failover.SecondaryWorkflows, rp.Secondary)
+	secondary, err := side(p.Secondary, p.Failover.SecondaryWorkflows, p.Failover.SecondaryRoutes, rp.Secondary)
 	if err != nil {
 		return failover.Pair{}, err
 	}

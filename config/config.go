@@ -46,14 +46,22 @@ type Pair struct {
 // Failover is how plans treat a pair.
 type Failover struct {
 	// PrimaryWorkflows and SecondaryWorkflows are the Logic Apps workflows (resource
-	// IDs) that run only where their side is active: intake and sending.
+	// IDs) that run only where their side is active: intake and sending. Consumption
+	// (Microsoft.Logic/workflows) and Standard (Microsoft.Web/sites/{app}/workflows)
+	// workflows may be mixed.
 	PrimaryWorkflows   []string
 	SecondaryWorkflows []string
-	MinBump            int64
-	BlockSize          int64
-	Safety             time.Duration
-	Settle             time.Duration
-	Cooldown           time.Duration
+	// PrimaryRoutes and SecondaryRoutes are where routers send partners' traffic to
+	// each side (resource IDs of Traffic Manager endpoints or Front Door origins):
+	// disabled on the old side before its workflows stop, enabled on the new side
+	// after its workflows start.
+	PrimaryRoutes   []string
+	SecondaryRoutes []string
+	MinBump         int64
+	BlockSize       int64
+	Safety          time.Duration
+	Settle          time.Duration
+	Cooldown        time.Duration
 	// RequireDuplicateChecks refuses a target whose agreements do not check received
 	// control numbers for duplicates ("refuse"); false only warns ("warn").
 	RequireDuplicateChecks bool
@@ -162,6 +170,8 @@ type topology struct {
 type failoverJSON struct {
 	PrimaryWorkflows   []string `json:"primaryWorkflows"`
 	SecondaryWorkflows []string `json:"secondaryWorkflows"`
+	PrimaryRoutes      []string `json:"primaryRoutes"`
+	SecondaryRoutes    []string `json:"secondaryRoutes"`
 	MinBump            *int64   `json:"minBump"`
 	BlockSize          *int64   `json:"blockSize"`
 	Safety             string   `json:"safety"`
@@ -283,7 +293,9 @@ func (c Config) PairResources(name string) ([]string, bool) {
 		if strings.EqualFold(p.Name, name) {
 			ids := []string{p.Primary, p.Secondary}
 			ids = append(ids, p.Failover.PrimaryWorkflows...)
-			return append(ids, p.Failover.SecondaryWorkflows...), true
+			ids = append(ids, p.Failover.SecondaryWorkflows...)
+			ids = append(ids, p.Failover.PrimaryRoutes...)
+			return append(ids, p.Failover.SecondaryRoutes...), true
 		}
 	}
 	for _, p := range c.SSISPairs {
@@ -425,12 +437,13 @@ func (p *parser) failover(field string, f *failoverJSON) Failover {
 		dst  *[]string
 	}{{"primaryWorkflows", f.PrimaryWorkflows, &out.PrimaryWorkflows}, {"secondaryWorkflows", f.SecondaryWorkflows, &out.SecondaryWorkflows}} {
 		for i, id := range side.ids {
-			if !isResourceID(id, "Microsoft.Logic", "workflows") {
-				p.fail(fmt.Sprintf("%s.%s[%d]", field, side.name, i), fmt.Sprintf("%q is not a Logic Apps workflow resource ID (/subscriptions/…/resourceGroups/…/providers/Microsoft.Logic/workflows/…)", id))
+			if !IsWorkflowID(id) {
+				p.fail(fmt.Sprintf("%s.%s[%d]", field, side.name, i), fmt.Sprintf("%q is not a Logic Apps workflow resource ID (Consumption: /subscriptions/…/resourceGroups/…/providers/Microsoft.Logic/workflows/…; Standard: /subscriptions/…/resourceGroups/…/providers/Microsoft.Web/sites/{app}/workflows/{name})", id))
 			}
 		}
 		*side.dst = side.ids
 	}
+	p.routes(field, f, &out)
 	for _, n := range []struct {
 		name string
 		v    *int64

@@ -23,6 +23,10 @@ const (
 	// CheckNameReplicated is listed only for a pair whose replication leaves out
 	// generated control numbers: it never passes.
 	CheckNameReplicated = "generated numbers replicated"
+	// CheckNameRoutes and CheckNameWorkflows are listed only for a pair that has
+	// routes, or intake workflows, configured.
+	CheckNameRoutes    = "routes exist, target healthy"
+	CheckNameWorkflows = "intake workflows exist"
 )
 
 // Check is one readiness check's verdict.
@@ -51,6 +55,8 @@ type Report struct {
 	Bumps []string `json:",omitempty"`
 	// Notes are what the checks noticed beside their verdicts.
 	Notes []string `json:",omitempty"`
+	// Routes are both sides' routes as read for the report, each with its time.
+	Routes []RouteReading `json:",omitempty"`
 }
 
 // Ready says every check passed.
@@ -86,10 +92,12 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 	from, to := p.direction()
 	rep := Report{Pair: name, At: r.now(), Epoch: region.Epoch, From: from, To: to}
 	add := func(c Check) { rep.Checks = append(rep.Checks, c) }
+	intake := r.intakeChecks(ctx, pair, from, to, &rep)
 
 	agreements, noChecks, notes, err := p.assess(ctx)
 	if err != nil {
 		add(Check{Name: CheckNameReachable, Why: err.Error()})
+		rep.Checks = append(rep.Checks, intake...)
 		return rep, nil
 	}
 	rep.Notes = notes
@@ -138,6 +146,7 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 	default:
 		add(Check{Name: CheckNameLag, OK: true, Why: fmt.Sprintf("%s behind (at most %s)", lag.Round(time.Second), maxLag)})
 	}
+	rep.Checks = append(rep.Checks, intake...)
 	return rep, nil
 }
 

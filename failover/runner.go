@@ -46,6 +46,9 @@ type Side struct {
 	Sessions   replication.Account
 	Agreements AgreementSource
 	Workflows  []Workflow
+	// Routes send partners' traffic to the side: stopped before its workflows,
+	// started after them.
+	Routes []Route
 }
 
 // Pair is a pair as plans see it.
@@ -429,6 +432,9 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 		var wait *journal.WaitError
 		switch {
 		case errors.As(err, &wait):
+			// What landed before the step had to wait (a route fenced, its
+			// workflows not yet) stays on record.
+			op.NoteChanges(st.Name, changes)
 			if werr := op.WaitStep(st.Name, wait.Why, r.now()); werr != nil {
 				return op, werr
 			}
@@ -566,7 +572,7 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 		// journal knowing it (an error after an earlier workflow was enabled, a crash
 		// after the call landed): whatever the step's changes say, the target's intake
 		// is stopped before the old side's comes back, or both sides would send.
-		changes, err := stopIntake(ctx, pair.side(to), r.reach())
+		changes, err := stopSide(ctx, pair.side(to), r.reach())
 		if err != nil {
 			return journal.Waiting, fmt.Sprintf("refused: %s%s; undoing: the %s's intake may be on (step %s ran) and could not be stopped yet (%v; done: %s), so the %s's intake stays stopped until it is; tried again on each timer pass, or drctl cancel", why, bumped, to, StepEnable, err, strings.Join(changes, ", "), from)
 		}
@@ -612,6 +618,18 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 		return journal.Waiting, fmt.Sprintf("refused: %s%s%s; undoing: the %s's intake was stopped by this plan and is not enabled again yet (%v; done: %s); tried again on each timer pass, or drctl cancel", why, bumped, done, from, err, strings.Join(changes, ", "))
 	}
 	undone = append(undone, fmt.Sprintf("the %s's intake is enabled again (%s)", from, strings.Join(changes, ", ")))
+	// Its routes last, once its intake takes traffic again; a route its stop never
+	// reached was never disabled.
+	if routes := pair.side(from).Routes; len(routes) > 0 {
+		ro := switchRoutes(ctx, routes, true, r.reach(), pendingRoutes(stop.Changes, routes))
+		switch {
+		case len(ro.fatal) > 0:
+			return journal.Failed, fmt.Sprintf("refused: %s%s; undone: %s; the %s's routes cannot be enabled again (%s; done: %s): partners are not sent to it — fix the routes and enable them, or run the move again", why, bumped, strings.Join(undone, "; "), from, strings.Join(ro.fatal, "; "), strings.Join(ro.changes, ", "))
+		case !ro.ok():
+			return journal.Waiting, fmt.Sprintf("refused: %s%s; undone: %s; undoing: the %s's routes are not enabled again yet (%v; done: %s); tried again on each timer pass, or drctl cancel", why, bumped, strings.Join(undone, "; "), from, ro.err(), strings.Join(ro.changes, ", "))
+		}
+		undone = append(undone, fmt.Sprintf("the %s's routes are enabled again (%s)", from, strings.Join(ro.changes, ", ")))
+	}
 	return journal.Rejected, fmt.Sprintf("refused: %s%s; undone: %s", why, bumped, strings.Join(undone, "; "))
 }
 
@@ -875,11 +893,11 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 		// counts as stopped, or the plan would retry a 404 for ever.
 		from, _ := p.direction()
 		side := p.pair.side(from)
-		changes, err := stopIntake(ctx, side, 0)
+		changes, err := stopSide(ctx, side, 0)
 		if err != nil {
 			return "", changes, err
 		}
-		return fmt.Sprintf("%d workflows", len(side.Workflows)), changes, nil
+		return counted(side), changes, nil
 	case StepStopOld:
 		return p.stopOld(ctx)
 	case StepDrain:
@@ -893,14 +911,7 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 	case StepSettle:
 		return p.settle()
 	case StepEnable:
-		_, to := p.direction()
-		outcome, changes, err := p.workflows(ctx, p.pair.side(to), true)
-		if drerr.Is(err, drerr.NotFound) || drerr.Is(err, drerr.Invalid) {
-			// Asking again cannot help (the workflow is gone, or the app may not
-			// enable it): end the plan, giving the old side its intake back.
-			return "", changes, journal.Refuse("the target's intake cannot be enabled: %v", err)
-		}
-		return outcome, changes, err
+		return p.enableTarget(ctx)
 	case StepFenceOld:
 		return p.fence(ctx)
 	case StepFlip:
@@ -954,6 +965,9 @@ func (p *plan) readiness(ctx context.Context) (string, []string, error) {
 	if why := p.unreplicated(); why != "" {
 		r = r.Merge(Readiness{Reasons: []string{why}})
 	}
+	routes, routeNotes := p.routesReady(ctx)
+	r = r.Merge(routes)
+	notes = append(notes, routeNotes...)
 	if p.pair.RequireDuplicateChecks {
 		r = r.Merge(Readiness{Reasons: noChecks})
 	} else {
@@ -1748,12 +1762,34 @@ func switchWorkflows(ctx context.Context, side Side, enable bool, budget time.Du
 }
 
 // stopOld stops the old side's intake before the floors are fixed: a side that keeps
-// sending through the plan could outrun its margin. Only a side that cannot be
-// reached is passed by (its fence stays pending); a side that answers badly — slow,
-// throttled, refusing, erroring — holds the plan until it can be stopped, unless the
-// operator forced the move.
+// sending through the plan could outrun its margin. Its routes go first, so that
+// partners stop being sent there, then its workflows. Only what cannot be reached is
+// passed by (its fence stays pending); what answers badly — slow, throttled,
+// refusing, erroring — holds the plan until it can be stopped, unless the operator
+// forced the move.
 func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 	from, _ := p.direction()
+	side := p.pair.side(from)
+	// Each route on its own and with the whole reach budget: a route lives in a
+	// global profile, which may answer while the old side's region does not (and
+	// the other way round), so the old side being down says nothing of it.
+	ro := switchRoutes(ctx, side.Routes, false, p.r.reach(), nil)
+	changes := ro.changes
+	if ctx.Err() != nil {
+		return "", changes, ctx.Err()
+	}
+	for _, name := range sortedKeys(ro.down) {
+		changes = append(changes, routePending+name+": "+ro.down[name]+"; fenced once it answers")
+	}
+	if len(ro.bad) > 0 && p.op.Force {
+		for _, name := range sortedKeys(ro.bad) {
+			changes = append(changes, routePending+name+": forced past a route that answers but could not be disabled ("+ro.bad[name]+"); fenced once it can be")
+		}
+	}
+	routes := ""
+	if len(ro.down) > 0 || (len(ro.bad) > 0 && p.op.Force) {
+		routes = "; both sides may be routed until the old side's route fence lands"
+	}
 	// Tried even when another call of this attempt found the old side down: one of
 	// its endpoints out (its agreements listing, say) does not mean its workflows
 	// are, and stop-first is what keeps both sides from sending. That second chance
@@ -1763,48 +1799,137 @@ func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
 	if p.oldDown {
 		budget = min(budget, secondChance)
 	}
-	changes, err := stopIntake(ctx, p.pair.side(from), budget)
+	wchanges, err := stopIntake(ctx, side, budget)
+	changes = append(changes, wchanges...)
 	switch {
-	case err == nil:
-		return fmt.Sprintf("%d workflows", len(p.pair.side(from).Workflows)), changes, nil
 	case ctx.Err() != nil:
-		return "", changes, err
+		return "", changes, ctx.Err()
+	case len(ro.bad) > 0 && !p.op.Force:
+		// A route that answers badly is "not known", never "gone": partners may
+		// still be sent to a side that keeps taking them.
+		var bad []string
+		for _, name := range sortedKeys(ro.bad) {
+			bad = append(bad, ro.bad[name])
+		}
+		return "", changes, journal.Wait("stop-first holds: the old side (%s) answers but its routes could not be disabled (%s); retried until they are, or use force", from, strings.Join(bad, "; "))
+	case err == nil:
+		return counted(side) + routes, changes, nil
 	}
 	if p.noteDown(ctx, err); p.oldDown && unreachable(ctx, err) {
-		return fmt.Sprintf("skipped: the old side (%s) %s; fenced once it answers", from, p.downWhy), changes, nil
+		return fmt.Sprintf("skipped: the old side (%s) %s; fenced once it answers%s", from, p.downWhy, routes), changes, nil
 	}
 	if p.op.Force {
-		return fmt.Sprintf("skipped: forced past an old side (%s) that answers but could not be stopped (%v); fenced once it can be", from, err), changes, nil
+		return fmt.Sprintf("skipped: forced past an old side (%s) that answers but could not be stopped (%v); fenced once it can be%s", from, err, routes), changes, nil
 	}
 	return "", changes, journal.Wait("stop-first holds: the old side (%s) answers but its intake could not be stopped (%v); retried until it is, or use force", from, err)
 }
 
-// fence disables the old side's intake once it answers; until then the step waits
-// while the plan goes on, and replication writes nothing into that side (the flip
-// marks its fence pending). Any error waits: a fence is retried, never given up on,
-// short of an operator's cancel.
+// enableTarget enables the target's workflows, then its routes: partners are sent
+// to the new side only once it takes traffic, which is after the bumps have settled.
+// The old side's routes were disabled by stop-old first, so both sides are routed
+// only where a route of the old side could not be reached (or force passed one that
+// answered badly): the outcome says so, and the fence disables it once it answers.
+func (p *plan) enableTarget(ctx context.Context) (string, []string, error) {
+	from, to := p.direction()
+	side := p.pair.side(to)
+	outcome, changes, err := p.workflows(ctx, side, true)
+	if drerr.Is(err, drerr.NotFound) || drerr.Is(err, drerr.Invalid) {
+		// Asking again cannot help (the workflow is gone, or the app may not
+		// enable it): end the plan, giving the old side its intake back.
+		return "", changes, journal.Refuse("the target's intake cannot be enabled: %v", err)
+	}
+	if err != nil {
+		return outcome, changes, err
+	}
+	if len(side.Routes) == 0 {
+		return outcome, changes, nil
+	}
+	ro := switchRoutes(ctx, side.Routes, true, 0, nil)
+	changes = append(changes, ro.changes...)
+	switch {
+	case len(ro.fatal) > 0:
+		return "", changes, journal.Refuse("the target's routes cannot be enabled: %s", strings.Join(ro.fatal, "; "))
+	case !ro.ok():
+		return "", changes, fmt.Errorf("the target's routes: %w", ro.err())
+	}
+	outcome = counted(side)
+	if stop := p.op.StepByName(StepStopOld); stop != nil {
+		if pending := pendingRoutes(stop.Changes, p.pair.side(from).Routes); len(pending) > 0 {
+			names := make([]string, 0, len(pending))
+			for n := range pending {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			outcome += fmt.Sprintf("; both sides may be routed until the fence of the old side's route %s lands", strings.Join(names, ", "))
+		}
+	}
+	return outcome, changes, nil
+}
+
+// fence disables the old side's routes and intake once it answers; until then the
+// step waits while the plan goes on. Replication writes nothing into that side (the
+// flip marks its fence pending) until its workflows are disabled: a route still
+// pending after that only lets partners reach a side that takes nothing, so the
+// step waits on for it, and the journal says so, but replication goes on. Any error
+// waits: a fence is retried, never given up on, short of an operator's cancel.
 func (p *plan) fence(ctx context.Context) (string, []string, error) {
 	from, _ := p.direction()
-	if p.oldDown {
-		return "", nil, journal.Wait("fence pending: the old side (%s) %s", from, p.downWhy)
+	side := p.pair.side(from)
+	flip, stop := p.op.StepByName(StepFlip), p.op.StepByName(StepStopOld)
+	beforeFlip := flip != nil && flip.Status == journal.StepPending
+	var skip map[string]bool
+	if beforeFlip && stop != nil {
+		// A route its stop could not reach is not waited out again before the flip:
+		// the timer tries it after.
+		skip = pendingRoutes(stop.Changes, side.Routes)
 	}
-	if flip, stop := p.op.StepByName(StepFlip), p.op.StepByName(StepStopOld); flip != nil && flip.Status == journal.StepPending &&
-		stop != nil && stop.Status == journal.StepSkipped && strings.Contains(stop.Outcome, unreachableWords) {
+	ro := switchRoutes(ctx, side.Routes, false, p.r.reach(), skip)
+	changes := ro.changes
+	if ctx.Err() != nil {
+		return "", changes, ctx.Err()
+	}
+	routesLeft := ""
+	if !ro.ok() || len(skip) > 0 {
+		var left []string
+		for n := range skip {
+			left = append(left, fmt.Sprintf("route %s could not be reached when the old side's intake was to stop; tried again once the pair has flipped", n))
+		}
+		sort.Strings(left)
+		if err := ro.err(); err != nil {
+			left = append(left, err.Error())
+		}
+		routesLeft = strings.Join(left, "; ")
+	}
+	if p.oldDown {
+		return "", changes, journal.Wait("fence pending: the old side (%s) %s%s", from, p.downWhy, prefixed("; ", routesLeft))
+	}
+	if beforeFlip && stop != nil && stop.Status == journal.StepSkipped && strings.Contains(stop.Outcome, unreachableWords) {
 		// The old side could not be reached earlier in this plan: the flip does not
 		// wait out another reach budget for it; the timer tries the fence after.
-		return "", nil, journal.Wait("fence pending: the old side (%s) could not be reached when its intake was to stop; tried again once the pair has flipped", from)
+		return "", changes, journal.Wait("fence pending: the old side (%s) could not be reached when its intake was to stop; tried again once the pair has flipped%s", from, prefixed("; ", routesLeft))
 	}
-	changes, err := switchWorkflows(ctx, p.pair.side(from), false, p.r.reach())
+	wchanges, err := switchWorkflows(ctx, side, false, p.r.reach())
+	changes = append(changes, wchanges...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", changes, err
 		}
-		return "", changes, journal.Wait("fence pending: %v", err)
+		return "", changes, journal.Wait("fence pending: %v%s", err, prefixed("; ", routesLeft))
 	}
 	if err := p.fenceLanded(ctx); err != nil {
 		return "", changes, err
 	}
-	return fmt.Sprintf("%d workflows", len(p.pair.side(from).Workflows)), changes, nil
+	if routesLeft != "" {
+		return "", changes, journal.Wait("fence pending: the old side's intake is disabled, its routes not yet: %s", routesLeft)
+	}
+	return counted(side), changes, nil
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
 }
 
 // fenceLanded lets replication write into the old side again once this plan's fence

@@ -15,6 +15,9 @@ import (
 const (
 	scopeIntegrationAccount = "Microsoft.Logic/integrationAccounts"
 	scopeWorkflow           = "Microsoft.Logic/workflows"
+	scopeSite               = "Microsoft.Web/sites"
+	scopeTrafficManager     = "Microsoft.Network/trafficManagerProfiles"
+	scopeFrontDoor          = "Microsoft.Cdn/profiles"
 	scopeDataFactory        = "Microsoft.DataFactory/factories"
 	scopeSQLFailoverGroup   = "Microsoft.Sql/servers/failoverGroups"
 	scopeStorageAccount     = "Microsoft.Storage/storageAccounts"
@@ -29,7 +32,7 @@ const (
 type grant struct{ scope, action string }
 
 // adapterDirs are the packages that call ARM with the app's identity.
-var adapterDirs = []string{"azure/logic", "azure/datafactory", "azure/sqlfg"}
+var adapterDirs = []string{"azure/logic", "azure/routing", "azure/datafactory", "azure/sqlfg"}
 
 // armNeeds maps each ARM SDK call the adapters make to the RBAC actions it needs.
 // A call missing here fails the roles check: map it, and grant it in roles.bicep.
@@ -44,6 +47,37 @@ var armNeeds = map[string][]grant{
 	"armlogic.WorkflowsClient.Get":                             {{scopeWorkflow, "Microsoft.Logic/workflows/read"}},
 	"armlogic.WorkflowsClient.Enable":                          {{scopeWorkflow, "Microsoft.Logic/workflows/enable/action"}},
 	"armlogic.WorkflowsClient.Disable":                         {{scopeWorkflow, "Microsoft.Logic/workflows/disable/action"}},
+
+	// A Standard workflow is switched through its app's settings: listed (a POST to
+	// …/config/appsettings/list) and written back whole.
+	"armappservice.WebAppsClient.ListApplicationSettings": {
+		{scopeSite, "Microsoft.Web/sites/config/list/action"},
+		{scopeSite, "Microsoft.Web/sites/read"},
+	},
+	"armappservice.WebAppsClient.UpdateApplicationSettings": {{scopeSite, "Microsoft.Web/sites/config/write"}},
+
+	// Routes: a Traffic Manager endpoint may be of any of the three collections.
+	"armtrafficmanager.EndpointsClient.Get": {
+		{scopeTrafficManager, "Microsoft.Network/trafficManagerProfiles/read"},
+		{scopeTrafficManager, "Microsoft.Network/trafficManagerProfiles/azureEndpoints/read"},
+		{scopeTrafficManager, "Microsoft.Network/trafficManagerProfiles/externalEndpoints/read"},
+		{scopeTrafficManager, "Microsoft.Network/trafficManagerProfiles/nestedEndpoints/read"},
+	},
+	"armtrafficmanager.EndpointsClient.Update": {
+		{scopeTrafficManager, "Microsoft.Network/trafficManagerProfiles/azureEndpoints/write"},
+		{scopeTrafficManager, "Microsoft.Network/trafficManagerProfiles/externalEndpoints/write"},
+		{scopeTrafficManager, "Microsoft.Network/trafficManagerProfiles/nestedEndpoints/write"},
+	},
+	// A Front Door origin's update is long-running: polled under the origin
+	// (…/origins/{o}/operationResults/{id}), an operation-results read.
+	"armcdn.AFDOriginsClient.Get": {
+		{scopeFrontDoor, "Microsoft.Cdn/profiles/originGroups/read"},
+		{scopeFrontDoor, "Microsoft.Cdn/profiles/originGroups/origins/read"},
+	},
+	"armcdn.AFDOriginsClient.BeginUpdate": {
+		{scopeFrontDoor, "Microsoft.Cdn/profiles/originGroups/origins/write"},
+		{scopeFrontDoor, "Microsoft.Cdn/operationresults/profileresults/origingroupresults/originresults/read"},
+	},
 
 	"armdatafactory.IntegrationRuntimesClient.GetStatus": {{scopeDataFactory, "Microsoft.DataFactory/factories/integrationruntimes/getstatus/action"}},
 	"armdatafactory.IntegrationRuntimesClient.BeginStart": {
@@ -241,6 +275,26 @@ func sdkClient(expr ast.Expr, sdk map[string]bool) string {
 	return pkg.Name + "." + sel.Sel.Name
 }
 
+// mirrorNeeds are the grants of the artifact mirror (partners, agreements, schemas,
+// maps, certificates and batch configurations of integration accounts; pipelines and
+// triggers of data factories), deployed only with main.bicep's mirror parameter and
+// their deletes only with mirrorPrune. They are needed whether or not its adapter's
+// calls are in this tree: once they are, armNeeds maps them to these same grants.
+var mirrorNeeds = func() map[grant]string {
+	out := map[grant]string{}
+	for _, kind := range []string{"partners", "agreements", "schemas", "maps", "certificates", "batchConfigurations"} {
+		for _, verb := range []string{"read", "write", "delete"} {
+			out[grant{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/" + kind + "/" + verb}] = "the artifact mirror (" + kind + ")"
+		}
+	}
+	for _, kind := range []string{"pipelines", "triggers"} {
+		for _, verb := range []string{"read", "write", "delete"} {
+			out[grant{scopeDataFactory, "Microsoft.DataFactory/factories/" + kind + "/" + verb}] = "the artifact mirror (" + kind + ")"
+		}
+	}
+	return out
+}()
+
 // neededGrants maps the adapters' calls to grants; calls not in armNeeds are problems.
 func neededGrants(files map[string]string) (map[grant][]string, []string) {
 	calls, problems := armCalls(files)
@@ -263,6 +317,10 @@ func neededGrants(files map[string]string) (map[grant][]string, []string) {
 			g.action = strings.ToLower(g.action)
 			needs[g] = append(needs[g], call)
 		}
+	}
+	for g, who := range mirrorNeeds {
+		g.action = strings.ToLower(g.action)
+		needs[g] = append(needs[g], who)
 	}
 	return needs, problems
 }

@@ -32,7 +32,7 @@ var repoFiles = []string{
 	"infra/bicep/*.bicep", "infra/bicep/*.bicepparam", "infra/bicep/modules/*.bicep",
 	"functions/*/function.json", "host.json", "local.settings.json.example",
 	"azure.yaml", "Makefile",
-	"azure/logic/*.go", "azure/datafactory/*.go", "azure/sqlfg/*.go",
+	"azure/logic/*.go", "azure/routing/*.go", "azure/datafactory/*.go", "azure/sqlfg/*.go",
 }
 
 func loadWorld(t *testing.T) *world {
@@ -1338,6 +1338,21 @@ func TestEachCheckFailsWhenOneSideChanges(t *testing.T) {
 		}},
 		{"roles", "a role is given to another principal", func(t *testing.T, w *world) {
 			edit(t, w, mainBicep, "    principalId: identity.outputs.principalId\n    roleDefinitionGuid: roles.outputs.dataFactoryRoleGuid", "    principalId: deployer().objectId\n    roleDefinitionGuid: roles.outputs.dataFactoryRoleGuid")
+		}},
+		{"roles", "the Traffic Manager role loses the endpoints' write", func(t *testing.T, w *world) {
+			edit(t, w, roles, "          'Microsoft.Network/trafficManagerProfiles/azureEndpoints/write'\n", "")
+		}},
+		{"roles", "the Front Door role loses the update's status", func(t *testing.T, w *world) {
+			edit(t, w, roles, "          'Microsoft.Cdn/operationresults/profileresults/origingroupresults/originresults/read'\n", "")
+		}},
+		{"roles", "the Standard apps role may restart the app", func(t *testing.T, w *world) {
+			edit(t, w, roles, "          'Microsoft.Web/sites/config/write'\n", "          'Microsoft.Web/sites/config/write'\n          'Microsoft.Web/sites/restart/action'\n")
+		}},
+		{"roles", "Standard workflows are granted as Consumption ones", func(t *testing.T, w *world) {
+			edit(t, w, mainBicep, "module standardAppAccess 'modules/access-standard-app.bicep'", "module standardAppAccess 'modules/access-standard-app-disabled.bicep'")
+		}},
+		{"roles", "the mirror's prune role is granted without the delete", func(t *testing.T, w *world) {
+			edit(t, w, roles, "          'Microsoft.Logic/integrationAccounts/maps/delete'\n", "")
 		}},
 		{"roles", "the data factories are no longer all granted", func(t *testing.T, w *world) {
 			edit(t, w, mainBicep, "var dataFactoryIds = union(map(ssisSides, s => toLower(s.dataFactory)), [])", "var dataFactoryIds = []")

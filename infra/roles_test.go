@@ -90,7 +90,10 @@ func expectedBuiltins(w *world) map[[2]string]string {
 // topology names gets the role.
 var accessLoops = map[string][]string{
 	"modules/access-integration-account.bicep":                             {"topology", ".primary", ".secondary"},
-	"modules/access-workflow.bicep":                                        {"topology", "primaryWorkflows", "secondaryWorkflows"},
+	"modules/access-workflow.bicep":                                        {"topology", "primaryWorkflows", "secondaryWorkflows", "'microsoft.logic'"},
+	"modules/access-standard-app.bicep":                                    {"topology", "primaryWorkflows", "secondaryWorkflows", "'microsoft.web'"},
+	"modules/access-traffic-manager.bicep":                                 {"topology", "primaryRoutes", "secondaryRoutes", "'microsoft.network'"},
+	"modules/access-front-door.bicep":                                      {"topology", "primaryRoutes", "secondaryRoutes", "'microsoft.cdn'"},
 	"modules/access-data-factory.bicep":                                    {"topology", "ssisPairs", ".dataFactory"},
 	"modules/access-sql-failover-group.bicep":                              {"topology", "ssisPairs", ".failoverGroup", "'failovergroups'"},
 	"modules/access-resource-group.bicep sqlFailoverStatusRoleGuid":        {"topology", "ssisPairs", ".failoverGroup", "'failovergroups'"},

@@ -172,10 +172,18 @@ func build(o overview.Overview) view {
 		pending[op.Pair]++
 	}
 
+	traffic := map[string]overview.Traffic{}
+	for _, t := range o.Traffic() {
+		traffic[t.Pair] = t
+	}
+
 	streams := capped(o.Streams, maxPairs)
 	v.Pairs.More = streams.More
 	for i, s := range streams.Items {
 		p := streamView(i, s, now)
+		if t, ok := traffic[s.Pair]; ok {
+			p.Work = append([]fact{trafficFact(t, now)}, p.Work...)
+		}
 		v.Pairs.Items = append(v.Pairs.Items, p)
 		r, hasReport := ready[s.Pair]
 		v.Tiles = append(v.Tiles, streamTile(p, s, r, hasReport, pending[s.Pair]))
@@ -597,4 +605,32 @@ func worst(bs []badge) string {
 		class = "ok"
 	}
 	return class
+}
+
+// trafficFact says where a pair's routes send partners, as last known and when: a
+// route's state is only ever as fresh as the reading or the step that set it.
+func trafficFact(t overview.Traffic, now time.Time) fact {
+	routes := make([]string, 0, len(t.Routes))
+	for _, r := range t.Routes {
+		state := "unknown"
+		if r.Enabled != nil && *r.Enabled {
+			state = "enabled"
+		} else if r.Enabled != nil {
+			state = "disabled"
+		}
+		if r.Health != "" {
+			state += ", " + r.Health
+		}
+		routes = append(routes, fmt.Sprintf("%s %s (%s; %s)", r.Side, r.Name, state, r.Source))
+	}
+	where := "routed to " + t.Routed
+	switch t.Routed {
+	case overview.RoutedBoth:
+		where = "routed to both sides"
+	case overview.RoutedNeither:
+		where = "routed to neither side"
+	case overview.RoutedUnknown:
+		where = "routing not known"
+	}
+	return fact{Label: "Traffic", Text: fmt.Sprintf("%s, as known at %s (%s): %s", where, stamp(t.KnownAt), ago(t.KnownAt, now), strings.Join(routes, "; "))}
 }

@@ -35,7 +35,41 @@ type Status struct {
 	// Operations are each pair's last operations, newest first.
 	Operations []Operation `json:"operations"`
 	SSIS       []SSIS      `json:"ssis"`
-	Problems   []string    `json:"problems"`
+	// Traffic is where partners are sent, per pair with routes, as last known.
+	Traffic  []Traffic `json:"traffic"`
+	Problems []string  `json:"problems"`
+}
+
+// Traffic is where a pair's routes send partners, as last read by readiness or changed
+// by an operation since. Routed is primary, secondary, both, neither or unknown;
+// KnownAt is the oldest of its routes' times: the page never claims it fresher.
+type Traffic struct {
+	Pair    string    `json:"pair"`
+	Routed  string    `json:"routed"`
+	KnownAt time.Time `json:"knownAt"`
+	Routes  []Route   `json:"routes"`
+}
+
+// Route is one route as last known. Enabled is null when its state is not known.
+type Route struct {
+	Side    string    `json:"side"`
+	Name    string    `json:"name"`
+	Enabled *bool     `json:"enabled"`
+	Health  string    `json:"health"`
+	KnownAt time.Time `json:"knownAt"`
+	Source  string    `json:"source"`
+}
+
+// RouteReading is a route as a readiness report read it; error says why it could
+// not be ("" when it was).
+type RouteReading struct {
+	Side    string    `json:"side"`
+	Name    string    `json:"name"`
+	Enabled bool      `json:"enabled"`
+	Health  string    `json:"health"`
+	Target  string    `json:"target"`
+	ReadAt  time.Time `json:"readAt"`
+	Error   string    `json:"error"`
 }
 
 // Stream is an integration-account pair's replication stream.
@@ -129,6 +163,8 @@ type Readiness struct {
 	// Bumps are the numbers a move would bump ("session: from -> to").
 	Bumps []string `json:"bumps"`
 	Notes []string `json:"notes"`
+	// Routes are both sides' routes as the report read them.
+	Routes []RouteReading `json:"routes"`
 }
 
 // Check is one readiness check; Verdict is pass, fail, warn, notChecked or stale.
@@ -188,7 +224,10 @@ type Schedule struct {
 func FromOverview(o overview.Overview) Status {
 	v := Status{
 		Generated: o.Generated.UTC(), Streams: []Stream{}, Readiness: []Readiness{},
-		Pending: []Operation{}, Operations: []Operation{}, SSIS: []SSIS{}, Problems: strs(o.Problems),
+		Pending: []Operation{}, Operations: []Operation{}, SSIS: []SSIS{}, Traffic: []Traffic{}, Problems: strs(o.Problems),
+	}
+	for _, t := range o.Traffic() {
+		v.Traffic = append(v.Traffic, FromTraffic(t))
 	}
 	for _, s := range o.Streams {
 		v.Streams = append(v.Streams, FromStream(s))
@@ -204,6 +243,16 @@ func FromOverview(o overview.Overview) Status {
 	}
 	for _, p := range o.SSIS {
 		v.SSIS = append(v.SSIS, FromSSIS(p))
+	}
+	return v
+}
+
+// FromTraffic makes the view of where a pair's traffic goes, its free text masked.
+func FromTraffic(t overview.Traffic) Traffic {
+	v := Traffic{Pair: t.Pair, Routed: t.Routed, KnownAt: t.KnownAt.UTC(), Routes: []Route{}}
+	for _, r := range t.Routes {
+		v.Routes = append(v.Routes, Route{Side: string(r.Side), Name: r.Name, Enabled: r.Enabled, Health: r.Health,
+			KnownAt: r.At.UTC(), Source: redact.String(r.Source)})
 	}
 	return v
 }
@@ -251,7 +300,11 @@ func FromJudged(j overview.Judged) Readiness {
 	v := Readiness{
 		Pair: r.Pair, CheckedAt: r.At.UTC(), AgeSeconds: Seconds(j.Age.Seconds()), IntervalSeconds: Seconds(j.Interval.Seconds()),
 		Epoch: r.Epoch, From: string(r.From), To: string(r.To), State: j.State(), Ready: j.Ready(),
-		StaleBecause: strs(j.Stale), Checks: []Check{}, Bumps: strs(r.Bumps), Notes: strs(r.Notes),
+		StaleBecause: strs(j.Stale), Checks: []Check{}, Bumps: strs(r.Bumps), Notes: strs(r.Notes), Routes: []RouteReading{},
+	}
+	for _, rd := range r.Routes {
+		v.Routes = append(v.Routes, RouteReading{Side: string(rd.Side), Name: rd.Name, Enabled: rd.Enabled, Health: rd.Health,
+			Target: rd.Target, ReadAt: rd.At.UTC(), Error: redact.String(rd.Error)})
 	}
 	if j.Current != nil {
 		e := j.Current.Epoch

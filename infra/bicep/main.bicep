@@ -50,6 +50,12 @@ param alwaysReadyInstances int = 1
 @description('Most instances any one function scales to.')
 param maximumInstanceCount int = 40
 
+@description('Grant the artifact mirror its rights: read and write partners, agreements, schemas, maps, certificates and batch configurations on each integration account, and pipelines and triggers on each data factory.')
+param mirror bool = false
+
+@description('With mirror: also let the mirror delete what the source side no longer has (prune).')
+param mirrorPrune bool = false
+
 @description('Create the example alert rules: a primary workflow failing and the primary integration account unavailable (both propose a failover).')
 param createExampleAlerts bool = true
 
@@ -93,7 +99,18 @@ var tags = {
 var pairs = topology.?pairs ?? []
 var ssisSides = flatten(map(topology.?ssisPairs ?? [], p => [p.primary, p.secondary]))
 var integrationAccountIds = union(map(flatten(map(pairs, p => [p.primary, p.secondary])), id => toLower(id)), [])
-var workflowIds = union(map(flatten(map(pairs, p => concat(p.?failover.?primaryWorkflows ?? [], p.?failover.?secondaryWorkflows ?? []))), id => toLower(id)), [])
+var allWorkflowIds = union(map(flatten(map(pairs, p => concat(p.?failover.?primaryWorkflows ?? [], p.?failover.?secondaryWorkflows ?? []))), id => toLower(id)), [])
+// Consumption workflows (…/Microsoft.Logic/workflows/{name}) are switched on the
+// workflow; Standard ones (…/Microsoft.Web/sites/{app}/workflows/{name}) through their
+// app's settings, so the role goes on the app.
+var workflowIds = filter(allWorkflowIds, id => split(id, '/')[6] == 'microsoft.logic')
+var standardAppIds = union(map(filter(allWorkflowIds, id => split(id, '/')[6] == 'microsoft.web'), id => join(take(split(id, '/'), 9), '/')), [])
+// Routes: Traffic Manager endpoints (…/trafficManagerProfiles/{profile}/{type}/{name})
+// and Front Door origins (…/Microsoft.Cdn/profiles/{profile}/originGroups/{g}/origins/{name});
+// the role goes on the profile, the narrowest scope holding the endpoint or origin.
+var routeIds = union(map(flatten(map(pairs, p => concat(p.?failover.?primaryRoutes ?? [], p.?failover.?secondaryRoutes ?? []))), id => toLower(id)), [])
+var trafficManagerProfileIds = union(map(filter(routeIds, id => split(id, '/')[6] == 'microsoft.network'), id => join(take(split(id, '/'), 9), '/')), [])
+var frontDoorProfileIds = union(map(filter(routeIds, id => split(id, '/')[6] == 'microsoft.cdn'), id => join(take(split(id, '/'), 9), '/')), [])
 var dataFactoryIds = union(map(ssisSides, s => toLower(s.dataFactory)), [])
 // A failover group's ID through its side: .../Microsoft.Sql/servers/{server}/failoverGroups/{group}
 // (Azure SQL Database) or .../Microsoft.Sql/locations/{location}/instanceFailoverGroups/{group}
@@ -103,7 +120,7 @@ var databaseFailoverGroupIds = filter(failoverGroupIds, id => split(id, '/')[9] 
 var instanceFailoverGroupIds = filter(failoverGroupIds, id => split(id, '/')[9] == 'instancefailovergroups')
 var databaseGroupResourceGroups = union(map(databaseFailoverGroupIds, id => join(take(split(id, '/'), 5), '/')), [])
 var instanceGroupResourceGroups = union(map(instanceFailoverGroupIds, id => join(take(split(id, '/'), 5), '/')), [])
-var targetSubscriptions = union(map(concat(integrationAccountIds, workflowIds, dataFactoryIds, failoverGroupIds), id => '/subscriptions/${split(id, '/')[2]}'), [subscription().id])
+var targetSubscriptions = union(map(concat(integrationAccountIds, allWorkflowIds, routeIds, dataFactoryIds, failoverGroupIds), id => '/subscriptions/${split(id, '/')[2]}'), [subscription().id])
 
 // The example rules that may propose a failover: created in alerts.bicep, in the app's
 // resource group, and allow-listed in DR_ALERT_RULES by their resource IDs from this
@@ -276,6 +293,77 @@ module workflowAccess 'modules/access-workflow.bicep' = [for (id, i) in workflow
     workflowId: id
     principalId: identity.outputs.principalId
     roleDefinitionGuid: roles.outputs.b2bRoleGuid
+  }
+}]
+
+module standardAppAccess 'modules/access-standard-app.bicep' = [for (id, i) in standardAppIds: {
+  name: 'access-app-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    siteId: id
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.standardAppRoleGuid
+  }
+}]
+
+module trafficManagerAccess 'modules/access-traffic-manager.bicep' = [for (id, i) in trafficManagerProfileIds: {
+  name: 'access-tm-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    profileId: id
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.trafficManagerRoleGuid
+  }
+}]
+
+module frontDoorAccess 'modules/access-front-door.bicep' = [for (id, i) in frontDoorProfileIds: {
+  name: 'access-afd-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    profileId: id
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.frontDoorRoleGuid
+  }
+}]
+
+// The artifact mirror's rights, only when it is turned on; delete only with prune.
+module mirrorAccountAccess 'modules/access-integration-account.bicep' = [for (id, i) in (mirror ? integrationAccountIds : []): {
+  name: 'access-ia-mirror-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    integrationAccountId: id
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.mirrorAccountRoleGuid
+  }
+}]
+
+module mirrorAccountPruneAccess 'modules/access-integration-account.bicep' = [for (id, i) in (mirror && mirrorPrune ? integrationAccountIds : []): {
+  name: 'access-ia-prune-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    integrationAccountId: id
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.mirrorAccountPruneRoleGuid
+  }
+}]
+
+module mirrorFactoryAccess 'modules/access-data-factory.bicep' = [for (id, i) in (mirror ? dataFactoryIds : []): {
+  name: 'access-adf-mirror-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    dataFactoryId: id
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.mirrorFactoryRoleGuid
+  }
+}]
+
+module mirrorFactoryPruneAccess 'modules/access-data-factory.bicep' = [for (id, i) in (mirror && mirrorPrune ? dataFactoryIds : []): {
+  name: 'access-adf-prune-${i}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    dataFactoryId: id
+    principalId: identity.outputs.principalId
+    roleDefinitionGuid: roles.outputs.mirrorFactoryPruneRoleGuid
   }
 }]
 

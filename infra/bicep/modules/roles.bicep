@@ -1,5 +1,6 @@
 // Custom roles holding exactly the ARM actions the adapters call (azure/logic,
-// azure/datafactory, azure/sqlfg). The built-in roles are broader: Logic App
+// azure/routing, azure/datafactory, azure/sqlfg), and those the artifact mirror
+// calls (granted only with main.bicep's mirror and mirrorPrune). The built-in roles are broader: Logic App
 // Contributor also creates and deletes workflows and integration accounts, reads
 // callback URLs carrying SAS keys and regenerates access keys; Data Factory
 // Contributor changes pipelines, linked services and the factory; SQL Server and SQL
@@ -125,8 +126,172 @@ resource sqlInstanceFailoverGroup 'Microsoft.Authorization/roleDefinitions@2022-
   }
 }
 
+resource standardApp 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'integration-dr-standard-app')
+  properties: {
+    roleName: 'integration-dr Standard workflows (${suffix})'
+    description: 'Read a Logic Apps Standard app, list and write its settings: its workflows are switched through Workflows.<name>.FlowState.'
+    type: 'CustomRole'
+    assignableScopes: assignableScopes
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Web/sites/read'
+          'Microsoft.Web/sites/config/list/action'
+          'Microsoft.Web/sites/config/write'
+        ]
+        notActions: []
+      }
+    ]
+  }
+}
+
+resource trafficManager 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'integration-dr-tm')
+  properties: {
+    roleName: 'integration-dr Traffic Manager routes (${suffix})'
+    description: 'Read a Traffic Manager profile and read and write its endpoints (their status).'
+    type: 'CustomRole'
+    assignableScopes: assignableScopes
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Network/trafficManagerProfiles/read'
+          'Microsoft.Network/trafficManagerProfiles/azureEndpoints/read'
+          'Microsoft.Network/trafficManagerProfiles/azureEndpoints/write'
+          'Microsoft.Network/trafficManagerProfiles/externalEndpoints/read'
+          'Microsoft.Network/trafficManagerProfiles/externalEndpoints/write'
+          'Microsoft.Network/trafficManagerProfiles/nestedEndpoints/read'
+          'Microsoft.Network/trafficManagerProfiles/nestedEndpoints/write'
+        ]
+        notActions: []
+      }
+    ]
+  }
+}
+
+resource frontDoor 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'integration-dr-afd')
+  properties: {
+    roleName: 'integration-dr Front Door routes (${suffix})'
+    description: 'Read the origin groups of a Front Door profile, read and write their origins (their enabled state), and read the status of an origin update.'
+    type: 'CustomRole'
+    assignableScopes: assignableScopes
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Cdn/profiles/originGroups/read'
+          'Microsoft.Cdn/profiles/originGroups/origins/read'
+          'Microsoft.Cdn/profiles/originGroups/origins/write'
+          'Microsoft.Cdn/operationresults/profileresults/origingroupresults/originresults/read'
+        ]
+        notActions: []
+      }
+    ]
+  }
+}
+
+resource mirrorAccount 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'integration-dr-mirror-ia')
+  properties: {
+    roleName: 'integration-dr artifact mirror, integration accounts (${suffix})'
+    description: 'Read and write partners, agreements, schemas, maps, certificates and batch configurations of an integration account.'
+    type: 'CustomRole'
+    assignableScopes: assignableScopes
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Logic/integrationAccounts/partners/read'
+          'Microsoft.Logic/integrationAccounts/partners/write'
+          'Microsoft.Logic/integrationAccounts/agreements/read'
+          'Microsoft.Logic/integrationAccounts/agreements/write'
+          'Microsoft.Logic/integrationAccounts/schemas/read'
+          'Microsoft.Logic/integrationAccounts/schemas/write'
+          'Microsoft.Logic/integrationAccounts/maps/read'
+          'Microsoft.Logic/integrationAccounts/maps/write'
+          'Microsoft.Logic/integrationAccounts/certificates/read'
+          'Microsoft.Logic/integrationAccounts/certificates/write'
+          'Microsoft.Logic/integrationAccounts/batchConfigurations/read'
+          'Microsoft.Logic/integrationAccounts/batchConfigurations/write'
+        ]
+        notActions: []
+      }
+    ]
+  }
+}
+
+resource mirrorAccountPrune 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'integration-dr-mirror-ia-prune')
+  properties: {
+    roleName: 'integration-dr artifact mirror prune, integration accounts (${suffix})'
+    description: 'Delete partners, agreements, schemas, maps, certificates and batch configurations of an integration account.'
+    type: 'CustomRole'
+    assignableScopes: assignableScopes
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Logic/integrationAccounts/partners/delete'
+          'Microsoft.Logic/integrationAccounts/agreements/delete'
+          'Microsoft.Logic/integrationAccounts/schemas/delete'
+          'Microsoft.Logic/integrationAccounts/maps/delete'
+          'Microsoft.Logic/integrationAccounts/certificates/delete'
+          'Microsoft.Logic/integrationAccounts/batchConfigurations/delete'
+        ]
+        notActions: []
+      }
+    ]
+  }
+}
+
+resource mirrorFactory 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'integration-dr-mirror-adf')
+  properties: {
+    roleName: 'integration-dr artifact mirror, data factories (${suffix})'
+    description: 'Read and write pipelines and triggers of a data factory.'
+    type: 'CustomRole'
+    assignableScopes: assignableScopes
+    permissions: [
+      {
+        actions: [
+          'Microsoft.DataFactory/factories/pipelines/read'
+          'Microsoft.DataFactory/factories/pipelines/write'
+          'Microsoft.DataFactory/factories/triggers/read'
+          'Microsoft.DataFactory/factories/triggers/write'
+        ]
+        notActions: []
+      }
+    ]
+  }
+}
+
+resource mirrorFactoryPrune 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'integration-dr-mirror-adf-prune')
+  properties: {
+    roleName: 'integration-dr artifact mirror prune, data factories (${suffix})'
+    description: 'Delete pipelines and triggers of a data factory.'
+    type: 'CustomRole'
+    assignableScopes: assignableScopes
+    permissions: [
+      {
+        actions: [
+          'Microsoft.DataFactory/factories/pipelines/delete'
+          'Microsoft.DataFactory/factories/triggers/delete'
+        ]
+        notActions: []
+      }
+    ]
+  }
+}
+
 output b2bRoleGuid string = b2b.name
 output dataFactoryRoleGuid string = dataFactory.name
 output sqlFailoverGroupRoleGuid string = sqlFailoverGroup.name
 output sqlFailoverStatusRoleGuid string = sqlFailoverStatus.name
 output sqlInstanceFailoverGroupRoleGuid string = sqlInstanceFailoverGroup.name
+output standardAppRoleGuid string = standardApp.name
+output trafficManagerRoleGuid string = trafficManager.name
+output frontDoorRoleGuid string = frontDoor.name
+output mirrorAccountRoleGuid string = mirrorAccount.name
+output mirrorAccountPruneRoleGuid string = mirrorAccountPrune.name
+output mirrorFactoryRoleGuid string = mirrorFactory.name
+output mirrorFactoryPruneRoleGuid string = mirrorFactoryPrune.name

@@ -91,6 +91,31 @@ func renderStatus(w io.Writer, v statusView) error {
 		tw.Flush()
 	}
 
+	if len(v.Traffic) > 0 {
+		fmt.Fprintln(w, "\nTRAFFIC (where the routes send partners, as last read by readiness or changed by an operation)")
+		tw := newTable(w)
+		row(tw, "PAIR", "ROUTED TO", "KNOWN AT", "SIDE", "ROUTE", "STATE", "FROM")
+		for _, t := range v.Traffic {
+			for i, r := range t.Routes {
+				pair, routed, at := t.Pair, t.Routed, t.KnownAt.UTC().Format(time.RFC3339)
+				if i > 0 {
+					pair, routed, at = "", "", ""
+				}
+				state := "unknown"
+				if r.Enabled != nil && *r.Enabled {
+					state = "enabled"
+				} else if r.Enabled != nil {
+					state = "disabled"
+				}
+				if r.Health != "" {
+					state += ", " + r.Health
+				}
+				row(tw, pair, routed, at, r.Side, r.Name, state, r.Source+" at "+r.KnownAt.UTC().Format(time.RFC3339))
+			}
+		}
+		tw.Flush()
+	}
+
 	fmt.Fprintln(w, "\nREADINESS (as the operations timer last kept it; drctl readiness checks now)")
 	if len(v.Readiness) == 0 {
 		fmt.Fprintln(w, "none kept yet")
