@@ -30,17 +30,21 @@ const (
 )
 
 // drSettings are the handler's settings for the disaster half of the demo: the
-// intake workflows of each side, a short settle time (Microsoft documents 15 s; the
+// intake workflows (Consumption and Standard) and routes (a Traffic Manager endpoint
+// and a Front Door origin) of each side, a short settle time (Microsoft documents 15 s; the
 // demo waits 2 s), no cooldown (it fails over and back within a minute), an alert
 // rule that fails over at once, and the command queue.
 func drSettings(overlap time.Duration) map[string]string {
+	sides := localstack.RoutingSides()
 	topo, _ := json.Marshal(map[string]any{"ssisPairs": []any{localstack.SSISTopology(ssisStandby)}, "pairs": []map[string]any{{
 		"name": localstack.PairName, "overlap": overlap.String(),
 		"primary":   localstack.AccountID(localstack.PrimaryGroup, localstack.PrimaryAcct),
 		"secondary": localstack.AccountID(localstack.SecondaryGroup, localstack.SecondaryAcct),
 		"failover": map[string]any{
-			"primaryWorkflows":   []string{localstack.WorkflowID(localstack.PrimaryGroup, demoIntake)},
-			"secondaryWorkflows": []string{localstack.WorkflowID(localstack.SecondaryGroup, demoIntake)},
+			"primaryWorkflows":   []string{localstack.WorkflowID(localstack.PrimaryGroup, demoIntake), sides[0].StandardWorkflowID()},
+			"secondaryWorkflows": []string{localstack.WorkflowID(localstack.SecondaryGroup, demoIntake), sides[1].StandardWorkflowID()},
+			"primaryRoutes":      []string{sides[0].TrafficManagerEndpointID(), sides[0].FrontDoorOriginID()},
+			"secondaryRoutes":    []string{sides[1].TrafficManagerEndpointID(), sides[1].FrontDoorOriginID()},
 			"settle":             "2s", "cooldown": "0s",
 		},
 	}}})
@@ -103,17 +107,19 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, sql *sqlst
 	}
 	failover = d.ops[failover.ID]
 	d.row("5 RunCommand: failover", string(failover.Status)+" "+stepSummary(failover), fmt.Sprintf("RTO %s, lag at start %s", failover.RTO.Round(time.Millisecond), failover.LagAtStart.Round(time.Millisecond)))
+	afterFailover := readTraffic(arm)
+	d.row("  partner traffic", afterFailover.String(), routedNote(afterFailover.only(1)))
 
 	if err := d.traffic(ctx, "6 traffic on the secondary", secondary); err != nil {
 		return err
 	}
 	arm.SetUnreachable(localstack.PrimaryGroup, "", false)
 	if err := d.until(ctx, "the pending fence lands and the reverse backlog drains", func(st replication.StreamStatus) bool {
-		return !workflowOn(arm, localstack.PrimaryGroup) && st.LastError == "" && d.behind(secondary, primary) == 0
+		return !workflowOn(arm, localstack.PrimaryGroup) && !readTraffic(arm).running[0] && st.LastError == "" && d.behind(secondary, primary) == 0
 	}); err != nil {
 		return err
 	}
-	d.row("7 the primary is back", "its intake disabled by the pending fence", "reverse replication caught up")
+	d.row("7 the primary is back", "its intake (Consumption and Standard) disabled by the pending fence", "reverse replication caught up")
 
 	if _, err := d.host.Send(demoQueue, hostsim.Message{Body: []byte(fmt.Sprintf(`{"id":"fallback-1","action":"fallback","pair":%q,"reason":"primary region restored","requestedBy":"demo operator"}`, localstack.PairName))}); err != nil {
 		return err
@@ -127,6 +133,8 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, sql *sqlst
 	}
 	fallback = d.ops[fallback.ID]
 	d.row("8 RunCommand: fallback", string(fallback.Status)+" "+stepSummary(fallback), fmt.Sprintf("RTO %s", fallback.RTO.Round(time.Millisecond)))
+	afterFallback := readTraffic(arm)
+	d.row("  partner traffic", afterFallback.String(), routedNote(afterFallback.only(0)))
 
 	if err := d.traffic(ctx, "9 traffic on the primary", primary); err != nil {
 		return err
@@ -157,11 +165,14 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, sql *sqlst
 		"failover_rto_s":            round2(failover.RTO.Seconds()),
 		"fallback_rto_s":            round2(fallback.RTO.Seconds()),
 		"lag_at_failover_s":         round2(failover.LagAtStart.Seconds()),
+		// The routes and the Standard intake moved with the plan: to the secondary
+		// alone with the failover, back to the primary alone with the fallback.
+		"traffic_switched_with_failover": afterFailover.only(1) && afterFallback.only(0),
 	}
-	if result["duplicate_control_numbers"] != 0 || lost != 0 {
+	if result["duplicate_control_numbers"] != 0 || lost != 0 || result["traffic_switched_with_failover"] != true {
 		line, _ := json.Marshal(result)
 		fmt.Fprintf(out, "\n%s\n", line)
-		return fmt.Errorf("%d duplicate control numbers, %d lost changes", result["duplicate_control_numbers"], lost)
+		return fmt.Errorf("%d duplicate control numbers, %d lost changes, traffic switched with the plans: %v", result["duplicate_control_numbers"], lost, result["traffic_switched_with_failover"])
 	}
 	serr := (&ssisDemo{arm: arm, sql: sql, host: d.host, out: out}).run(ctx, result)
 	line, _ := json.Marshal(result)

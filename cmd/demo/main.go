@@ -108,6 +108,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	env["DR_SQL_STANDIN"] = sqlURL
 	maps.Copy(env, localstack.BudgetEnv(o.scale))
 	maps.Copy(env, drSettings(time.Minute))
+	localstack.SeedRouting(arm)
 	localstack.Workflows(arm, localstack.PrimaryGroup, demoIntake)
 	arm.PutWorkflow(localstack.SecondaryGroup, demoIntake, armlogic.WorkflowStateDisabled)
 	env["DR_RUN_LEASE"] = (2 * time.Minute / time.Duration(o.scale)).String()
