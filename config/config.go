@@ -41,6 +41,8 @@ type Pair struct {
 	Kinds     []session.Kind
 	Overlap   time.Duration
 	Failover  Failover
+	// Drift is the pair's allow-list of intended differences (drift reports, mirror).
+	Drift Drift
 }
 
 // Failover is how plans treat a pair.
@@ -156,6 +158,7 @@ type topology struct {
 		Kinds     []string      `json:"kinds"`
 		Overlap   string        `json:"overlap"`
 		Failover  *failoverJSON `json:"failover"`
+		Drift     *driftJSON    `json:"drift"`
 	} `json:"pairs"`
 }
 
@@ -387,6 +390,7 @@ func (p *parser) topology(raw string) ([]Pair, []SSISPair) {
 			pair.Kinds = append(pair.Kinds, kind)
 		}
 		pair.Failover = p.failover(field+".failover", tp.Failover)
+		pair.Drift = p.drift(field+".drift", tp.Drift)
 		if tp.Overlap != "" {
 			d, err := time.ParseDuration(tp.Overlap)
 			if err != nil || d < 0 || d > time.Hour {
