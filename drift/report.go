@@ -83,3 +83,22 @@ func Scripts(res Result, active []Artifact) []Script {
 	}
 	return out
 }
+
+// Trim keeps at most n differences, the blocking ones first, counting the rest in
+// Omitted, and leaves the scripts out: a report kept for a page, not for running.
+func (r PairReport) Trim(n int) PairReport {
+	r.Scripts = nil
+	total := len(r.Result.Differences)
+	if total <= n {
+		return r
+	}
+	kept := r.Result.Blocking()
+	for _, d := range r.Result.Differences {
+		if d.Allowed {
+			kept = append(kept, d)
+		}
+	}
+	r.Result.Differences = kept[:n:n]
+	r.Omitted += total - n
+	return r
+}

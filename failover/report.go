@@ -9,6 +9,7 @@ import (
 
 	"integration-dr/command"
 	"integration-dr/drerr"
+	"integration-dr/drift"
 	"integration-dr/journal"
 	"integration-dr/replication"
 )
@@ -51,6 +52,9 @@ type Report struct {
 	Bumps []string `json:",omitempty"`
 	// Notes are what the checks noticed beside their verdicts.
 	Notes []string `json:",omitempty"`
+	// Drift is the comparison of the sides' artifacts (nil when the pair has none to
+	// compare): see drift.go.
+	Drift *drift.PairReport `json:",omitempty"`
 }
 
 // Ready says every check passed.
@@ -90,6 +94,7 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 	agreements, noChecks, notes, err := p.assess(ctx)
 	if err != nil {
 		add(Check{Name: CheckNameReachable, Why: err.Error()})
+		r.addDrift(ctx, &rep)
 		return rep, nil
 	}
 	rep.Notes = notes
@@ -138,6 +143,7 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 	default:
 		add(Check{Name: CheckNameLag, OK: true, Why: fmt.Sprintf("%s behind (at most %s)", lag.Round(time.Second), maxLag)})
 	}
+	r.addDrift(ctx, &rep)
 	return rep, nil
 }
 

@@ -36,8 +36,12 @@ const (
 	maxBatch      = journal.MaxChanges
 	// keptDifferences bounds the differences a kept report carries (a snapshot is one
 	// table property).
-	keptDifferences = 100
+	keptDifferences = KeptDifferences
 )
+
+// KeptDifferences is the most differences a kept drift report (the status page's, a
+// readiness report's) carries; the rest are counted.
+const KeptDifferences = 100
 
 // PlanJournal is the plans' journal (failover, fallback, SSIS commands): a plan under
 // way on a pair makes a mirror stand aside.
@@ -206,19 +210,7 @@ func (r *Runner) LastReports(ctx context.Context) ([]drift.PairReport, error) {
 // Keep saves rep as the pair's last drift report, its differences cut to what one
 // snapshot holds.
 func (r *Runner) Keep(ctx context.Context, rep drift.PairReport) error {
-	if n := len(rep.Result.Differences); n > keptDifferences {
-		// Blocking ones first: they are what the status page must show.
-		kept := rep.Result.Blocking()
-		for _, d := range rep.Result.Differences {
-			if d.Allowed {
-				kept = append(kept, d)
-			}
-		}
-		rep.Result.Differences = kept[:keptDifferences]
-		rep.Omitted += n - keptDifferences
-	}
-	rep.Scripts = nil // the report command and the plan carry them; the page does not
-	raw, err := json.Marshal(rep)
+	raw, err := json.Marshal(rep.Trim(keptDifferences))
 	if err != nil {
 		return drerr.E(drerr.Internal, "encode drift report", err)
 	}
