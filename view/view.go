@@ -35,7 +35,9 @@ type Status struct {
 	// Operations are each pair's last operations, newest first.
 	Operations []Operation `json:"operations"`
 	SSIS       []SSIS      `json:"ssis"`
-	Problems   []string    `json:"problems"`
+	// Drift is each pair's kept drift report (see drift.go).
+	Drift    []Drift  `json:"drift"`
+	Problems []string `json:"problems"`
 }
 
 // Stream is an integration-account pair's replication stream.
@@ -129,6 +131,9 @@ type Readiness struct {
 	// Bumps are the numbers a move would bump ("session: from -> to").
 	Bumps []string `json:"bumps"`
 	Notes []string `json:"notes"`
+	// Drift is the comparison of the sides' artifacts; null for a pair with none to
+	// compare. It is stale with its report.
+	Drift *Drift `json:"drift"`
 }
 
 // Check is one readiness check; Verdict is pass, fail, warn, notChecked or stale.
@@ -188,8 +193,9 @@ type Schedule struct {
 func FromOverview(o overview.Overview) Status {
 	v := Status{
 		Generated: o.Generated.UTC(), Streams: []Stream{}, Readiness: []Readiness{},
-		Pending: []Operation{}, Operations: []Operation{}, SSIS: []SSIS{}, Problems: strs(o.Problems),
+		Pending: []Operation{}, Operations: []Operation{}, SSIS: []SSIS{}, Drift: []Drift{}, Problems: strs(o.Problems),
 	}
+	v.Drift = keptDrift(o)
 	for _, s := range o.Streams {
 		v.Streams = append(v.Streams, FromStream(s))
 	}
@@ -260,6 +266,7 @@ func FromJudged(j overview.Judged) Readiness {
 	for _, c := range r.Checks {
 		v.Checks = append(v.Checks, Check{Name: c.Name, Verdict: j.Verdict(c), Why: c.Why})
 	}
+	v.Drift = readinessDrift(j)
 	return v
 }
 
