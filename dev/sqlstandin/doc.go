@@ -18,6 +18,7 @@
 //	GET  /{host}/schedules                     200 {"rows":[{"id":1,"name":"Nightly","enabled":true}]}, by id
 //	POST /{host}/schedules/{id}                body {"enabled":true}; 204
 //	POST /{host}/failover-integration-runtime  body {"dataFactory":"adf-east","integrationRuntime":"ir-east"}; 204
+//	GET  /{host}/jobs                          200 {"rows":[{"name":"Load","enabled":true,...,"steps":[...],"schedules":[...]}]}, by name
 //
 // A statement the real server would refuse is answered with
 // {"error":{"number":N,"message":"..."}}, N being the SQL Server error number it

@@ -67,6 +67,7 @@ type ssisdb struct {
 	rows     []string // role_desc rows while override is set
 	group    string
 	sched    map[int]mssql.Schedule
+	jobs     map[string]mssql.AgentJob // by lower-case name; schedules' enabled comes from sched
 	calls    []Call
 }
 
@@ -78,6 +79,7 @@ func New() *Server {
 	s.mux.HandleFunc("GET /{host}/schedules", s.serve(s.schedules))
 	s.mux.HandleFunc("POST /{host}/schedules/{id}", s.serve(s.updateSchedule))
 	s.mux.HandleFunc("POST /{host}/failover-integration-runtime", s.serve(s.failoverIR))
+	s.mux.HandleFunc("GET /{host}/jobs", s.serve(s.agentJobs))
 	return s
 }
 
@@ -104,7 +106,7 @@ func (s *Server) PutSSISDB(host string, kind mssql.Kind, role RoleSource) error 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.dbs[key(host)] = &ssisdb{kind: kind, source: role, sched: map[int]mssql.Schedule{}}
+	s.dbs[key(host)] = &ssisdb{kind: kind, source: role, sched: map[int]mssql.Schedule{}, jobs: map[string]mssql.AgentJob{}}
 	return nil
 }
 

@@ -40,6 +40,8 @@ func TestProtocol(t *testing.T) {
 		{name: "failover_integration_runtime without names", method: "POST", path: "/" + west + "/failover-integration-runtime", body: `{}`, wantStatus: 400},
 		{name: "failover_integration_runtime on a geo-secondary", method: "POST", path: "/" + sqlw + "/failover-integration-runtime",
 			body: `{"dataFactory":"adf-east","integrationRuntime":"ir-east"}`, wantStatus: 400, wantNumber: errReadOnly},
+		{name: "no jobs is an empty list", method: "GET", path: "/" + west + "/jobs", wantStatus: 200, wantBody: `{"rows":[]}`},
+		{name: "msdb's jobs are not there on SQL Database", method: "GET", path: "/" + sqlw + "/jobs", wantStatus: 400, wantNumber: errNoCrossDatabase},
 		{name: "a host without an SSISDB", method: "GET", path: "/nowhere.database.windows.net/role", wantStatus: 502},
 		{name: "a method the route does not take", method: "DELETE", path: "/" + west + "/role", wantStatus: 405},
 	}
