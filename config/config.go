@@ -229,6 +229,8 @@ func Load(getenv func(string) string) (Config, error) {
 	// is expected instead.
 	if !validTableName(c.State.Table) {
 		p.fail(EnvTable, "is not a table name (3-63 letters and digits, starting with a letter): "+nameProblem(c.State.Table, 3, 63, isTableNameRune)+notShown)
+	} else if !validTableName(c.State.MirrorTable()) {
+		p.fail(EnvTable, fmt.Sprintf("is longer than %d characters: the mirrors' journal is the table of this name followed by %q", 63-len(mirrorTableSuffix), mirrorTableSuffix))
 	}
 	if u := strings.TrimSpace(c.State.TableServiceURL); u != "" {
 		if msg := endpointProblem(u); msg != "" {

@@ -43,3 +43,11 @@ func (p *parser) drift(field string, in *driftJSON) Drift {
 	}
 	return out
 }
+
+// mirrorTableSuffix names the mirrors' journal table after the state table.
+const mirrorTableSuffix = "mirror"
+
+// MirrorTable is the table of the drift and mirror operations' journal: the state
+// table's name with "mirror" after it. Apart from the plans' journal, so that no plan
+// ever sees a mirror as an operation under way, a cooldown or a last move.
+func (s State) MirrorTable() string { return s.Table + mirrorTableSuffix }
