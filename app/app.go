@@ -22,6 +22,7 @@ import (
 	"integration-dr/config"
 	"integration-dr/failover"
 	"integration-dr/handlers"
+	"integration-dr/journal"
 	"integration-dr/mirror"
 	"integration-dr/overview"
 	"integration-dr/replication"
@@ -47,7 +48,7 @@ type App struct {
 	// Mirror runs drift and mirror commands; Mirrors is its journal, apart from the
 	// plans' (see mirror.go).
 	Mirror  *mirror.Runner
-	Mirrors *tables.Journal
+	Mirrors journal.Store
 	// Operations runs a command with the runner that owns its pair.
 	Operations handlers.ByPair
 }

@@ -192,7 +192,7 @@ func (a *attempt) makePlan(ctx context.Context) (string, []string, error) {
 	r := a.r
 	act, err := r.Regions.Active(ctx, a.op.Pair)
 	if err != nil {
-		return "", nil, &StoppedError{Why: "which side is active could not be read: " + err.Error()}
+		return "", nil, &StoppedError{Why: "which side is active could not be read: " + brief(err)}
 	}
 	if e := a.op.ExpectedEpoch; e != nil && *e != act.Epoch {
 		return "", nil, journal.Refuse("expected epoch %d, the pair is at epoch %d", *e, act.Epoch)
@@ -261,7 +261,7 @@ func (a *attempt) planUnderWay(ctx context.Context) (string, error) {
 func (a *attempt) guard(ctx context.Context) error {
 	act, err := a.r.Regions.Active(ctx, a.op.Pair)
 	if err != nil {
-		return &StoppedError{Why: "which side is active could not be read (" + err.Error() + "): no write without knowing"}
+		return &StoppedError{Why: "which side is active could not be read (" + brief(err) + "): no write without knowing"}
 	}
 	if act.Side != a.plan.From || act.Epoch != a.plan.Epoch {
 		return &StoppedError{Why: fmt.Sprintf("the pair moved: the %s was active at epoch %d when the plan was made, the %s is at epoch %d now", a.plan.From, a.plan.Epoch, act.Side, act.Epoch)}
@@ -422,7 +422,7 @@ func (a *attempt) finish(ctx context.Context, err error) (journal.Operation, err
 		}
 		op.Error = "" // an earlier attempt's transient error, now overcome
 	case errors.As(err, &stopped), errors.As(err, &ref), drerr.Is(err, drerr.Invalid):
-		why := err.Error()
+		why := brief(err)
 		a.endSteps(why, now)
 		to := journal.Rejected
 		if a.op.Action == command.Drift {
@@ -444,12 +444,12 @@ func (a *attempt) finish(ctx context.Context, err error) (journal.Operation, err
 	default:
 		// Transient: the message comes back (its delivery may resume at once); the
 		// timer resumes it after the back-off. The journal says what landed.
-		op.Error = journal.Cut(redact.String(err.Error()+"; "+a.landedSummary()), journal.MaxError)
+		op.Error = journal.Cut(redact.String(brief(err)+"; "+a.landedSummary()), journal.MaxError)
 		op.AttemptUntil = now.Add(r.backoff())
 		if op.AttemptBy == "" {
 			// The timer's own attempt, or drctl's: one more failure ends it, saying
 			// what landed, rather than retrying every tick.
-			a.endSteps(err.Error(), now)
+			a.endSteps(brief(err), now)
 			to := journal.Failed
 			if a.applied() == 0 {
 				to = journal.Rejected

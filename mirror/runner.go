@@ -164,19 +164,19 @@ func (r *Runner) Report(ctx context.Context, name string) (drift.PairReport, err
 	rep := drift.PairReport{Pair: name, At: r.now()}
 	act, err := r.Regions.Active(ctx, name)
 	if err != nil {
-		rep.NotCompared = "which side is active could not be read: " + err.Error()
+		rep.NotCompared = "which side is active could not be read: " + brief(err)
 		return masked(rep), nil
 	}
 	standby := other(act.Side)
 	rep.Epoch, rep.Active, rep.Standby = act.Epoch, string(act.Side), string(standby)
 	active, err := r.list(ctx, pair.side(act.Side))
 	if err != nil {
-		rep.NotCompared = fmt.Sprintf("the active side (%s) did not answer: %v", act.Side, err)
+		rep.NotCompared = fmt.Sprintf("the active side (%s) did not answer: %s", act.Side, brief(err))
 		return masked(rep), nil
 	}
 	held, err := r.list(ctx, pair.side(standby))
 	if err != nil {
-		rep.NotCompared = fmt.Sprintf("the standby (%s) did not answer: %v", standby, err)
+		rep.NotCompared = fmt.Sprintf("the standby (%s) did not answer: %s", standby, brief(err))
 		return masked(rep), nil
 	}
 	rep.Result = drift.Compare(active, held, pair.Allow, false)
@@ -309,4 +309,15 @@ func joinCut(lines []string, n int) string {
 		return strings.Join(lines[:n], "; ") + fmt.Sprintf("; … and %d more", len(lines)-n)
 	}
 	return strings.Join(lines, "; ")
+}
+
+// brief is an error in one line, as a report says it: an SDK's error carries the
+// whole response on the lines after its first.
+func brief(err error) string {
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	line = strings.TrimSpace(line)
+	if c := drerr.CodeOf(err); c != drerr.Internal && !strings.Contains(line, string(c)) {
+		line += " (" + string(c) + ")"
+	}
+	return journal.Cut(line, 300)
 }
