@@ -44,6 +44,20 @@ type Pipelines struct {
 	group       string
 	name        string
 	triggerWait time.Duration
+	// runtime is this factory's Azure-SSIS IR (UseRuntime), "" when not named.
+	runtime string
+}
+
+// OwnRuntime is what a reference to a factory's own Azure-SSIS IR reads as, in Fields
+// and Body, once UseRuntime names it: each side of a dual-standby pair runs its
+// packages on its own IR, whose name may differ.
+const OwnRuntime = "(this factory's SSIS runtime)"
+
+// UseRuntime names this factory's Azure-SSIS integration runtime: references to it
+// read as OwnRuntime, and Put writes OwnRuntime back as ir. It returns p.
+func (p *Pipelines) UseRuntime(ir string) *Pipelines {
+	p.runtime = ir
+	return p
 }
 
 // ErrTriggerStarted is wrapped by a Put or Delete of a trigger that is started: Data
@@ -129,7 +143,7 @@ func (p *Pipelines) listPipelines(ctx context.Context) ([]definition, error) {
 			if r == nil || r.Name == nil || r.Properties == nil {
 				continue
 			}
-			d, err := read(op, *r.Name, r.Properties)
+			d, err := read(op, *r.Name, r.Properties, p.runtime)
 			if err != nil {
 				return nil, err
 			}
@@ -151,7 +165,7 @@ func (p *Pipelines) listTriggers(ctx context.Context) ([]definition, error) {
 			if r == nil || r.Name == nil || r.Properties == nil {
 				continue
 			}
-			d, err := read(op, *r.Name, r.Properties)
+			d, err := read(op, *r.Name, r.Properties, "")
 			if err != nil {
 				return nil, err
 			}
@@ -162,8 +176,9 @@ func (p *Pipelines) listTriggers(ctx context.Context) ([]definition, error) {
 }
 
 // read turns properties into a JSON tree through the SDK's own JSON (the REST API's
-// names), secure strings masked.
-func read(op, name string, props any) (definition, error) {
+// names), secure strings masked and references to runtime (when not "") read as
+// OwnRuntime.
+func read(op, name string, props any, runtime string) (definition, error) {
 	raw, err := json.Marshal(props)
 	if err != nil {
 		return definition{}, drerr.E(drerr.Internal, op, err)
@@ -175,8 +190,13 @@ func read(op, name string, props any) (definition, error) {
 		return definition{}, drerr.E(drerr.Internal, op, err)
 	}
 	walk(tree, func(m map[string]any) {
-		if m["type"] == "SecureString" {
+		switch m["type"] {
+		case "SecureString":
 			m["value"] = secureMask
+		case "IntegrationRuntimeReference":
+			if ref, _ := m["referenceName"].(string); runtime != "" && strings.EqualFold(ref, runtime) {
+				m["referenceName"] = OwnRuntime
+			}
 		}
 	})
 	return definition{name: name, tree: tree}, nil
@@ -283,9 +303,17 @@ func (p *Pipelines) Put(ctx context.Context, a drift.Artifact) error {
 	if bytes.Contains(a.Body, []byte(`"SecureString"`)) {
 		return drerr.E(drerr.Invalid, op, fmt.Errorf("%w: set it on this side by hand, or refer to a Key Vault secret", ErrSecureString))
 	}
+	body := a.Body
+	if own, _ := json.Marshal(OwnRuntime); bytes.Contains(body, own) {
+		if p.runtime == "" {
+			return drerr.Errorf(drerr.Invalid, op, "the body refers to the other side's SSIS runtime: name this factory's (UseRuntime)")
+		}
+		ir, _ := json.Marshal(p.runtime) // a string always marshals
+		body = bytes.ReplaceAll(body, own, ir)
+	}
 	// The SDK's resource types read polymorphic properties (activities, trigger
 	// types) through their own UnmarshalJSON.
-	wrapped := append(append([]byte(`{"properties":`), a.Body...), '}')
+	wrapped := append(append([]byte(`{"properties":`), body...), '}')
 	switch a.Kind {
 	case drift.Pipeline:
 		var r armdatafactory.PipelineResource

@@ -71,9 +71,13 @@ func setState(r *armdatafactory.TriggerResource, s armdatafactory.TriggerRuntime
 	_ = json.Unmarshal(raw, r)
 }
 
+// pageOf pages items two to a page; none is one empty page, as ARM answers.
 func pageOf[T any](items map[string]T) [][]*T {
 	keys := slices.Sorted(maps.Keys(items))
-	var out [][]*T
+	out := [][]*T{}
+	if len(keys) == 0 {
+		out = append(out, nil)
+	}
 	for i := 0; i < len(keys); i += 2 {
 		var page []*T
 		for _, k := range keys[i:min(i+2, len(keys))] {
@@ -390,5 +394,42 @@ func TestPipelineRefusalsAndDeletes(t *testing.T) {
 	}
 	if err := p.Stop(ctx, drift.Trigger, "gone"); !drerr.Is(err, drerr.NotFound) {
 		t.Errorf("stop of a missing trigger: %v, want NotFound", err)
+	}
+}
+
+func TestEachSideRunsPackagesOnItsOwnRuntime(t *testing.T) {
+	active, standby := newFakeFactory(), newFakeFactory()
+	for _, side := range []struct {
+		f  *factory
+		ir string
+	}{{active, "ssis-ir-weu"}, {standby, "ssis-ir-neu"}} {
+		side.f.putPipeline(t, "RunSSIS", `{"activities":[{"name":"Load","type":"ExecuteSSISPackage","typeProperties":{"packageLocation":{"type":"SSISDB","packagePath":"DW/Load.dtsx"},"connectVia":{"referenceName":"`+side.ir+`","type":"IntegrationRuntimeReference"}}}]}`)
+	}
+	ctx := context.Background()
+	src, dst := newPipelines(t, active).UseRuntime("ssis-ir-weu"), newPipelines(t, standby).UseRuntime("SSIS-IR-NEU")
+	a, err := src.Artifacts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := dst.Artifacts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := drift.Compare(a, s, nil, false).Differences; len(d) != 0 {
+		t.Errorf("each side's own runtime made differences: %+v", d)
+	}
+	if got := a[0].Fields["activities[Load].typeProperties.connectVia.referenceName"]; got != datafactory.OwnRuntime {
+		t.Errorf("runtime reads as %q", got)
+	}
+	delete(standby.pipelines, "runssis")
+	if err := dst.Put(ctx, a[0]); err != nil {
+		t.Fatal(err)
+	}
+	act := standby.pipelines["runssis"].Properties.Activities[0].(*armdatafactory.ExecuteSSISPackageActivity)
+	if ir := *act.TypeProperties.ConnectVia.ReferenceName; ir != "SSIS-IR-NEU" {
+		t.Errorf("the standby's pipeline runs on %s, want its own runtime", ir)
+	}
+	if err := newPipelines(t, standby).Put(ctx, a[0]); !drerr.Is(err, drerr.Invalid) {
+		t.Errorf("a put without this side's runtime named: %v, want Invalid", err)
 	}
 }

@@ -3,6 +3,7 @@ package armstandin
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -14,12 +15,15 @@ import (
 //	PUT  /_standin/unreachable     body: {"group", "account", "unreachable": bool}
 //	PUT  /_standin/clock           body: {"group", "account", "offset": "-90s"}
 //	GET  /_standin/stats[?reset=1] request counts per account and operation
+//	GET  /_standin/content/{token}?sig=...  a schema's or map's content link (artifacts.go)
 //
 // An empty account means the whole resource group, as in SetUnreachable and
 // SetClockOffset.
 func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	put := r.Method == http.MethodPut
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/_standin/content/"):
+		s.serveContent(w, r) // content links: not ARM, and not the admin's either
 	case r.URL.Path == "/_standin/faults" && put:
 		if f, ok := decode[Faults](w, r); ok {
 			s.SetFaults(f)

@@ -2,6 +2,7 @@ package armstandin
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,6 +42,9 @@ type trigger struct {
 	factory, name string
 	state         string
 	annotations   []string
+	// def is the definition a PUT gave (properties, without runtime state); nil for
+	// one PutTrigger made, which is an hourly schedule trigger.
+	def json.RawMessage
 }
 
 // PutIntegrationRuntime creates or replaces an integration runtime in the given state
@@ -168,6 +172,9 @@ func (s *Server) setIntegrationRuntime(group, factory, name string, start bool) 
 }
 
 func (t *trigger) resource(id string) armdatafactory.TriggerResource {
+	if r, ok := t.defined(id); ok {
+		return r
+	}
 	annotations := make([]any, len(t.annotations))
 	for i, a := range t.annotations {
 		annotations[i] = a

@@ -19,8 +19,9 @@ import (
 // is as large as at ARM, the waits after it are shorter. Values below 1 count as 1.
 //
 // ARM gives deletes a bucket of their own (200, 10/s) and caps a whole subscription
-// at 15 times these numbers across principals; the stand-in serves no DELETE and one
-// or two principals, so it models neither.
+// at 15 times these numbers across principals; the stand-in draws the few DELETEs it
+// serves (artifacts) from the write bucket and sees one or two principals, so it
+// models neither.
 type Limits struct {
 	ReadBucket           int     `json:"readBucket"`
 	ReadRefillPerSecond  float64 `json:"readRefillPerSecond"`

@@ -62,6 +62,8 @@ type Server struct {
 	// ssis holds the SSIS slice: failover groups, integration runtimes, triggers and
 	// the long-running operations on them (ssis.go).
 	ssis *ssisState
+	// arts holds integration account artifacts and pipelines (artifacts.go).
+	arts *artifactState
 
 	mu          sync.Mutex
 	faults      Faults
@@ -74,7 +76,7 @@ type Server struct {
 // New returns an empty stand-in that throttles like ARM, in real time.
 func New() *Server {
 	return &Server{
-		store: newStore(), PageSize: 200, limits: newLimiter(ARMLimits(1)), ssis: newSSISState(),
+		store: newStore(), PageSize: 200, limits: newLimiter(ARMLimits(1)), ssis: newSSISState(), arts: newArtifactState(),
 		rng: rand.New(rand.NewPCG(1, 2)), stats: Stats{}, writes: map[string][]Write{}, unreachable: map[string]bool{},
 	}
 }
@@ -315,6 +317,10 @@ type transport interface {
 // builds a transport bound to this request. A fresh transport per request keeps no
 // pager state between requests: paging is by $skiptoken in the nextLink, as ARM does.
 func (s *Server) route(r *http.Request) (api, group, acct string, tr transport, ok bool) {
+	// Integration account artifacts, agreements' writes, pipelines, triggers' writes.
+	if api, group, acct, tr, ok := s.routeArtifacts(r); ok {
+		return api, group, acct, tr, true
+	}
 	if m := sessionsPath.FindStringSubmatch(r.URL.Path); m != nil {
 		group, acct = m[1], m[2]
 		srv := s.sessionsServer(r)

@@ -4,7 +4,8 @@
 // 127.0.0.1 so that the real binaries and SDK clients run against it:
 //
 //   - B2B (armlogic, 2019-05-01): integration account sessions and agreements, Logic
-//     Apps workflows.
+//     Apps workflows, and the artifacts a mirror copies: partners, schemas, maps,
+//     certificates, batch configurations (artifacts.go).
 //   - SSIS (armsql, 2020-11-01-preview; armdatafactory, 2018-06-01): the ARM side of
 //     an Azure-SSIS dual-standby pair. SQL failover groups of both kinds (Azure SQL
 //     Database, Managed Instance) with planned and forced failover, Data Factory
