@@ -81,7 +81,7 @@ func TestTheOperatorsDayOnALocalStack(t *testing.T) {
 
 	golden(t, "readiness", s.must(ExitOK, "readiness", "--pair", "contoso-b2b").out)
 	rd := checkSchema[[]view.Readiness](t, "readiness --json", s.must(ExitOK, "readiness", "--json").out)
-	if len(rd) != 1 || !rd[0].Ready || len(rd[0].Checks) != 5 || len(rd[0].Bumps) != 24 {
+	if len(rd) != 1 || !rd[0].Ready || len(rd[0].Checks) != 6 || len(rd[0].Bumps) != 24 {
 		t.Errorf("readiness --json: %+v", rd)
 	}
 
