@@ -108,10 +108,10 @@ func (r *Runner) run(ctx context.Context, op journal.Operation) (journal.Operati
 }
 
 func (a *attempt) step(ctx context.Context, name string, i int) (string, []string, error) {
-	switch {
-	case name == StepCompare:
+	switch name {
+	case StepCompare:
 		return a.compare(ctx)
-	case name == StepPlan:
+	case StepPlan:
 		return a.makePlan(ctx)
 	}
 	if a.plan == nil {

@@ -304,13 +304,6 @@ func cutLines(lines []string) []string {
 	return append(out, fmt.Sprintf("… and %d more", len(lines)-(journal.MaxChanges-1)))
 }
 
-func joinCut(lines []string, n int) string {
-	if len(lines) > n {
-		return strings.Join(lines[:n], "; ") + fmt.Sprintf("; … and %d more", len(lines)-n)
-	}
-	return strings.Join(lines, "; ")
-}
-
 // brief is an error in one line, as a report says it: an SDK's error carries the
 // whole response on the lines after its first.
 func brief(err error) string {
