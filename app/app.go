@@ -22,6 +22,8 @@ import (
 	"integration-dr/config"
 	"integration-dr/failover"
 	"integration-dr/handlers"
+	"integration-dr/journal"
+	"integration-dr/mirror"
 	"integration-dr/overview"
 	"integration-dr/replication"
 	"integration-dr/session"
@@ -43,6 +45,10 @@ type App struct {
 	Streams     *replication.Service
 	Failover    *failover.Runner
 	SSIS        *ssis.Runner
+	// Mirror runs drift and mirror commands; Mirrors is its journal, apart from the
+	// plans' (see mirror.go).
+	Mirror  *mirror.Runner
+	Mirrors journal.Store
 	// Operations runs a command with the runner that owns its pair.
 	Operations handlers.ByPair
 }
@@ -77,11 +83,13 @@ func build(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		return nil, wrap("table storage", err)
 	}
 	var (
-		store *tables.Store
-		jrnl  *tables.Journal
+		store   *tables.Store
+		jrnl    *tables.Journal
+		mirrors *tables.Journal
 	)
 	if readOnly {
 		store, jrnl = tables.Attach(svc, cfg.State.Table), tables.AttachJournal(svc, cfg.State.Table)
+		mirrors = tables.AttachJournal(svc, cfg.State.MirrorTable())
 		pingCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		if err := store.Ping(pingCtx); err != nil {
@@ -94,6 +102,9 @@ func build(ctx context.Context, cfg config.Config, getenv func(string) string, l
 			return nil, err
 		}
 		if jrnl, err = tables.OpenJournal(openCtx, svc, cfg.State.Table); err != nil {
+			return nil, err
+		}
+		if mirrors, err = tables.OpenJournal(openCtx, svc, cfg.State.MirrorTable()); err != nil {
 			return nil, err
 		}
 	}
@@ -141,7 +152,13 @@ func build(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	if err != nil {
 		return nil, err
 	}
-	ops := handlers.ByPair{runner, ssisOps}
+	mirrorOps, err := mirrorRunner(cfg, mirrors, jrnl, store, ssisOps, cred, armOpts, limits, log)
+	if err != nil {
+		return nil, err
+	}
+	runner.Drift = mirrorOps
+	// The mirror's runner comes last: it takes drift and mirror commands by action.
+	ops := handlers.ByPair{runner, ssisOps, mirrorOps}
 	var pairNames []string
 	for _, p := range cfg.Pairs {
 		pairNames = append(pairNames, p.Name)
@@ -152,7 +169,7 @@ func build(ctx context.Context, cfg config.Config, getenv func(string) string, l
 	h := &handlers.Handler{
 		Replicator: streams,
 		Overview: overview.Sources{
-			Streams: streams, Journal: jrnl, Readiness: runner, SSIS: ssisOps.Reconciler, Pairs: pairNames,
+			Streams: streams, Journal: jrnl, Readiness: runner, SSIS: ssisOps.Reconciler, Drift: mirrorOps, Pairs: pairNames,
 			ReadinessEvery: cfg.Engine.ReadinessEvery,
 		},
 		Operations: ops,
@@ -164,7 +181,7 @@ func build(ctx context.Context, cfg config.Config, getenv func(string) string, l
 		// short limit.
 		Timeout: cfg.Engine.Lease + time.Minute,
 	}
-	return &App{Config: cfg, Handler: h, Checkpoints: store, Journal: jrnl, Engine: engine, Streams: streams, Failover: runner, SSIS: ssisOps, Operations: ops}, nil
+	return &App{Config: cfg, Handler: h, Checkpoints: store, Journal: jrnl, Engine: engine, Streams: streams, Failover: runner, SSIS: ssisOps, Mirror: mirrorOps, Mirrors: mirrors, Operations: ops}, nil
 }
 
 // planPair builds what failover plans need of a pair: both accounts' sessions and

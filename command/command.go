@@ -40,13 +40,17 @@ const (
 	SSISFailover Action = "ssis-failover"
 	AttachIR     Action = "attach-ir"
 	Cancel       Action = "cancel"
+	// Drift compares both sides' artifacts (read-only); Mirror copies the active
+	// side's to the standby (Prune: delete what only the standby has).
+	Drift  Action = "drift"
+	Mirror Action = "mirror"
 )
 
 // Reconcile names the journal's record of an SSIS reconcile pass. It is not a command:
 // Decode refuses it.
 const Reconcile Action = "reconcile"
 
-var actions = []Action{Failover, Fallback, Drill, Confirm, SSISFailover, AttachIR, Cancel}
+var actions = []Action{Failover, Fallback, Drill, Confirm, SSISFailover, AttachIR, Cancel, Drift, Mirror}
 
 // ParseAction reads an action case-insensitively and returns it in lower case.
 func ParseAction(s string) (Action, bool) {
@@ -72,6 +76,9 @@ type Command struct {
 	Side   string `json:"side,omitempty"`
 	Force  bool   `json:"force,omitempty"`
 	DryRun bool   `json:"dryRun,omitempty"`
+	// Prune is for mirror: delete from the standby what only it holds (never what the
+	// pair's allow-list covers).
+	Prune bool `json:"prune,omitempty"`
 	// ExpectedEpoch, when set, makes the command apply only if the active-region record
 	// is still at that epoch. A pointer, because 0 is a real epoch.
 	ExpectedEpoch *int64 `json:"expectedEpoch,omitempty"`
@@ -180,10 +187,12 @@ func Decode(body []byte, messageID string) (Command, error) {
 			err = boolean(key, raw, &c.Force)
 		case "dryRun":
 			err = boolean(key, raw, &c.DryRun)
+		case "prune":
+			err = boolean(key, raw, &c.Prune)
 		case "expectedEpoch":
 			err = epoch(key, raw, &c.ExpectedEpoch)
 		default:
-			err = invalid(key, "is not a command field (id, action, pair, target, side, reason, requestedBy, force, dryRun, expectedEpoch)")
+			err = invalid(key, "is not a command field (id, action, pair, target, side, reason, requestedBy, force, dryRun, prune, expectedEpoch)")
 		}
 		if err != nil {
 			return Command{}, err
@@ -254,6 +263,14 @@ func (c Command) check() error {
 		return invalid("side", "is only for %s, not %s", AttachIR, c.Action)
 	case c.Side != "" && c.Side != "primary" && c.Side != "secondary":
 		return invalid("side", "%q is not primary or secondary", c.Side)
+	}
+	if c.Prune && c.Action != Mirror {
+		return invalid("prune", "is only for %s, not %s", Mirror, c.Action)
+	}
+	if c.Force && (c.Action == Drift || c.Action == Mirror) {
+		// Nothing to override: a drift only reads, and a mirror never writes into the
+		// side that is active, whatever the operator says.
+		return invalid("force", "is not for %s", c.Action)
 	}
 	if n := utf8.RuneCountInString(c.Reason); n > MaxTextLen {
 		return invalid("reason", "is %d characters; the limit is %d", n, MaxTextLen)

@@ -25,6 +25,16 @@ func TestDecodeAccepts(t *testing.T) {
 			want: Command{ID: "op-7", Action: Failover, Pair: "contoso-b2b", Reason: "weu down", RequestedBy: "ops@contoso.example", Force: true, DryRun: true, ExpectedEpoch: epochOf(4)},
 		},
 		{
+			name: "a mirror with prune and a dry run",
+			body: `{"id":"m-1","action":"mirror","pair":"contoso-b2b","prune":true,"dryRun":true,"expectedEpoch":2}`,
+			want: Command{ID: "m-1", Action: Mirror, Pair: "contoso-b2b", Prune: true, DryRun: true, ExpectedEpoch: epochOf(2)},
+		},
+		{
+			name: "a drift report",
+			body: `{"id":"d-1","action":"Drift","pair":"contoso-ssis"}`,
+			want: Command{ID: "d-1", Action: Drift, Pair: "contoso-ssis"},
+		},
+		{
 			name:      "a body without id takes the message id",
 			body:      `{"action":"drill","pair":"p1"}`,
 			messageID: "5f2c3e1b8d7a4c0f9e6b2a1d3c4e5f60",
@@ -106,6 +116,10 @@ func TestDecodeRefuses(t *testing.T) {
 		{"a field spelled in another case", `{"Action":"failover","pair":"p"}`, "m", "command.Action", "not a command field"},
 		{"a field given twice", `{` + ok + `,"action":"drill"}`, "m", "command.action", "twice"},
 		{"a missing action", `{"pair":"p"}`, "m", "command.action", "is required"},
+		{"prune on a failover", `{` + ok + `,"prune":true}`, "m", "command.prune", "only for mirror"},
+		{"prune that is not a boolean", `{"action":"mirror","pair":"p","prune":"yes"}`, "m", "command.prune", "want true or false"},
+		{"force on a mirror", `{"action":"mirror","pair":"p","force":true}`, "m", "command.force", "not for mirror"},
+		{"force on a drift", `{"action":"drift","pair":"p","force":true}`, "m", "command.force", "not for drift"},
 		{"an unknown action", `{"action":"explode","pair":"p"}`, "m", "command.action", `"explode" is not one of failover, fallback, drill, confirm, ssis-failover, attach-ir`},
 		{"an action that is not a string", `{"action":1,"pair":"p"}`, "m", "command.action", "want a string"},
 		{"a missing pair", `{"action":"failover"}`, "m", "command.pair", "is required"},

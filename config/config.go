@@ -41,6 +41,8 @@ type Pair struct {
 	Kinds     []session.Kind
 	Overlap   time.Duration
 	Failover  Failover
+	// Drift is the pair's allow-list of intended differences (drift reports, mirror).
+	Drift Drift
 }
 
 // Failover is how plans treat a pair.
@@ -164,6 +166,7 @@ type topology struct {
 		Kinds     []string      `json:"kinds"`
 		Overlap   string        `json:"overlap"`
 		Failover  *failoverJSON `json:"failover"`
+		Drift     *driftJSON    `json:"drift"`
 	} `json:"pairs"`
 }
 
@@ -236,6 +239,8 @@ func Load(getenv func(string) string) (Config, error) {
 	// is expected instead.
 	if !validTableName(c.State.Table) {
 		p.fail(EnvTable, "is not a table name (3-63 letters and digits, starting with a letter): "+nameProblem(c.State.Table, 3, 63, isTableNameRune)+notShown)
+	} else if !validTableName(c.State.MirrorTable()) {
+		p.fail(EnvTable, fmt.Sprintf("is longer than %d characters: the mirrors' journal is the table of this name followed by %q", 63-len(mirrorTableSuffix), mirrorTableSuffix))
 	}
 	if u := strings.TrimSpace(c.State.TableServiceURL); u != "" {
 		if msg := endpointProblem(u); msg != "" {
@@ -399,6 +404,7 @@ func (p *parser) topology(raw string) ([]Pair, []SSISPair) {
 			pair.Kinds = append(pair.Kinds, kind)
 		}
 		pair.Failover = p.failover(field+".failover", tp.Failover)
+		pair.Drift = p.drift(field+".drift", tp.Drift)
 		if tp.Overlap != "" {
 			d, err := time.ParseDuration(tp.Overlap)
 			if err != nil || d < 0 || d > time.Hour {

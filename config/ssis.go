@@ -20,6 +20,8 @@ type SSISPair struct {
 	StandbyIR string
 	Primary   SSISSide
 	Secondary SSISSide
+	// Drift is the pair's allow-list of intended differences (drift reports, mirror).
+	Drift Drift
 }
 
 // SSISSide is one side of an SSIS pair.
@@ -48,6 +50,7 @@ type ssisPairJSON struct {
 	StandbyIR string        `json:"standbyIR"`
 	Primary   *ssisSideJSON `json:"primary"`
 	Secondary *ssisSideJSON `json:"secondary"`
+	Drift     *driftJSON    `json:"drift"`
 }
 
 type ssisSideJSON struct {
@@ -95,6 +98,7 @@ func (p *parser) ssisPairs(field string, raw []ssisPairJSON, seen map[string]boo
 		default:
 			p.fail(f+".standbyIR", fmt.Sprintf("%q is not one of running, stopped", tp.StandbyIR))
 		}
+		pair.Drift = p.drift(f+".drift", tp.Drift)
 		var groups [2]failoverGroupID
 		for j, side := range []struct {
 			name string

@@ -9,6 +9,7 @@ import (
 
 	"integration-dr/command"
 	"integration-dr/drerr"
+	"integration-dr/drift"
 	"integration-dr/journal"
 	"integration-dr/replication"
 )
@@ -57,6 +58,9 @@ type Report struct {
 	Notes []string `json:",omitempty"`
 	// Routes are both sides' routes as read for the report, each with its time.
 	Routes []RouteReading `json:",omitempty"`
+	// Drift is the comparison of the sides' artifacts (nil when the pair has none to
+	// compare): see drift.go.
+	Drift *drift.PairReport `json:",omitempty"`
 }
 
 // Ready says every check passed.
@@ -98,6 +102,7 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 	if err != nil {
 		add(Check{Name: CheckNameReachable, Why: err.Error()})
 		rep.Checks = append(rep.Checks, intake...)
+		r.addDrift(ctx, &rep)
 		return rep, nil
 	}
 	rep.Notes = notes
@@ -147,6 +152,7 @@ func (r *Runner) Readiness(ctx context.Context, name string) (Report, error) {
 		add(Check{Name: CheckNameLag, OK: true, Why: fmt.Sprintf("%s behind (at most %s)", lag.Round(time.Second), maxLag)})
 	}
 	rep.Checks = append(rep.Checks, intake...)
+	r.addDrift(ctx, &rep)
 	return rep, nil
 }
 

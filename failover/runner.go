@@ -117,6 +117,8 @@ type Runner struct {
 	// slow, throttled, refusing or erroring side is "not known", and stop-first holds
 	// against it unless the operator forces the move.
 	ReachBudget time.Duration
+	// Drift compares the pair's artifacts for the readiness report (nil: not at all).
+	Drift DriftReporter
 }
 
 // snapshot is a side's agreements as last seen.

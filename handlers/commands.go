@@ -48,15 +48,28 @@ type Runner interface {
 	Owns(pair string) bool
 }
 
+// ActionRunner is a Runner that takes commands by their action, whichever runner owns
+// their pair: the mirror's drift and mirror commands, journaled apart from the plans.
+type ActionRunner interface {
+	Runner
+	Handles(a command.Action) bool
+}
+
 // ByPair runs each command with the runner that owns its pair (integration-account
-// pairs, SSIS pairs); a pair no runner owns goes to the first, which refuses it.
+// pairs, SSIS pairs), or with an ActionRunner that handles its action and pair; a pair
+// no runner owns goes to the first, which refuses it.
 type ByPair []Runner
 
 var _ Operations = ByPair(nil)
 
-func (b ByPair) runner(pair string) Runner {
+func (b ByPair) runner(c command.Command) Runner {
 	for _, r := range b {
-		if r.Owns(pair) {
+		if ar, ok := r.(ActionRunner); ok && ar.Handles(c.Action) && ar.Owns(c.Pair) {
+			return r
+		}
+	}
+	for _, r := range b {
+		if _, byAction := r.(ActionRunner); !byAction && r.Owns(c.Pair) {
 			return r
 		}
 	}
@@ -64,15 +77,15 @@ func (b ByPair) runner(pair string) Runner {
 }
 
 func (b ByPair) Submit(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error) {
-	return b.runner(c.Pair).Submit(ctx, c, src, rtoStart)
+	return b.runner(c).Submit(ctx, c, src, rtoStart)
 }
 
 func (b ByPair) Propose(ctx context.Context, c command.Command, src journal.Source, rtoStart time.Time) (journal.Operation, error) {
-	return b.runner(c.Pair).Propose(ctx, c, src, rtoStart)
+	return b.runner(c).Propose(ctx, c, src, rtoStart)
 }
 
 func (b ByPair) Reject(ctx context.Context, c command.Command, src journal.Source, why string) (journal.Operation, error) {
-	return b.runner(c.Pair).Reject(ctx, c, src, why)
+	return b.runner(c).Reject(ctx, c, src, why)
 }
 
 // Advance advances every runner's waiting operations; one runner's failure does not

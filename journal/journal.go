@@ -63,6 +63,7 @@ type Operation struct {
 	Reason        string
 	Force         bool
 	DryRun        bool
+	Prune         bool   // mirror only: delete what only the standby holds
 	ExpectedEpoch *int64 // nil: any epoch
 
 	Status  Status
@@ -218,7 +219,7 @@ func New(c command.Command, src Source, rtoStart, now time.Time) Operation {
 	}
 	return Operation{
 		ID: c.ID, Action: c.Action, Pair: c.Pair, Target: c.Target, Side: c.Side, Source: src,
-		Reason: c.Reason, Force: c.Force, DryRun: c.DryRun, ExpectedEpoch: epoch,
+		Reason: c.Reason, Force: c.Force, DryRun: c.DryRun, Prune: c.Prune, ExpectedEpoch: epoch,
 		Status: Accepted, Created: now, Updated: now, RTOStart: rtoStart,
 	}
 }

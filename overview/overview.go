@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"integration-dr/drerr"
+	"integration-dr/drift"
 	"integration-dr/failover"
 	"integration-dr/journal"
 	"integration-dr/replication"
@@ -30,6 +31,8 @@ type Overview struct {
 	// Operations are each pair's last operations, newest first.
 	Operations []journal.Operation `json:"operations,omitempty"`
 	SSIS       []ssis.PairStatus   `json:"ssis,omitempty"`
+	// Drift is each pair's last kept drift report (see drift.go).
+	Drift []drift.PairReport `json:"drift,omitempty"`
 	// Problems are the parts that could not be read; the rest is still shown.
 	Problems []string `json:"problems,omitempty"`
 	// ReadinessEvery is how often the operations timer remakes a readiness report:
@@ -64,6 +67,7 @@ type Sources struct {
 	Journal   Journal
 	Readiness Readiness
 	SSIS      SSIS
+	Drift     Drift
 	// Pairs are the names of every pair, both kinds, in the order to show them.
 	Pairs []string
 	// LastOperations is how many operations per pair to show (default 5).
@@ -146,6 +150,7 @@ func Collect(ctx context.Context, src Sources, pair string) Overview {
 			}
 		}
 	}
+	collectDrift(ctx, src.Drift, &o, want)
 	return o.Masked()
 }
 

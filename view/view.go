@@ -36,8 +36,10 @@ type Status struct {
 	Operations []Operation `json:"operations"`
 	SSIS       []SSIS      `json:"ssis"`
 	// Traffic is where partners are sent, per pair with routes, as last known.
-	Traffic  []Traffic `json:"traffic"`
-	Problems []string  `json:"problems"`
+	Traffic []Traffic `json:"traffic"`
+	// Drift is each pair's kept drift report (see drift.go).
+	Drift    []Drift  `json:"drift"`
+	Problems []string `json:"problems"`
 }
 
 // Traffic is where a pair's routes send partners, as last read by readiness or changed
@@ -165,6 +167,9 @@ type Readiness struct {
 	Notes []string `json:"notes"`
 	// Routes are both sides' routes as the report read them.
 	Routes []RouteReading `json:"routes"`
+	// Drift is the comparison of the sides' artifacts; null for a pair with none to
+	// compare. It is stale with its report.
+	Drift *Drift `json:"drift"`
 }
 
 // Check is one readiness check; Verdict is pass, fail, warn, notChecked or stale.
@@ -224,11 +229,12 @@ type Schedule struct {
 func FromOverview(o overview.Overview) Status {
 	v := Status{
 		Generated: o.Generated.UTC(), Streams: []Stream{}, Readiness: []Readiness{},
-		Pending: []Operation{}, Operations: []Operation{}, SSIS: []SSIS{}, Traffic: []Traffic{}, Problems: strs(o.Problems),
+		Pending: []Operation{}, Operations: []Operation{}, SSIS: []SSIS{}, Traffic: []Traffic{}, Drift: []Drift{}, Problems: strs(o.Problems),
 	}
 	for _, t := range o.Traffic() {
 		v.Traffic = append(v.Traffic, FromTraffic(t))
 	}
+	v.Drift = keptDrift(o)
 	for _, s := range o.Streams {
 		v.Streams = append(v.Streams, FromStream(s))
 	}
@@ -313,6 +319,7 @@ func FromJudged(j overview.Judged) Readiness {
 	for _, c := range r.Checks {
 		v.Checks = append(v.Checks, Check{Name: c.Name, Verdict: j.Verdict(c), Why: c.Why})
 	}
+	v.Drift = readinessDrift(j)
 	return v
 }
 

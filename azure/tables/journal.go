@@ -126,6 +126,7 @@ type opEntity struct {
 	Reason           string `json:"Reason"`
 	Force            bool   `json:"Force"`
 	DryRun           bool   `json:"DryRun"`
+	Prune            bool   `json:"Prune,omitempty"`
 	HasExpectedEpoch bool   `json:"HasExpectedEpoch"`
 	Status           string `json:"Status"`
 	Created          string `json:"Created"`
@@ -159,7 +160,7 @@ func opToEntity(op journal.Operation) ([]byte, error) {
 		PartitionKey: journalPK(op.Pair), RowKey: opRow(op.ID),
 		ID: op.ID, Pair: op.Pair, Action: string(op.Action), Target: op.Target, Side: op.Side,
 		AlertID: op.Source.AlertID, AlertRule: op.Source.AlertRule, RequestedBy: op.Source.RequestedBy,
-		Reason: op.Reason, Force: op.Force, DryRun: op.DryRun, HasExpectedEpoch: op.ExpectedEpoch != nil,
+		Reason: op.Reason, Force: op.Force, DryRun: op.DryRun, Prune: op.Prune, HasExpectedEpoch: op.ExpectedEpoch != nil,
 		Status: string(op.Status), Created: formatTime(op.Created), Updated: formatTime(op.Updated), Done: formatTime(op.Done),
 		RTOStart: formatTime(op.RTOStart), Error: op.Error, AttemptUntil: formatTime(op.AttemptUntil), AttemptBy: op.AttemptBy, StepsChunks: len(chunks),
 	}
@@ -195,7 +196,7 @@ func opFromEntity(raw []byte, etag string) (journal.Operation, error) {
 	op := journal.Operation{
 		ID: e.ID, Pair: e.Pair, Action: command.Action(e.Action), Target: e.Target, Side: e.Side,
 		Source: journal.Source{AlertID: e.AlertID, AlertRule: e.AlertRule, RequestedBy: e.RequestedBy},
-		Reason: e.Reason, Force: e.Force, DryRun: e.DryRun,
+		Reason: e.Reason, Force: e.Force, DryRun: e.DryRun, Prune: e.Prune,
 		Status: journal.Status(e.Status), Created: parseTime(e.Created), Updated: parseTime(e.Updated), Done: parseTime(e.Done),
 		RTOStart: parseTime(e.RTOStart), RTO: time.Duration(ints["RTONs"]), LagAtStart: time.Duration(ints["LagAtStartNs"]),
 		EpochBefore: ints["EpochBefore"], EpochAfter: ints["EpochAfter"], Error: e.Error, AttemptUntil: parseTime(e.AttemptUntil), AttemptBy: e.AttemptBy, ETag: etag,

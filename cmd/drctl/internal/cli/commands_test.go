@@ -489,7 +489,7 @@ func rootCapturing(name string, capture func(context.Context, *operateOptions) e
 	}
 	build := map[string]func(*Factory, func(context.Context, *operateOptions) error) *cobra.Command{
 		"failover": newCmdFailover, "fallback": newCmdFallback, "attach-ir": newCmdAttachIR,
-		"drill": newCmdDrill, "confirm": newCmdConfirm, "cancel": newCmdCancel,
+		"drill": newCmdDrill, "confirm": newCmdConfirm, "cancel": newCmdCancel, "mirror": newCmdMirror,
 	}
 	root.AddCommand(build[name](f, capture))
 	return root

@@ -81,8 +81,8 @@ func TestTheOperatorsDayOnALocalStack(t *testing.T) {
 
 	golden(t, "readiness", s.must(ExitOK, "readiness", "--pair", "contoso-b2b").out)
 	rd := checkSchema[[]view.Readiness](t, "readiness --json", s.must(ExitOK, "readiness", "--json").out)
-	// Five checks, and the intake workflows' (the stack's pair has workflows).
-	if len(rd) != 1 || !rd[0].Ready || len(rd[0].Checks) != 6 || rd[0].Checks[5].Verdict != "pass" || len(rd[0].Bumps) != 24 {
+	// Five checks, the intake workflows' (the stack's pair has workflows) and the artifacts'.
+	if len(rd) != 1 || !rd[0].Ready || len(rd[0].Checks) != 7 || rd[0].Checks[5].Verdict != "pass" || len(rd[0].Bumps) != 24 {
 		t.Errorf("readiness --json: %+v", rd)
 	}
 

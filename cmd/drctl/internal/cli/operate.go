@@ -38,6 +38,7 @@ type operateOptions struct {
 	Side          string
 	Force         bool
 	DryRun        bool
+	Prune         bool // mirror only
 	ExpectedEpoch *int64
 	Wait          bool
 	Direct        bool
@@ -153,7 +154,7 @@ func pairKindOf(a command.Action) PairKind {
 	switch a {
 	case command.SSISFailover, command.AttachIR:
 		return SSISPair
-	case command.Cancel:
+	case command.Cancel, command.Mirror, command.Drift:
 		return NoPair
 	}
 	return IntegrationPair
@@ -170,7 +171,7 @@ func (opts *operateOptions) build(s *Settings) (command.Command, error) {
 	}
 	c := command.Command{
 		ID: opts.ID, Action: opts.Action, Pair: opts.Pair, Target: opts.Target, Reason: opts.Reason,
-		RequestedBy: opts.RequestedBy, Side: opts.Side, Force: opts.Force, DryRun: opts.DryRun, ExpectedEpoch: opts.ExpectedEpoch,
+		RequestedBy: opts.RequestedBy, Side: opts.Side, Force: opts.Force, DryRun: opts.DryRun, Prune: opts.Prune, ExpectedEpoch: opts.ExpectedEpoch,
 	}
 	if c.ID == "" {
 		c.ID = opts.NewID(string(opts.Action))
@@ -210,11 +211,20 @@ func runOperate(ctx context.Context, opts *operateOptions) error {
 	if err != nil {
 		return fmt.Errorf("queued %s, but cannot follow it: %w", c.ID, err)
 	}
-	op, err := newWatch(opts, a.Journal, c).run(ctx, nil)
+	op, err := newWatch(opts, journalOf(a, c.Action), c).run(ctx, nil)
 	if err != nil {
 		return err
 	}
 	return opts.report(op)
+}
+
+// journalOf is the journal an action's operations are kept in: drift and mirror
+// operations have their own, apart from the plans'.
+func journalOf(a *app.App, act command.Action) journal.Store {
+	if act == command.Mirror || act == command.Drift {
+		return a.Mirrors
+	}
+	return a.Journal
 }
 
 // sendQueued posts c to the command queue and says so.
@@ -275,7 +285,7 @@ func runDirect(ctx context.Context, opts *operateOptions, c command.Command) (jo
 	if c.Action == command.Cancel {
 		return newWatch(opts, a.Journal, c).run(ctx, canceller{ops: a.Operations})
 	}
-	w := newWatch(opts, a.Journal, c)
+	w := newWatch(opts, journalOf(a, c.Action), c)
 	w.timers = appTimers{a: a}
 	return w.run(ctx, a.Operations)
 }

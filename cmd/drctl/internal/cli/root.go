@@ -87,6 +87,8 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCmdDrill(f, nil),
 		newCmdSSISFailover(f, nil),
 		newCmdAttachIR(f, nil),
+		newCmdDrift(f, nil),
+		newCmdMirror(f, nil),
 		newCmdConfirm(f, nil),
 		newCmdCancel(f, nil),
 		newCmdJournal(f, nil),

@@ -32,6 +32,8 @@ var schemaOf = map[reflect.Type]string{
 	reflect.TypeFor[[]view.ReplicationRun](): "replicate.schema.json",
 	reflect.TypeFor[view.Error]():            "error.schema.json",
 	reflect.TypeFor[view.Reset]():            "checkpoint-reset.schema.json",
+	reflect.TypeFor[view.Drift]():            "drift.schema.json",
+	reflect.TypeFor[view.Mirror]():           "mirror.schema.json",
 }
 
 // checkSchema validates doc, which must be the only document on stdout, against T's
