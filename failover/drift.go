@@ -30,7 +30,12 @@ func (r *Runner) addDrift(ctx context.Context, rep *Report) {
 	if r.Drift == nil {
 		return
 	}
-	d, err := r.Drift.Report(ctx, rep.Pair)
+	// Within the reach budget, as every other read of a report: a side that does not
+	// answer must not hold up the operations timer that makes the report (and the
+	// plans it advances); it is "not compared".
+	cctx, cancel := context.WithTimeout(ctx, r.reach())
+	defer cancel()
+	d, err := r.Drift.Report(cctx, rep.Pair)
 	if err != nil {
 		return
 	}

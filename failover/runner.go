@@ -273,20 +273,45 @@ func (r *Runner) confirm(ctx context.Context, c command.Command) (journal.Operat
 func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
 	out, errs := r.expireProposals(ctx)
 	r.releaseEnded(ctx)
-	r.snapshots(ctx)
-	r.readinessReports(ctx)
+	// Plans first: the records and reports below read sides that may be down, each
+	// within a reach budget, and a plan waiting on its settle or its fence must not
+	// wait behind them.
 	resumed, err := journal.Resume(ctx, r.Journal, r.Owns, r.now(), r.run)
+	moving := r.moving(ctx)
+	r.snapshots(ctx, moving)
+	r.readinessReports(ctx, moving)
 	return append(out, resumed...), errors.Join(append(errs, err)...)
 }
 
+// moving returns the pairs a plan is moving that has not flipped yet: their active
+// side is the one being left, often down, and the plan reads both sides itself. A
+// journal that cannot be listed names none.
+func (r *Runner) moving(ctx context.Context) map[string]bool {
+	ops, err := r.Journal.ListPending(ctx)
+	if err != nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, op := range ops {
+		if flip := op.StepByName(StepFlip); r.Owns(op.Pair) && flip != nil && flip.Status != journal.StepDone {
+			out[op.Pair] = true
+		}
+	}
+	return out
+}
+
 // snapshots records each pair's active side's agreements when the last record is
-// older than SnapshotEvery. A side that does not answer keeps its last record.
-func (r *Runner) snapshots(ctx context.Context) {
+// older than SnapshotEvery. A side that does not answer keeps its last record; a pair
+// a plan is moving (see moving) is left alone.
+func (r *Runner) snapshots(ctx context.Context, moving map[string]bool) {
 	every := r.SnapshotEvery
 	if every <= 0 {
 		every = 10 * time.Minute
 	}
 	for name, pair := range r.Pairs {
+		if moving[name] {
+			continue
+		}
 		if raw, err := r.Journal.LoadSnapshot(ctx, name, journal.SnapshotAgreements); err == nil {
 			var s snapshot
 			if json.Unmarshal(raw, &s) == nil && r.now().Sub(s.Taken) < every {
@@ -313,15 +338,23 @@ func (r *Runner) snapshots(ctx context.Context) {
 // readinessReports runs and keeps each pair's readiness report when the kept one is
 // older than ReadinessEvery. A pair an operation runs on is left alone: its plan
 // checks readiness itself.
-func (r *Runner) readinessReports(ctx context.Context) {
+func (r *Runner) readinessReports(ctx context.Context, moving map[string]bool) {
 	if r.ReadinessEvery <= 0 {
 		return
 	}
 	for name := range r.Pairs {
+		if moving[name] {
+			continue
+		}
 		if last, err := r.LastReadiness(ctx, name); err == nil && r.now().Sub(last.At) < r.ReadinessEvery {
 			continue
 		}
-		rep, err := r.Readiness(ctx, name)
+		// One reach budget for the whole report: a side that does not answer costs
+		// the timer one budget, not one per read, and its checks say they could not
+		// be made.
+		rctx, cancel := context.WithTimeout(ctx, r.reach())
+		rep, err := r.Readiness(rctx, name)
+		cancel()
 		if err != nil {
 			r.log().Warn("readiness report not made", "pair", name, "err", err)
 			continue

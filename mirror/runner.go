@@ -112,8 +112,11 @@ func (r *Runner) Reject(ctx context.Context, c command.Command, src journal.Sour
 // Advance resumes the mirrors whose attempt died (or whose back-off ended), and keeps
 // each pair's drift report fresh for the status page.
 func (r *Runner) Advance(ctx context.Context) ([]journal.Operation, error) {
+	// Mirrors first; the reports read both sides, and a side that is down costs them
+	// their budget.
+	ops, err := journal.Resume(ctx, r.Journal, r.Owns, r.now(), r.run)
 	r.keepReports(ctx)
-	return journal.Resume(ctx, r.Journal, r.Owns, r.now(), r.run)
+	return ops, err
 }
 
 // Get reads a drift or mirror operation.
@@ -226,11 +229,26 @@ func (r *Runner) keepReports(ctx context.Context) {
 	for _, rep := range reps {
 		last[rep.Pair] = rep.At
 	}
+	busy := map[string]bool{}
+	if r.Plans != nil {
+		// A pair a plan is moving is compared once it has moved: its old side is
+		// often down, and a report from before the move is stale anyway.
+		if pending, err := r.Plans.ListPending(ctx); err == nil {
+			for _, o := range pending {
+				busy[o.Pair] = busy[o.Pair] || !o.DryRun && o.Action != command.Drill
+			}
+		}
+	}
 	for _, name := range r.pairNames() {
-		if at, ok := last[name]; ok && r.now().Sub(at) < r.ReportEvery {
+		if at, ok := last[name]; busy[name] || ok && r.now().Sub(at) < r.ReportEvery {
 			continue
 		}
-		rep, err := r.Report(ctx, name)
+		// One call timeout for the whole report, kept even when a side did not
+		// answer ("not compared"), so that a side that is down costs the timer one
+		// budget per ReportEvery, not one per tick.
+		rctx, cancel := context.WithTimeout(ctx, r.reportBudget())
+		rep, err := r.Report(rctx, name)
+		cancel()
 		if err == nil {
 			err = r.Keep(ctx, rep)
 		}
@@ -274,6 +292,10 @@ func (r *Runner) callTimeout() time.Duration {
 	}
 	return time.Minute
 }
+
+// reportBudget bounds the making of one kept report: the reach budget a plan gives a
+// side (30 s), within the call timeout.
+func (r *Runner) reportBudget() time.Duration { return min(r.callTimeout(), 30*time.Second) }
 
 func (r *Runner) backoff() time.Duration {
 	if r.Backoff > 0 {

@@ -107,6 +107,9 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, sql *sqlst
 	}
 	failover = d.ops[failover.ID]
 	d.row("5 RunCommand: failover", string(failover.Status)+" "+stepSummary(failover), fmt.Sprintf("RTO %s, lag at start %s", failover.RTO.Round(time.Millisecond), failover.LagAtStart.Round(time.Millisecond)))
+	if os.Getenv("XDEBUG") != "" {
+		fmt.Fprintln(out, d.lastSteps())
+	}
 	afterFailover := readTraffic(arm)
 	d.row("  partner traffic", afterFailover.String(), routedNote(afterFailover.only(1)))
 
@@ -254,9 +257,9 @@ func (d *drDemo) timer(ctx context.Context, fn string) (hostsim.Result, error) {
 }
 
 // until runs the timers (operations every second, replication every tick) until cond
-// holds for the pair's stream, or a minute passes.
+// holds for the pair's stream, or two minutes pass.
 func (d *drDemo) until(ctx context.Context, what string, cond func(replication.StreamStatus) bool) error {
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	nextTick := time.Now()
 	for {
 		if _, err := d.timer(ctx, handlers.FnAdvanceOperations); err != nil {
@@ -276,7 +279,7 @@ func (d *drDemo) until(ctx context.Context, what string, cond func(replication.S
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out waiting until %s (stream %+v)", what, st)
+			return fmt.Errorf("timed out waiting until %s (stream %+v)%s", what, st, d.lastSteps())
 		}
 		select {
 		case <-ctx.Done():
@@ -303,6 +306,19 @@ func (d *drDemo) status(ctx context.Context) (replication.StreamStatus, error) {
 		fmt.Fprintln(os.Stderr, "demo:", last)
 	}
 	return replication.StreamStatus{}, last
+}
+
+// lastSteps says where each operation the demo started stands, step by step: what a
+// demo that timed out waited on.
+func (d *drDemo) lastSteps() string {
+	var b strings.Builder
+	for _, op := range d.ops {
+		fmt.Fprintf(&b, "\noperation %s %s: %s", op.Action, op.ID, op.Status)
+		for _, s := range op.Steps {
+			fmt.Fprintf(&b, "\n  %s %s %s–%s %s", s.Name, s.Status, s.Started.Format("15:04:05.0"), s.Ended.Format("15:04:05.0"), shorten(s.Outcome, 300))
+		}
+	}
+	return b.String()
 }
 
 func (d *drDemo) remember(r hostsim.Result) journal.Operation {
