@@ -44,9 +44,37 @@ var armNeeds = map[string][]grant{
 	"armlogic.IntegrationAccountSessionsClient.Get":            {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/sessions/read"}},
 	"armlogic.IntegrationAccountSessionsClient.CreateOrUpdate": {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/sessions/write"}},
 	"armlogic.IntegrationAccountAgreementsClient.NewListPager": {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/agreements/read"}},
-	"armlogic.WorkflowsClient.Get":                             {{scopeWorkflow, "Microsoft.Logic/workflows/read"}},
-	"armlogic.WorkflowsClient.Enable":                          {{scopeWorkflow, "Microsoft.Logic/workflows/enable/action"}},
-	"armlogic.WorkflowsClient.Disable":                         {{scopeWorkflow, "Microsoft.Logic/workflows/disable/action"}},
+	// Drift reports read every artifact (b2b and data factory roles); the mirror writes
+	// (its roles, with main.bicep's mirror) and deletes (with mirrorPrune).
+	"armlogic.IntegrationAccountPartnersClient.NewListPager":              {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/partners/read"}},
+	"armlogic.IntegrationAccountPartnersClient.CreateOrUpdate":            {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/partners/write"}},
+	"armlogic.IntegrationAccountPartnersClient.Delete":                    {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/partners/delete"}},
+	"armlogic.IntegrationAccountAgreementsClient.CreateOrUpdate":          {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/agreements/write"}},
+	"armlogic.IntegrationAccountAgreementsClient.Delete":                  {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/agreements/delete"}},
+	"armlogic.IntegrationAccountSchemasClient.NewListPager":               {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/schemas/read"}},
+	"armlogic.IntegrationAccountSchemasClient.CreateOrUpdate":             {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/schemas/write"}},
+	"armlogic.IntegrationAccountSchemasClient.Delete":                     {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/schemas/delete"}},
+	"armlogic.IntegrationAccountMapsClient.NewListPager":                  {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/maps/read"}},
+	"armlogic.IntegrationAccountMapsClient.CreateOrUpdate":                {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/maps/write"}},
+	"armlogic.IntegrationAccountMapsClient.Delete":                        {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/maps/delete"}},
+	"armlogic.IntegrationAccountCertificatesClient.NewListPager":          {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/certificates/read"}},
+	"armlogic.IntegrationAccountCertificatesClient.CreateOrUpdate":        {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/certificates/write"}},
+	"armlogic.IntegrationAccountCertificatesClient.Delete":                {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/certificates/delete"}},
+	"armlogic.IntegrationAccountBatchConfigurationsClient.NewListPager":   {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/batchConfigurations/read"}},
+	"armlogic.IntegrationAccountBatchConfigurationsClient.CreateOrUpdate": {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/batchConfigurations/write"}},
+	"armlogic.IntegrationAccountBatchConfigurationsClient.Delete":         {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/batchConfigurations/delete"}},
+	"armlogic.IntegrationAccountSchemasClient.ListContentCallbackURL":     {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/schemas/listContentCallbackUrl/action"}},
+	"armlogic.IntegrationAccountMapsClient.ListContentCallbackURL":        {{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/maps/listContentCallbackUrl/action"}},
+	"armdatafactory.PipelinesClient.NewListByFactoryPager":                {{scopeDataFactory, "Microsoft.DataFactory/factories/pipelines/read"}},
+	"armdatafactory.PipelinesClient.CreateOrUpdate":                       {{scopeDataFactory, "Microsoft.DataFactory/factories/pipelines/write"}},
+	"armdatafactory.PipelinesClient.Delete":                               {{scopeDataFactory, "Microsoft.DataFactory/factories/pipelines/delete"}},
+	"armdatafactory.TriggersClient.Get":                                   {{scopeDataFactory, "Microsoft.DataFactory/factories/triggers/read"}},
+	"armdatafactory.TriggersClient.CreateOrUpdate":                        {{scopeDataFactory, "Microsoft.DataFactory/factories/triggers/write"}},
+	"armdatafactory.TriggersClient.Delete":                                {{scopeDataFactory, "Microsoft.DataFactory/factories/triggers/delete"}},
+
+	"armlogic.WorkflowsClient.Get":     {{scopeWorkflow, "Microsoft.Logic/workflows/read"}},
+	"armlogic.WorkflowsClient.Enable":  {{scopeWorkflow, "Microsoft.Logic/workflows/enable/action"}},
+	"armlogic.WorkflowsClient.Disable": {{scopeWorkflow, "Microsoft.Logic/workflows/disable/action"}},
 
 	// A Standard workflow is switched through its app's settings: listed (a POST to
 	// …/config/appsettings/list) and written back whole.
@@ -283,12 +311,12 @@ func sdkClient(expr ast.Expr, sdk map[string]bool) string {
 var mirrorNeeds = func() map[grant]string {
 	out := map[grant]string{}
 	for _, kind := range []string{"partners", "agreements", "schemas", "maps", "certificates", "batchConfigurations"} {
-		for _, verb := range []string{"read", "write", "delete"} {
+		for _, verb := range []string{"write", "delete"} {
 			out[grant{scopeIntegrationAccount, "Microsoft.Logic/integrationAccounts/" + kind + "/" + verb}] = "the artifact mirror (" + kind + ")"
 		}
 	}
 	for _, kind := range []string{"pipelines", "triggers"} {
-		for _, verb := range []string{"read", "write", "delete"} {
+		for _, verb := range []string{"write", "delete"} {
 			out[grant{scopeDataFactory, "Microsoft.DataFactory/factories/" + kind + "/" + verb}] = "the artifact mirror (" + kind + ")"
 		}
 	}

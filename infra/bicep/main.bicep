@@ -50,7 +50,7 @@ param alwaysReadyInstances int = 1
 @description('Most instances any one function scales to.')
 param maximumInstanceCount int = 40
 
-@description('Grant the artifact mirror its rights: read and write partners, agreements, schemas, maps, certificates and batch configurations on each integration account, and pipelines and triggers on each data factory.')
+@description('Grant the artifact mirror its rights: write partners, agreements, schemas, maps, certificates and batch configurations on each integration account, and pipelines and triggers on each data factory. Reading them (drift reports) is always granted.')
 param mirror bool = false
 
 @description('With mirror: also let the mirror delete what the source side no longer has (prune).')

@@ -29,6 +29,15 @@ resource b2b 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
           'Microsoft.Logic/integrationAccounts/sessions/read'
           'Microsoft.Logic/integrationAccounts/sessions/write'
           'Microsoft.Logic/integrationAccounts/agreements/read'
+          // Drift reports (readiness) compare every artifact; a schema's or map's
+          // content is read through its content link.
+          'Microsoft.Logic/integrationAccounts/partners/read'
+          'Microsoft.Logic/integrationAccounts/schemas/read'
+          'Microsoft.Logic/integrationAccounts/schemas/listContentCallbackUrl/action'
+          'Microsoft.Logic/integrationAccounts/maps/read'
+          'Microsoft.Logic/integrationAccounts/maps/listContentCallbackUrl/action'
+          'Microsoft.Logic/integrationAccounts/certificates/read'
+          'Microsoft.Logic/integrationAccounts/batchConfigurations/read'
           'Microsoft.Logic/workflows/read'
           'Microsoft.Logic/workflows/enable/action'
           'Microsoft.Logic/workflows/disable/action'
@@ -54,6 +63,7 @@ resource dataFactory 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
           'Microsoft.DataFactory/factories/integrationruntimes/start/action'
           'Microsoft.DataFactory/factories/integrationruntimes/stop/action'
           'Microsoft.DataFactory/factories/triggers/read'
+          'Microsoft.DataFactory/factories/pipelines/read'
           'Microsoft.DataFactory/factories/triggers/start/action'
           'Microsoft.DataFactory/factories/triggers/stop/action'
         ]
@@ -195,23 +205,17 @@ resource mirrorAccount 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, environmentName, 'integration-dr-mirror-ia')
   properties: {
     roleName: 'integration-dr artifact mirror, integration accounts (${suffix})'
-    description: 'Read and write partners, agreements, schemas, maps, certificates and batch configurations of an integration account.'
+    description: 'Write partners, agreements, schemas, maps, certificates and batch configurations of an integration account (the app reads them with its b2b role).'
     type: 'CustomRole'
     assignableScopes: assignableScopes
     permissions: [
       {
         actions: [
-          'Microsoft.Logic/integrationAccounts/partners/read'
           'Microsoft.Logic/integrationAccounts/partners/write'
-          'Microsoft.Logic/integrationAccounts/agreements/read'
           'Microsoft.Logic/integrationAccounts/agreements/write'
-          'Microsoft.Logic/integrationAccounts/schemas/read'
           'Microsoft.Logic/integrationAccounts/schemas/write'
-          'Microsoft.Logic/integrationAccounts/maps/read'
           'Microsoft.Logic/integrationAccounts/maps/write'
-          'Microsoft.Logic/integrationAccounts/certificates/read'
           'Microsoft.Logic/integrationAccounts/certificates/write'
-          'Microsoft.Logic/integrationAccounts/batchConfigurations/read'
           'Microsoft.Logic/integrationAccounts/batchConfigurations/write'
         ]
         notActions: []
@@ -247,15 +251,13 @@ resource mirrorFactory 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, environmentName, 'integration-dr-mirror-adf')
   properties: {
     roleName: 'integration-dr artifact mirror, data factories (${suffix})'
-    description: 'Read and write pipelines and triggers of a data factory.'
+    description: 'Write pipelines and triggers of a data factory (the app reads them with its data factory role).'
     type: 'CustomRole'
     assignableScopes: assignableScopes
     permissions: [
       {
         actions: [
-          'Microsoft.DataFactory/factories/pipelines/read'
           'Microsoft.DataFactory/factories/pipelines/write'
-          'Microsoft.DataFactory/factories/triggers/read'
           'Microsoft.DataFactory/factories/triggers/write'
         ]
         notActions: []
