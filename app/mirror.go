@@ -58,6 +58,9 @@ func mirrorRunner(cfg config.Config, mirrors journal.Store, plans mirror.PlanJou
 			if err != nil {
 				return nil, err
 			}
+			// Each side runs its packages on its own runtime: a pipeline that names it
+			// is the same pipeline on both sides.
+			f.UseRuntime(s.IntegrationRuntime)
 			out := mirror.Side{{Name: "data factory", Kinds: factoryKinds, Source: f}}
 			// SQL Agent jobs are read where SSISDB's endpoint is configured: reported,
 			// never written (their owners and credentials differ per instance).

@@ -79,6 +79,10 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, sql *sqlst
 	}
 	d := &drDemo{o: o, arm: arm, host: hostsim.New(app, h.URL, hostsim.Options{}), sender: localstack.NewSender(arm, agr, 11), out: out, ops: map[string]journal.Operation{}}
 	primary, secondary := side{localstack.PrimaryGroup, localstack.PrimaryAcct}, side{localstack.SecondaryGroup, localstack.SecondaryAcct}
+	driftBefore, driftAfter, err := d.artifacts(ctx, env)
+	if err != nil {
+		return err
+	}
 
 	fmt.Fprintf(out, "\nDisaster: partner traffic goes on; the primary region is lost; an alert fails the pair over; the primary comes back; the operator falls back.\n\n")
 	if err := d.traffic(ctx, "1 traffic on the primary", primary); err != nil {
@@ -136,6 +140,9 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, sql *sqlst
 	}
 	fallback = d.ops[fallback.ID]
 	d.row("8 RunCommand: fallback", string(fallback.Status)+" "+stepSummary(fallback), fmt.Sprintf("RTO %s", fallback.RTO.Round(time.Millisecond)))
+	if os.Getenv("XDEBUG") != "" {
+		fmt.Fprintln(out, d.lastSteps())
+	}
 	afterFallback := readTraffic(arm)
 	d.row("  partner traffic", afterFallback.String(), routedNote(afterFallback.only(0)))
 
@@ -171,11 +178,14 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, sql *sqlst
 		// The routes and the Standard intake moved with the plan: to the secondary
 		// alone with the failover, back to the primary alone with the fallback.
 		"traffic_switched_with_failover": afterFailover.only(1) && afterFallback.only(0),
+		// Differences not on the pairs' allow-lists, before and after the mirror.
+		"drift_before": driftBefore,
+		"drift_after":  driftAfter,
 	}
-	if result["duplicate_control_numbers"] != 0 || lost != 0 || result["traffic_switched_with_failover"] != true {
+	if result["duplicate_control_numbers"] != 0 || lost != 0 || result["traffic_switched_with_failover"] != true || driftAfter != 0 {
 		line, _ := json.Marshal(result)
 		fmt.Fprintf(out, "\n%s\n", line)
-		return fmt.Errorf("%d duplicate control numbers, %d lost changes, traffic switched with the plans: %v", result["duplicate_control_numbers"], lost, result["traffic_switched_with_failover"])
+		return fmt.Errorf("%d duplicate control numbers, %d lost changes, traffic switched with the plans: %v, drift after the mirror: %d", result["duplicate_control_numbers"], lost, result["traffic_switched_with_failover"], driftAfter)
 	}
 	serr := (&ssisDemo{arm: arm, sql: sql, host: d.host, out: out}).run(ctx, result)
 	line, _ := json.Marshal(result)

@@ -83,6 +83,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	defer local.Close()
 	arm, armURL, az, dir := local.ARM, local.ARMURL, local.Azurite, local.Dir
 	agr := localstack.Seed(arm, o.agreements, time.Now().Add(-24*time.Hour))
+	if err := localstack.SeedArtifacts(arm); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "ARM stand-in at %s: %d agreements on both accounts, %d sessions on the primary\n", armURL, len(agr), len(arm.Sessions(localstack.PrimaryGroup, localstack.PrimaryAcct)))
 
 	fmt.Fprintln(out, "building and starting the handler binary...")
@@ -102,6 +105,14 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	if err := localstack.SeedSSIS(arm, sql, ssisStandby); err != nil {
+		return err
+	}
+	if err := localstack.SeedSSISArtifacts(arm, sql); err != nil {
+		return err
+	}
+	// The drift the demo shows and mends: a map on the primary account only, a
+	// trigger on the primary factory only.
+	if err := localstack.MakeDrift(arm); err != nil {
 		return err
 	}
 	env := localstack.HandlerEnv(az.ConnectionString(), armURL, time.Minute)
