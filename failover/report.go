@@ -28,6 +28,8 @@ const (
 	// routes, or intake workflows, configured.
 	CheckNameRoutes    = "routes exist, target healthy"
 	CheckNameWorkflows = "intake workflows exist"
+	// CheckNameComplete fails a kept report that ran out of its budget.
+	CheckNameComplete = "report complete"
 )
 
 // Check is one readiness check's verdict.

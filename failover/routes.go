@@ -212,6 +212,10 @@ func checkRoutes(readings []RouteReading, target replication.Region, old bool) R
 			r.Reasons = append(r.Reasons, fmt.Sprintf("route %s of the %s could not be read: %s", rd.Name, rd.Side, rd.Error))
 		case rd.Side == target && failingHealth[strings.ToLower(rd.Health)]:
 			r.Reasons = append(r.Reasons, fmt.Sprintf("route %s of the %s is %s", rd.Name, rd.Side, rd.Health))
+		case rd.Side == target && rd.Enabled && old:
+			// The standby is routed while it does not serve: partners reach
+			// workflows that are off, and a move would have to take it off first.
+			r.Reasons = append(r.Reasons, fmt.Sprintf("route %s of the %s is enabled while the %s does not serve: disable it", rd.Name, rd.Side, rd.Side))
 		}
 	}
 	return r.Merge(Readiness{})

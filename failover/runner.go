@@ -354,6 +354,11 @@ func (r *Runner) readinessReports(ctx context.Context, moving map[string]bool) {
 		// be made.
 		rctx, cancel := context.WithTimeout(ctx, r.reach())
 		rep, err := r.Readiness(rctx, name)
+		if err == nil && rctx.Err() != nil {
+			// A check cut short reads "not checked", which is no verdict: a report
+			// that ran out of its budget is not ready until one that did not.
+			rep.Checks = append(rep.Checks, Check{Name: CheckNameComplete, Why: fmt.Sprintf("the report ran out of its %s budget before every check was made (a side slow or down): not ready until a complete report", r.reach())})
+		}
 		cancel()
 		if err != nil {
 			r.log().Warn("readiness report not made", "pair", name, "err", err)
@@ -656,7 +661,11 @@ func (r *Runner) compensate(ctx context.Context, op journal.Operation, why strin
 	// Its routes last, once its intake takes traffic again; a route its stop never
 	// reached was never disabled.
 	if routes := pair.side(from).Routes; len(routes) > 0 {
-		ro := switchRoutes(ctx, routes, true, r.reach(), pendingRoutes(stop.Changes, routes))
+		// Every route, including one the journal calls pending: an attempt may have
+		// disabled it before a later one found its profile out and journaled it so.
+		// Enable reads first, so a route never disabled is not written; one that
+		// does not answer keeps the undo waiting, never counted as undone.
+		ro := switchRoutes(ctx, routes, true, r.reach(), nil)
 		switch {
 		case len(ro.fatal) > 0:
 			return journal.Failed, fmt.Sprintf("refused: %s%s; undone: %s; the %s's routes cannot be enabled again (%s; done: %s): partners are not sent to it — fix the routes and enable them, or run the move again", why, bumped, strings.Join(undone, "; "), from, strings.Join(ro.fatal, "; "), strings.Join(ro.changes, ", "))
@@ -1803,13 +1812,20 @@ func switchWorkflows(ctx context.Context, side Side, enable bool, budget time.Du
 // refusing, erroring — holds the plan until it can be stopped, unless the operator
 // forced the move.
 func (p *plan) stopOld(ctx context.Context) (string, []string, error) {
-	from, _ := p.direction()
+	from, to := p.direction()
 	side := p.pair.side(from)
+	// The target is not routed until its bumps have settled: a route on already (a
+	// profile set up with both endpoints on, one enabled by hand, one a cancelled
+	// move left on) is taken off first, and enabled again at enable-target.
+	changes, err := p.unrouteTarget(ctx, to)
+	if err != nil {
+		return "", changes, err
+	}
 	// Each route on its own and with the whole reach budget: a route lives in a
 	// global profile, which may answer while the old side's region does not (and
 	// the other way round), so the old side being down says nothing of it.
 	ro := switchRoutes(ctx, side.Routes, false, p.r.reach(), nil)
-	changes := ro.changes
+	changes = append(changes, ro.changes...)
 	if ctx.Err() != nil {
 		return "", changes, ctx.Err()
 	}
@@ -1899,6 +1915,43 @@ func (p *plan) enableTarget(ctx context.Context) (string, []string, error) {
 		}
 	}
 	return outcome, changes, nil
+}
+
+// unrouteTarget disables each of the target's routes that is enabled now, read
+// first so that the journal names only what it changed. A route that cannot be read
+// or disabled holds the plan (forced: passed by, and said): partners sent to the
+// target before its numbers take effect could receive a number the old side sent.
+func (p *plan) unrouteTarget(ctx context.Context, to replication.Region) ([]string, error) {
+	var on []Route
+	var problems []string
+	for _, rd := range readRoutes(ctx, to, p.pair.side(to).Routes, p.r.reach(), p.r.now) {
+		switch {
+		case rd.Missing:
+		case rd.Error != "":
+			problems = append(problems, fmt.Sprintf("route %s could not be read: %s", rd.Name, rd.Error))
+		case rd.Enabled:
+			for _, rt := range p.pair.side(to).Routes {
+				if rt.Name() == rd.Name {
+					on = append(on, rt)
+				}
+			}
+		}
+	}
+	ro := switchRoutes(ctx, on, false, p.r.reach(), nil)
+	var changes []string
+	for _, c := range ro.changes {
+		changes = append(changes, c+" (the target's, until its bumps settle)")
+	}
+	if err := ro.err(); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) == 0 || ctx.Err() != nil {
+		return changes, ctx.Err()
+	}
+	if p.op.Force {
+		return append(changes, "forced past the target's routes: "+strings.Join(problems, "; ")), nil
+	}
+	return changes, journal.Wait("stop-first holds: the target (%s) may be routed before its numbers take effect (%s); retried until its routes are off, or use force", to, strings.Join(problems, "; "))
 }
 
 // fence disables the old side's routes and intake once it answers; until then the

@@ -110,17 +110,24 @@ func (j AgentJob) Artifact() drift.Artifact {
 // decryptArg is a step command's package password (dtexec's /DECRYPT).
 var decryptArg = regexp.MustCompile(`(?i)(/DE(?:CRYPT)?\s+)("[^"]*"|\S+)`)
 
+// secretParam is the value a step command gives a parameter or variable (dtexec's
+// /Par and /SET, "name";value) whose name says it is a secret: a password, a key, a
+// token, a credential. Names and values may be quoted, with \" inside.
+var secretParam = regexp.MustCompile(`(?i)(/(?:Par|SET)\s+(?:"(?:\\.|[^"\\])*(?:password|pwd|secret|key|token|credential)(?:\\.|[^"\\])*"|[^\s";]*(?:password|pwd|secret|key|token|credential)[^\s";]*);)("(?:\\.|[^"\\])*"|\S+)`)
+
 // Script is the T-SQL that creates the job on another instance: sp_add_job (no owner:
 // the one who runs it), sp_add_jobstep per step, sp_add_schedule with @enabled = 0
 // and sp_attach_schedule per schedule, sp_add_jobserver, in one transaction. A secret
 // in a step's command (a package password, a password in a connection string) is
-// masked, and a comment says so.
+// masked (also a /Par or /SET value whose name says it is a secret), and a comment
+// says so.
 func (j AgentJob) Script() string {
 	var b strings.Builder
 	b.WriteString(scriptBegin)
 	fmt.Fprintf(&b, scriptAddJob, scriptString(j.Name), bit(j.Enabled), scriptString(j.Description), scriptString(orDefault(j.Category, "[Uncategorized (Local)]")))
 	for _, s := range j.Steps {
-		cmd := redact.String(decryptArg.ReplaceAllString(s.Command, "${1}"+redact.Mask))
+		cmd := decryptArg.ReplaceAllString(s.Command, "${1}"+redact.Mask)
+		cmd = redact.String(secretParam.ReplaceAllString(cmd, "${1}"+redact.Mask))
 		if cmd != s.Command {
 			fmt.Fprintf(&b, scriptMasked, s.ID)
 		}
