@@ -49,6 +49,7 @@ type options struct {
 	rpoLoad   time.Duration
 	only      string
 	foScale   float64
+	mirror    int
 }
 
 func main() {
@@ -66,7 +67,8 @@ func main() {
 	flag.Float64Var(&o.rpoRate, "rpo-changes", 20, "changes per second in the RPO scenario (below the write budget)")
 	flag.DurationVar(&o.rpoLoad, "rpo-load", time.Minute, "length of the RPO scenario's load")
 	flag.Float64Var(&o.foScale, "failover-scale", 5, "ARM time scale of the failover scenario: its bound is short, so a smaller scale keeps listing overhead from dominating it")
-	flag.StringVar(&o.only, "only", "", "run only these scenarios (comma-separated: ceiling, arm, failover, hot, rpo); default all")
+	flag.IntVar(&o.mirror, "mirror", 500, "artifacts the mirror scenario copies to an empty standby, at ARM's real limits")
+	flag.StringVar(&o.only, "only", "", "run only these scenarios (comma-separated: ceiling, arm, failover, mirror, hot, rpo); default all")
 	flag.Parse()
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench failed:", err)
@@ -98,6 +100,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		{"ceiling", func() error { return fullSync(ctx, o, bin, az, arm, armURL, dir, res, out) }},
 		{"arm", func() error { return armBound(ctx, o, bin, az, arm, armURL, dir, res, out) }},
 		{"failover", func() error { return failoverBench(ctx, o, az, arm, armURL, res, out) }},
+		{"mirror", func() error { return mirrorBench(ctx, o, az, arm, armURL, res, out) }},
 		{"hot", func() error { return hotKeys(ctx, o, az, arm, armURL, res, out) }},
 		{"rpo", func() error { return rpo(ctx, o, az, arm, armURL, res, out) }},
 	}
