@@ -132,91 +132,191 @@ func (s *Server) routeArtifacts(r *http.Request) (api, group, acct string, tr tr
 	return s.routePipelines(r)
 }
 
-// The generic store. Each is called by a fake server's function, outside any lock.
+// The generic handlers. Each SDK client has its own option and response types but
+// the same semantics, so one handler per operation serves every kind: a response
+// type embeds the resource (or its list result), so the resource's JSON fills it,
+// as convert fills the SDK's types. They run outside any lock.
 
-// listArtifacts returns a page of kind's artifacts in scope, as T, and the nextLink;
-// unpaged, every one (a collection the API does not page).
-func listArtifacts[T any](s *Server, r *http.Request, kind, group, scope string, paged bool) ([]*T, *string, error) {
+// artifactAPI is one kind's requests as the generic handlers serve them.
+type artifactAPI struct {
+	s    *Server
+	r    *http.Request
+	kind string // the store's kind: the path segment, Writes' and Stats' prefix
+	// factory is set for a data factory's: filed under its resource group (account
+	// ""), and a PUT answers 200 whether it created or replaced (the SDK accepts
+	// nothing else).
+	factory bool
+	// unpaged: the API's list has no nextLink, its one page holds every one.
+	unpaged bool
+}
+
+// The fake servers' function types, as the SDK's fakes declare them per client.
+type (
+	listFunc[O, R any]   = func(group, scope string, _ *O) azfake.PagerResponder[R]
+	getFunc[O, R any]    = func(_ context.Context, group, scope, name string, _ *O) (azfake.Responder[R], azfake.ErrorResponder)
+	putFunc[O, R, B any] = func(_ context.Context, group, scope, name string, body B, _ *O) (azfake.Responder[R], azfake.ErrorResponder)
+	linkFunc[O, R any]   = func(_ context.Context, group, scope, name string, _ armlogic.GetCallbackURLParameters, _ *O) (azfake.Responder[R], azfake.ErrorResponder)
+)
+
+func (a artifactAPI) filed(scope string) string {
+	if a.factory {
+		return ""
+	}
+	return scope
+}
+
+// lister answers a list with a page of the kind's artifacts in scope, linked to the
+// next by nextLink.
+func lister[O, R any](a artifactAPI) listFunc[O, R] {
+	return func(group, scope string, _ *O) (resp azfake.PagerResponder[R]) {
+		var page R
+		if err := convert(a.page(group, scope), &page); err != nil {
+			resp.AddResponseError(http.StatusInternalServerError, "InternalServerError")
+			return
+		}
+		resp.AddPage(http.StatusOK, page, nil)
+		return
+	}
+}
+
+// getter answers a GET with the artifact, 404 when there is none.
+func getter[O, R any](a artifactAPI) getFunc[O, R] {
+	return func(_ context.Context, group, scope, name string, _ *O) (resp azfake.Responder[R], errResp azfake.ErrorResponder) {
+		var v R
+		view, ok := a.get(group, scope, name)
+		var err error
+		if ok {
+			err = convert(view, &v)
+		}
+		if answered(&errResp, ok, err) {
+			resp.SetResponse(http.StatusOK, v, nil)
+		}
+		return
+	}
+}
+
+// putter answers a PUT: props takes the properties from the body and says whether
+// they hold what the API requires (400 InvalidRequestContent when not).
+func putter[O, R, B any](a artifactAPI, props func(B) (any, bool)) putFunc[O, R, B] {
+	return func(_ context.Context, group, scope, name string, body B, _ *O) (resp azfake.Responder[R], errResp azfake.ErrorResponder) {
+		p, valid := props(body)
+		if !valid {
+			errResp.SetResponseError(http.StatusBadRequest, "InvalidRequestContent")
+			return
+		}
+		var v R
+		view, created, err := a.put(group, scope, name, p)
+		if err == nil {
+			err = convert(view, &v)
+		}
+		if answered(&errResp, true, err) {
+			status := putStatus(created)
+			if a.factory {
+				status = http.StatusOK
+			}
+			resp.SetResponse(status, v, nil)
+		}
+		return
+	}
+}
+
+// deleter answers a DELETE: 200, or 204 when there was nothing to delete.
+func deleter[O, R any](a artifactAPI) getFunc[O, R] {
+	return func(_ context.Context, group, scope, name string, _ *O) (resp azfake.Responder[R], errResp azfake.ErrorResponder) {
+		var none R // a delete's response carries nothing
+		resp.SetResponse(deleteStatus(a.s.deleteArtifact(a.kind, group, scope, a.filed(scope), name)), none, nil)
+		return
+	}
+}
+
+// linker answers listContentCallbackUrl with a schema's or map's content link.
+func linker[O, R any](a artifactAPI) linkFunc[O, R] {
+	return func(_ context.Context, group, scope, name string, _ armlogic.GetCallbackURLParameters, _ *O) (resp azfake.Responder[R], errResp azfake.ErrorResponder) {
+		var v R
+		link, ok := a.s.contentLink(a.r, a.kind, group, scope, name)
+		var err error
+		if ok {
+			err = convert(map[string]any{"value": link}, &v)
+		}
+		if answered(&errResp, ok, err) {
+			resp.SetResponse(http.StatusOK, v, nil)
+		}
+		return
+	}
+}
+
+// page is a page of the kind's artifacts in scope as a list result: s.PageSize (or
+// $top) of them after $skiptoken, and the nextLink when more follow; unpaged, every
+// one.
+func (a artifactAPI) page(group, scope string) map[string]any {
+	s, r := a.s, a.r
 	top := s.PageSize
 	if n, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && n > 0 {
 		top = n
 	}
-	if !paged {
+	if a.unpaged {
 		top = int(^uint(0) >> 1)
 	}
 	after := strings.ToLower(r.URL.Query().Get("$skiptoken"))
 	st := s.arts
 	st.mu.Lock()
-	prefix := artKey(kind, group, scope, "")
+	defer st.mu.Unlock()
+	prefix := artKey(a.kind, group, scope, "")
 	keys := slices.Sorted(maps.Keys(st.items))
-	var page []*artifactItem
-	more := false
+	views := []map[string]any{}
+	last, more := "", false
 	for _, k := range keys {
-		if !strings.HasPrefix(k, prefix) || strings.ToLower(st.items[k].name) <= after && after != "" {
+		it := st.items[k]
+		if !strings.HasPrefix(k, prefix) || strings.ToLower(it.name) <= after && after != "" {
 			continue
 		}
-		if len(page) == top {
+		if len(views) == top {
 			more = true
 			break
 		}
-		page = append(page, st.items[k])
+		views = append(views, it.view(r, strings.TrimSuffix(r.URL.Path, "/")+"/"+url.PathEscape(it.name)))
+		last = it.name
 	}
-	views := make([]map[string]any, len(page))
-	for i, it := range page {
-		views[i] = it.view(r, strings.TrimSuffix(r.URL.Path, "/")+"/"+url.PathEscape(it.name))
+	out := map[string]any{"value": views}
+	if more {
+		next := url.URL{Scheme: scheme(r), Host: r.Host, Path: r.URL.Path}
+		q := r.URL.Query()
+		q.Set("$skiptoken", last)
+		next.RawQuery = q.Encode()
+		out["nextLink"] = next.String()
 	}
-	st.mu.Unlock()
-	out := make([]*T, 0, len(views))
-	for _, v := range views {
-		var t T
-		if err := convert(v, &t); err != nil {
-			return nil, nil, err
-		}
-		out = append(out, &t)
-	}
-	if !more {
-		return out, nil, nil
-	}
-	next := url.URL{Scheme: scheme(r), Host: r.Host, Path: r.URL.Path}
-	q := r.URL.Query()
-	q.Set("$skiptoken", page[len(page)-1].name)
-	next.RawQuery = q.Encode()
-	return out, to.Ptr(next.String()), nil
+	return out
 }
 
-// getArtifact returns one artifact as T; ok is false when there is none.
-func getArtifact[T any](s *Server, r *http.Request, kind, group, scope, name string) (t T, ok bool, err error) {
-	st := s.arts
+// get is one artifact's view; ok is false when there is none.
+func (a artifactAPI) get(group, scope, name string) (view map[string]any, ok bool) {
+	st := a.s.arts
 	st.mu.Lock()
-	it, found := st.items[artKey(kind, group, scope, name)]
-	var v map[string]any
-	if found {
-		v = it.view(r, r.URL.Path)
+	defer st.mu.Unlock()
+	it, ok := st.items[artKey(a.kind, group, scope, name)]
+	if !ok {
+		return nil, false
 	}
-	st.mu.Unlock()
-	if !found {
-		return t, false, nil
-	}
-	return t, true, convert(v, &t)
+	return it.view(a.r, a.r.URL.Path), true
 }
 
-// putArtifact creates or replaces an artifact from its properties (the SDK's type,
-// or raw JSON) and returns it as T, and whether it created it. The content of a
-// schema or map moves behind a new content link.
-func putArtifact[T any](s *Server, r *http.Request, kind, group, scope, filed, name string, props any) (t T, created bool, err error) {
-	it, created, err := s.storeArtifact(kind, group, scope, filed, name, props)
+// put creates or replaces an artifact from its properties (the SDK's type, or raw
+// JSON), records the write, and returns its view and whether it created it. The
+// content of a schema or map moves behind a new content link.
+func (a artifactAPI) put(group, scope, name string, props any) (view map[string]any, created bool, err error) {
+	filed := a.filed(scope)
+	it, created, err := a.s.storeArtifact(a.kind, group, scope, filed, name, props)
 	if err != nil {
-		return t, false, err
+		return nil, false, err
 	}
 	op := ".update"
 	if created {
 		op = ".create"
 	}
-	s.recordWrite(group, filed, kind+op, it.name, it.props)
-	s.arts.mu.Lock()
-	v := it.view(r, r.URL.Path)
-	s.arts.mu.Unlock()
-	return t, created, convert(v, &t)
+	a.s.recordWrite(group, filed, a.kind+op, it.name, it.props)
+	a.s.arts.mu.Lock()
+	defer a.s.arts.mu.Unlock()
+	return it.view(a.r, a.r.URL.Path), created, nil
 }
 
 func (s *Server) storeArtifact(kind, group, scope, filed, name string, props any) (*artifactItem, bool, error) {
@@ -340,194 +440,72 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request) {
 }
 
 // artifactServer returns the fake server of an integration account kind and the name
-// of its SDK client.
+// of its SDK client. The clients differ only in their types and in what a PUT
+// requires (props).
 func (s *Server) artifactServer(r *http.Request, seg string) (string, transport) {
+	a := artifactAPI{s: s, r: r, kind: seg}
 	switch seg {
 	case "partners":
 		return "IntegrationAccountPartnersClient", fake.NewIntegrationAccountPartnersServerTransport(&fake.IntegrationAccountPartnersServer{
-			NewListPager: func(group, acct string, _ *armlogic.IntegrationAccountPartnersClientListOptions) (resp azfake.PagerResponder[armlogic.IntegrationAccountPartnersClientListResponse]) {
-				items, next, err := listArtifacts[armlogic.IntegrationAccountPartner](s, r, "partners", group, acct, true)
-				if err != nil {
-					resp.AddResponseError(http.StatusInternalServerError, "InternalServerError")
-					return
-				}
-				resp.AddPage(http.StatusOK, armlogic.IntegrationAccountPartnersClientListResponse{IntegrationAccountPartnerListResult: armlogic.IntegrationAccountPartnerListResult{Value: items, NextLink: next}}, nil)
-				return
-			},
-			Get: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountPartnersClientGetOptions) (resp azfake.Responder[armlogic.IntegrationAccountPartnersClientGetResponse], errResp azfake.ErrorResponder) {
-				v, ok, err := getArtifact[armlogic.IntegrationAccountPartner](s, r, "partners", group, acct, name)
-				if answered(&errResp, ok, err) {
-					resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountPartnersClientGetResponse{IntegrationAccountPartner: v}, nil)
-				}
-				return
-			},
-			CreateOrUpdate: func(_ context.Context, group, acct, name string, body armlogic.IntegrationAccountPartner, _ *armlogic.IntegrationAccountPartnersClientCreateOrUpdateOptions) (resp azfake.Responder[armlogic.IntegrationAccountPartnersClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
-				if body.Properties == nil || body.Properties.PartnerType == nil || body.Properties.Content == nil {
-					errResp.SetResponseError(http.StatusBadRequest, "InvalidRequestContent")
-					return
-				}
-				v, created, err := putArtifact[armlogic.IntegrationAccountPartner](s, r, "partners", group, acct, acct, name, body.Properties)
-				if answered(&errResp, true, err) {
-					resp.SetResponse(putStatus(created), armlogic.IntegrationAccountPartnersClientCreateOrUpdateResponse{IntegrationAccountPartner: v}, nil)
-				}
-				return
-			},
-			Delete: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountPartnersClientDeleteOptions) (resp azfake.Responder[armlogic.IntegrationAccountPartnersClientDeleteResponse], errResp azfake.ErrorResponder) {
-				resp.SetResponse(deleteStatus(s.deleteArtifact("partners", group, acct, acct, name)), armlogic.IntegrationAccountPartnersClientDeleteResponse{}, nil)
-				return
-			},
+			NewListPager:   lister[armlogic.IntegrationAccountPartnersClientListOptions, armlogic.IntegrationAccountPartnersClientListResponse](a),
+			Get:            getter[armlogic.IntegrationAccountPartnersClientGetOptions, armlogic.IntegrationAccountPartnersClientGetResponse](a),
+			CreateOrUpdate: putter[armlogic.IntegrationAccountPartnersClientCreateOrUpdateOptions, armlogic.IntegrationAccountPartnersClientCreateOrUpdateResponse](a, partnerProps),
+			Delete:         deleter[armlogic.IntegrationAccountPartnersClientDeleteOptions, armlogic.IntegrationAccountPartnersClientDeleteResponse](a),
 		})
 	case "schemas":
 		return "IntegrationAccountSchemasClient", fake.NewIntegrationAccountSchemasServerTransport(&fake.IntegrationAccountSchemasServer{
-			NewListPager: func(group, acct string, _ *armlogic.IntegrationAccountSchemasClientListOptions) (resp azfake.PagerResponder[armlogic.IntegrationAccountSchemasClientListResponse]) {
-				items, next, err := listArtifacts[armlogic.IntegrationAccountSchema](s, r, "schemas", group, acct, true)
-				if err != nil {
-					resp.AddResponseError(http.StatusInternalServerError, "InternalServerError")
-					return
-				}
-				resp.AddPage(http.StatusOK, armlogic.IntegrationAccountSchemasClientListResponse{IntegrationAccountSchemaListResult: armlogic.IntegrationAccountSchemaListResult{Value: items, NextLink: next}}, nil)
-				return
-			},
-			Get: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountSchemasClientGetOptions) (resp azfake.Responder[armlogic.IntegrationAccountSchemasClientGetResponse], errResp azfake.ErrorResponder) {
-				v, ok, err := getArtifact[armlogic.IntegrationAccountSchema](s, r, "schemas", group, acct, name)
-				if answered(&errResp, ok, err) {
-					resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountSchemasClientGetResponse{IntegrationAccountSchema: v}, nil)
-				}
-				return
-			},
-			CreateOrUpdate: func(_ context.Context, group, acct, name string, body armlogic.IntegrationAccountSchema, _ *armlogic.IntegrationAccountSchemasClientCreateOrUpdateOptions) (resp azfake.Responder[armlogic.IntegrationAccountSchemasClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
-				if body.Properties == nil || body.Properties.SchemaType == nil || body.Properties.Content == nil {
-					errResp.SetResponseError(http.StatusBadRequest, "InvalidRequestContent")
-					return
-				}
-				v, created, err := putArtifact[armlogic.IntegrationAccountSchema](s, r, "schemas", group, acct, acct, name, body.Properties)
-				if answered(&errResp, true, err) {
-					resp.SetResponse(putStatus(created), armlogic.IntegrationAccountSchemasClientCreateOrUpdateResponse{IntegrationAccountSchema: v}, nil)
-				}
-				return
-			},
-			Delete: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountSchemasClientDeleteOptions) (resp azfake.Responder[armlogic.IntegrationAccountSchemasClientDeleteResponse], errResp azfake.ErrorResponder) {
-				resp.SetResponse(deleteStatus(s.deleteArtifact("schemas", group, acct, acct, name)), armlogic.IntegrationAccountSchemasClientDeleteResponse{}, nil)
-				return
-			},
-			ListContentCallbackURL: func(_ context.Context, group, acct, name string, _ armlogic.GetCallbackURLParameters, _ *armlogic.IntegrationAccountSchemasClientListContentCallbackURLOptions) (resp azfake.Responder[armlogic.IntegrationAccountSchemasClientListContentCallbackURLResponse], errResp azfake.ErrorResponder) {
-				link, ok := s.contentLink(r, "schemas", group, acct, name)
-				if answered(&errResp, ok, nil) {
-					resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountSchemasClientListContentCallbackURLResponse{WorkflowTriggerCallbackURL: armlogic.WorkflowTriggerCallbackURL{Value: to.Ptr(link)}}, nil)
-				}
-				return
-			},
+			NewListPager:           lister[armlogic.IntegrationAccountSchemasClientListOptions, armlogic.IntegrationAccountSchemasClientListResponse](a),
+			Get:                    getter[armlogic.IntegrationAccountSchemasClientGetOptions, armlogic.IntegrationAccountSchemasClientGetResponse](a),
+			CreateOrUpdate:         putter[armlogic.IntegrationAccountSchemasClientCreateOrUpdateOptions, armlogic.IntegrationAccountSchemasClientCreateOrUpdateResponse](a, schemaProps),
+			Delete:                 deleter[armlogic.IntegrationAccountSchemasClientDeleteOptions, armlogic.IntegrationAccountSchemasClientDeleteResponse](a),
+			ListContentCallbackURL: linker[armlogic.IntegrationAccountSchemasClientListContentCallbackURLOptions, armlogic.IntegrationAccountSchemasClientListContentCallbackURLResponse](a),
 		})
 	case "maps":
 		return "IntegrationAccountMapsClient", fake.NewIntegrationAccountMapsServerTransport(&fake.IntegrationAccountMapsServer{
-			NewListPager: func(group, acct string, _ *armlogic.IntegrationAccountMapsClientListOptions) (resp azfake.PagerResponder[armlogic.IntegrationAccountMapsClientListResponse]) {
-				items, next, err := listArtifacts[armlogic.IntegrationAccountMap](s, r, "maps", group, acct, true)
-				if err != nil {
-					resp.AddResponseError(http.StatusInternalServerError, "InternalServerError")
-					return
-				}
-				resp.AddPage(http.StatusOK, armlogic.IntegrationAccountMapsClientListResponse{IntegrationAccountMapListResult: armlogic.IntegrationAccountMapListResult{Value: items, NextLink: next}}, nil)
-				return
-			},
-			Get: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountMapsClientGetOptions) (resp azfake.Responder[armlogic.IntegrationAccountMapsClientGetResponse], errResp azfake.ErrorResponder) {
-				v, ok, err := getArtifact[armlogic.IntegrationAccountMap](s, r, "maps", group, acct, name)
-				if answered(&errResp, ok, err) {
-					resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountMapsClientGetResponse{IntegrationAccountMap: v}, nil)
-				}
-				return
-			},
-			CreateOrUpdate: func(_ context.Context, group, acct, name string, body armlogic.IntegrationAccountMap, _ *armlogic.IntegrationAccountMapsClientCreateOrUpdateOptions) (resp azfake.Responder[armlogic.IntegrationAccountMapsClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
-				if body.Properties == nil || body.Properties.MapType == nil || body.Properties.Content == nil {
-					errResp.SetResponseError(http.StatusBadRequest, "InvalidRequestContent")
-					return
-				}
-				v, created, err := putArtifact[armlogic.IntegrationAccountMap](s, r, "maps", group, acct, acct, name, body.Properties)
-				if answered(&errResp, true, err) {
-					resp.SetResponse(putStatus(created), armlogic.IntegrationAccountMapsClientCreateOrUpdateResponse{IntegrationAccountMap: v}, nil)
-				}
-				return
-			},
-			Delete: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountMapsClientDeleteOptions) (resp azfake.Responder[armlogic.IntegrationAccountMapsClientDeleteResponse], errResp azfake.ErrorResponder) {
-				resp.SetResponse(deleteStatus(s.deleteArtifact("maps", group, acct, acct, name)), armlogic.IntegrationAccountMapsClientDeleteResponse{}, nil)
-				return
-			},
-			ListContentCallbackURL: func(_ context.Context, group, acct, name string, _ armlogic.GetCallbackURLParameters, _ *armlogic.IntegrationAccountMapsClientListContentCallbackURLOptions) (resp azfake.Responder[armlogic.IntegrationAccountMapsClientListContentCallbackURLResponse], errResp azfake.ErrorResponder) {
-				link, ok := s.contentLink(r, "maps", group, acct, name)
-				if answered(&errResp, ok, nil) {
-					resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountMapsClientListContentCallbackURLResponse{WorkflowTriggerCallbackURL: armlogic.WorkflowTriggerCallbackURL{Value: to.Ptr(link)}}, nil)
-				}
-				return
-			},
+			NewListPager:           lister[armlogic.IntegrationAccountMapsClientListOptions, armlogic.IntegrationAccountMapsClientListResponse](a),
+			Get:                    getter[armlogic.IntegrationAccountMapsClientGetOptions, armlogic.IntegrationAccountMapsClientGetResponse](a),
+			CreateOrUpdate:         putter[armlogic.IntegrationAccountMapsClientCreateOrUpdateOptions, armlogic.IntegrationAccountMapsClientCreateOrUpdateResponse](a, mapProps),
+			Delete:                 deleter[armlogic.IntegrationAccountMapsClientDeleteOptions, armlogic.IntegrationAccountMapsClientDeleteResponse](a),
+			ListContentCallbackURL: linker[armlogic.IntegrationAccountMapsClientListContentCallbackURLOptions, armlogic.IntegrationAccountMapsClientListContentCallbackURLResponse](a),
 		})
 	case "certificates":
 		return "IntegrationAccountCertificatesClient", fake.NewIntegrationAccountCertificatesServerTransport(&fake.IntegrationAccountCertificatesServer{
-			NewListPager: func(group, acct string, _ *armlogic.IntegrationAccountCertificatesClientListOptions) (resp azfake.PagerResponder[armlogic.IntegrationAccountCertificatesClientListResponse]) {
-				items, next, err := listArtifacts[armlogic.IntegrationAccountCertificate](s, r, "certificates", group, acct, true)
-				if err != nil {
-					resp.AddResponseError(http.StatusInternalServerError, "InternalServerError")
-					return
-				}
-				resp.AddPage(http.StatusOK, armlogic.IntegrationAccountCertificatesClientListResponse{IntegrationAccountCertificateListResult: armlogic.IntegrationAccountCertificateListResult{Value: items, NextLink: next}}, nil)
-				return
-			},
-			Get: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountCertificatesClientGetOptions) (resp azfake.Responder[armlogic.IntegrationAccountCertificatesClientGetResponse], errResp azfake.ErrorResponder) {
-				v, ok, err := getArtifact[armlogic.IntegrationAccountCertificate](s, r, "certificates", group, acct, name)
-				if answered(&errResp, ok, err) {
-					resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountCertificatesClientGetResponse{IntegrationAccountCertificate: v}, nil)
-				}
-				return
-			},
-			CreateOrUpdate: func(_ context.Context, group, acct, name string, body armlogic.IntegrationAccountCertificate, _ *armlogic.IntegrationAccountCertificatesClientCreateOrUpdateOptions) (resp azfake.Responder[armlogic.IntegrationAccountCertificatesClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
-				if body.Properties == nil || body.Properties.PublicCertificate == nil && body.Properties.Key == nil {
-					errResp.SetResponseError(http.StatusBadRequest, "InvalidRequestContent")
-					return
-				}
-				v, created, err := putArtifact[armlogic.IntegrationAccountCertificate](s, r, "certificates", group, acct, acct, name, body.Properties)
-				if answered(&errResp, true, err) {
-					resp.SetResponse(putStatus(created), armlogic.IntegrationAccountCertificatesClientCreateOrUpdateResponse{IntegrationAccountCertificate: v}, nil)
-				}
-				return
-			},
-			Delete: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountCertificatesClientDeleteOptions) (resp azfake.Responder[armlogic.IntegrationAccountCertificatesClientDeleteResponse], errResp azfake.ErrorResponder) {
-				resp.SetResponse(deleteStatus(s.deleteArtifact("certificates", group, acct, acct, name)), armlogic.IntegrationAccountCertificatesClientDeleteResponse{}, nil)
-				return
-			},
+			NewListPager:   lister[armlogic.IntegrationAccountCertificatesClientListOptions, armlogic.IntegrationAccountCertificatesClientListResponse](a),
+			Get:            getter[armlogic.IntegrationAccountCertificatesClientGetOptions, armlogic.IntegrationAccountCertificatesClientGetResponse](a),
+			CreateOrUpdate: putter[armlogic.IntegrationAccountCertificatesClientCreateOrUpdateOptions, armlogic.IntegrationAccountCertificatesClientCreateOrUpdateResponse](a, certificateProps),
+			Delete:         deleter[armlogic.IntegrationAccountCertificatesClientDeleteOptions, armlogic.IntegrationAccountCertificatesClientDeleteResponse](a),
 		})
 	}
+	// The collection has no nextLink in the API: its one page holds every one.
+	a.unpaged = true
 	return "IntegrationAccountBatchConfigurationsClient", fake.NewIntegrationAccountBatchConfigurationsServerTransport(&fake.IntegrationAccountBatchConfigurationsServer{
-		NewListPager: func(group, acct string, _ *armlogic.IntegrationAccountBatchConfigurationsClientListOptions) (resp azfake.PagerResponder[armlogic.IntegrationAccountBatchConfigurationsClientListResponse]) {
-			items, _, err := listArtifacts[armlogic.BatchConfiguration](s, r, "batchConfigurations", group, acct, false)
-			if err != nil {
-				resp.AddResponseError(http.StatusInternalServerError, "InternalServerError")
-				return
-			}
-			// The collection has no nextLink in the API: its one page holds every one.
-			resp.AddPage(http.StatusOK, armlogic.IntegrationAccountBatchConfigurationsClientListResponse{BatchConfigurationCollection: armlogic.BatchConfigurationCollection{Value: items}}, nil)
-			return
-		},
-		Get: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountBatchConfigurationsClientGetOptions) (resp azfake.Responder[armlogic.IntegrationAccountBatchConfigurationsClientGetResponse], errResp azfake.ErrorResponder) {
-			v, ok, err := getArtifact[armlogic.BatchConfiguration](s, r, "batchConfigurations", group, acct, name)
-			if answered(&errResp, ok, err) {
-				resp.SetResponse(http.StatusOK, armlogic.IntegrationAccountBatchConfigurationsClientGetResponse{BatchConfiguration: v}, nil)
-			}
-			return
-		},
-		CreateOrUpdate: func(_ context.Context, group, acct, name string, body armlogic.BatchConfiguration, _ *armlogic.IntegrationAccountBatchConfigurationsClientCreateOrUpdateOptions) (resp azfake.Responder[armlogic.IntegrationAccountBatchConfigurationsClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
-			if body.Properties == nil || body.Properties.BatchGroupName == nil || body.Properties.ReleaseCriteria == nil {
-				errResp.SetResponseError(http.StatusBadRequest, "InvalidRequestContent")
-				return
-			}
-			v, created, err := putArtifact[armlogic.BatchConfiguration](s, r, "batchConfigurations", group, acct, acct, name, body.Properties)
-			if answered(&errResp, true, err) {
-				resp.SetResponse(putStatus(created), armlogic.IntegrationAccountBatchConfigurationsClientCreateOrUpdateResponse{BatchConfiguration: v}, nil)
-			}
-			return
-		},
-		Delete: func(_ context.Context, group, acct, name string, _ *armlogic.IntegrationAccountBatchConfigurationsClientDeleteOptions) (resp azfake.Responder[armlogic.IntegrationAccountBatchConfigurationsClientDeleteResponse], errResp azfake.ErrorResponder) {
-			resp.SetResponse(deleteStatus(s.deleteArtifact("batchConfigurations", group, acct, acct, name)), armlogic.IntegrationAccountBatchConfigurationsClientDeleteResponse{}, nil)
-			return
-		},
+		NewListPager:   lister[armlogic.IntegrationAccountBatchConfigurationsClientListOptions, armlogic.IntegrationAccountBatchConfigurationsClientListResponse](a),
+		Get:            getter[armlogic.IntegrationAccountBatchConfigurationsClientGetOptions, armlogic.IntegrationAccountBatchConfigurationsClientGetResponse](a),
+		CreateOrUpdate: putter[armlogic.IntegrationAccountBatchConfigurationsClientCreateOrUpdateOptions, armlogic.IntegrationAccountBatchConfigurationsClientCreateOrUpdateResponse](a, batchConfigurationProps),
+		Delete:         deleter[armlogic.IntegrationAccountBatchConfigurationsClientDeleteOptions, armlogic.IntegrationAccountBatchConfigurationsClientDeleteResponse](a),
 	})
+}
+
+// What a PUT of each kind requires, as the service refuses it without.
+
+func partnerProps(b armlogic.IntegrationAccountPartner) (any, bool) {
+	return b.Properties, b.Properties != nil && b.Properties.PartnerType != nil && b.Properties.Content != nil
+}
+
+func schemaProps(b armlogic.IntegrationAccountSchema) (any, bool) {
+	return b.Properties, b.Properties != nil && b.Properties.SchemaType != nil && b.Properties.Content != nil
+}
+
+func mapProps(b armlogic.IntegrationAccountMap) (any, bool) {
+	return b.Properties, b.Properties != nil && b.Properties.MapType != nil && b.Properties.Content != nil
+}
+
+func certificateProps(b armlogic.IntegrationAccountCertificate) (any, bool) {
+	return b.Properties, b.Properties != nil && (b.Properties.PublicCertificate != nil || b.Properties.Key != nil)
+}
+
+func batchConfigurationProps(b armlogic.BatchConfiguration) (any, bool) {
+	return b.Properties, b.Properties != nil && b.Properties.BatchGroupName != nil && b.Properties.ReleaseCriteria != nil
 }
 
 // agreementWrites serves PUT and DELETE of agreements, kept where route's reads find

@@ -58,38 +58,14 @@ func (s *Server) routePipelines(r *http.Request) (api, group, acct string, tr tr
 }
 
 func (s *Server) pipelinesServer(r *http.Request) *adffake.PipelinesServer {
+	a := artifactAPI{s: s, r: r, kind: "pipelines", factory: true}
 	return &adffake.PipelinesServer{
-		NewListByFactoryPager: func(group, factory string, _ *armdatafactory.PipelinesClientListByFactoryOptions) (resp azfake.PagerResponder[armdatafactory.PipelinesClientListByFactoryResponse]) {
-			items, next, err := listArtifacts[armdatafactory.PipelineResource](s, r, "pipelines", group, factory, true)
-			if err != nil {
-				resp.AddResponseError(http.StatusInternalServerError, "InternalServerError")
-				return
-			}
-			resp.AddPage(http.StatusOK, armdatafactory.PipelinesClientListByFactoryResponse{PipelineListResponse: armdatafactory.PipelineListResponse{Value: items, NextLink: next}}, nil)
-			return
-		},
-		Get: func(_ context.Context, group, factory, name string, _ *armdatafactory.PipelinesClientGetOptions) (resp azfake.Responder[armdatafactory.PipelinesClientGetResponse], errResp azfake.ErrorResponder) {
-			v, ok, err := getArtifact[armdatafactory.PipelineResource](s, r, "pipelines", group, factory, name)
-			if answered(&errResp, ok, err) {
-				resp.SetResponse(http.StatusOK, armdatafactory.PipelinesClientGetResponse{PipelineResource: v}, nil)
-			}
-			return
-		},
-		CreateOrUpdate: func(_ context.Context, group, factory, name string, body armdatafactory.PipelineResource, _ *armdatafactory.PipelinesClientCreateOrUpdateOptions) (resp azfake.Responder[armdatafactory.PipelinesClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
-			if body.Properties == nil {
-				errResp.SetResponseError(http.StatusBadRequest, "InvalidRequestContent")
-				return
-			}
-			v, _, err := putArtifact[armdatafactory.PipelineResource](s, r, "pipelines", group, factory, "", name, body.Properties)
-			if answered(&errResp, true, err) {
-				resp.SetResponse(http.StatusOK, armdatafactory.PipelinesClientCreateOrUpdateResponse{PipelineResource: v}, nil)
-			}
-			return
-		},
-		Delete: func(_ context.Context, group, factory, name string, _ *armdatafactory.PipelinesClientDeleteOptions) (resp azfake.Responder[armdatafactory.PipelinesClientDeleteResponse], errResp azfake.ErrorResponder) {
-			resp.SetResponse(deleteStatus(s.deleteArtifact("pipelines", group, factory, "", name)), armdatafactory.PipelinesClientDeleteResponse{}, nil)
-			return
-		},
+		NewListByFactoryPager: lister[armdatafactory.PipelinesClientListByFactoryOptions, armdatafactory.PipelinesClientListByFactoryResponse](a),
+		Get:                   getter[armdatafactory.PipelinesClientGetOptions, armdatafactory.PipelinesClientGetResponse](a),
+		CreateOrUpdate: putter[armdatafactory.PipelinesClientCreateOrUpdateOptions, armdatafactory.PipelinesClientCreateOrUpdateResponse](a, func(b armdatafactory.PipelineResource) (any, bool) {
+			return b.Properties, b.Properties != nil
+		}),
+		Delete: deleter[armdatafactory.PipelinesClientDeleteOptions, armdatafactory.PipelinesClientDeleteResponse](a),
 	}
 }
 
