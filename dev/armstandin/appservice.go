@@ -98,39 +98,33 @@ func (s *Server) webAppsServer(r *http.Request) *webfake.WebAppsServer {
 	}
 	return &webfake.WebAppsServer{
 		ListApplicationSettings: func(_ context.Context, group, app string, _ *armappservice.WebAppsClientListApplicationSettingsOptions) (resp azfake.Responder[armappservice.WebAppsClientListApplicationSettingsResponse], errResp azfake.ErrorResponder) {
-			sw := s.switches
-			sw.mu.Lock()
-			defer sw.mu.Unlock()
-			st, ok := sw.sites[key(group, app)]
-			if !ok {
-				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
-				return
-			}
-			resp.SetResponse(http.StatusOK, armappservice.WebAppsClientListApplicationSettingsResponse{StringDictionary: view(st.settings)}, nil)
+			withSwitch(s, &errResp, "ResourceNotFound", func(sw *switchState) (*site, bool) {
+				st, ok := sw.sites[key(group, app)]
+				return st, ok
+			}, func(st *site) {
+				resp.SetResponse(http.StatusOK, armappservice.WebAppsClientListApplicationSettingsResponse{StringDictionary: view(st.settings)}, nil)
+			})
 			return
 		},
 		UpdateApplicationSettings: func(_ context.Context, group, app string, body armappservice.StringDictionary, _ *armappservice.WebAppsClientUpdateApplicationSettingsOptions) (resp azfake.Responder[armappservice.WebAppsClientUpdateApplicationSettingsResponse], errResp azfake.ErrorResponder) {
-			sw := s.switches
-			sw.mu.Lock()
-			defer sw.mu.Unlock()
-			st, ok := sw.sites[key(group, app)]
-			if !ok {
-				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
-				return
-			}
-			settings := make(map[string]string, len(body.Properties))
-			for k, v := range body.Properties {
-				if v != nil {
-					settings[k] = *v
-				} else {
-					settings[k] = ""
+			withSwitch(s, &errResp, "ResourceNotFound", func(sw *switchState) (*site, bool) {
+				st, ok := sw.sites[key(group, app)]
+				return st, ok
+			}, func(st *site) {
+				settings := make(map[string]string, len(body.Properties))
+				for k, v := range body.Properties {
+					if v != nil {
+						settings[k] = *v
+					} else {
+						settings[k] = ""
+					}
 				}
-			}
-			st.settings = settings
-			st.restarts++
-			raw, _ := json.Marshal(settings)
-			s.recordWrite(group, "", "appsettings.put", st.name, raw)
-			resp.SetResponse(http.StatusOK, armappservice.WebAppsClientUpdateApplicationSettingsResponse{StringDictionary: view(settings)}, nil)
+				st.settings = settings
+				st.restarts++
+				raw, _ := json.Marshal(settings)
+				s.recordWrite(group, "", "appsettings.put", st.name, raw)
+				resp.SetResponse(http.StatusOK, armappservice.WebAppsClientUpdateApplicationSettingsResponse{StringDictionary: view(settings)}, nil)
+			})
 			return
 		},
 	}

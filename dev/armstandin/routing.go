@@ -237,49 +237,43 @@ func (s *Server) endpointsServer(r *http.Request) *tmfake.EndpointsServer {
 	sub := subscription(r)
 	return &tmfake.EndpointsServer{
 		Get: func(_ context.Context, group, profile string, typ armtrafficmanager.EndpointType, name string, _ *armtrafficmanager.EndpointsClientGetOptions) (resp azfake.Responder[armtrafficmanager.EndpointsClientGetResponse], errResp azfake.ErrorResponder) {
-			sw := s.switches
-			sw.mu.Lock()
-			defer sw.mu.Unlock()
-			e, ok := sw.tm[tmKey(group, profile, endpointTypeOf(string(typ)), name)]
-			if !ok {
-				errResp.SetResponseError(http.StatusNotFound, "NotFound")
-				return
-			}
-			resp.SetResponse(http.StatusOK, armtrafficmanager.EndpointsClientGetResponse{Endpoint: s.tmViewLocked(sub, group, e)}, nil)
+			withSwitch(s, &errResp, "NotFound", func(sw *switchState) (*tmEndpoint, bool) {
+				e, ok := sw.tm[tmKey(group, profile, endpointTypeOf(string(typ)), name)]
+				return e, ok
+			}, func(e *tmEndpoint) {
+				resp.SetResponse(http.StatusOK, armtrafficmanager.EndpointsClientGetResponse{Endpoint: s.tmViewLocked(sub, group, e)}, nil)
+			})
 			return
 		},
 		Update: func(_ context.Context, group, profile string, typ armtrafficmanager.EndpointType, name string, body armtrafficmanager.Endpoint, _ *armtrafficmanager.EndpointsClientUpdateOptions) (resp azfake.Responder[armtrafficmanager.EndpointsClientUpdateResponse], errResp azfake.ErrorResponder) {
-			sw := s.switches
-			sw.mu.Lock()
-			defer sw.mu.Unlock()
-			e, ok := sw.tm[tmKey(group, profile, endpointTypeOf(string(typ)), name)]
-			if !ok {
-				errResp.SetResponseError(http.StatusNotFound, "NotFound")
-				return
-			}
-			// A PATCH changes what it names and nothing else.
-			content := map[string]string{}
-			if p := body.Properties; p != nil {
-				if p.EndpointStatus != nil {
-					switch {
-					case strings.EqualFold(string(*p.EndpointStatus), string(armtrafficmanager.EndpointStatusEnabled)):
-						e.enabled = true
-					case strings.EqualFold(string(*p.EndpointStatus), string(armtrafficmanager.EndpointStatusDisabled)):
-						e.enabled = false
-					default:
-						errResp.SetResponseError(http.StatusBadRequest, "BadRequest")
-						return
+			withSwitch(s, &errResp, "NotFound", func(sw *switchState) (*tmEndpoint, bool) {
+				e, ok := sw.tm[tmKey(group, profile, endpointTypeOf(string(typ)), name)]
+				return e, ok
+			}, func(e *tmEndpoint) {
+				// A PATCH changes what it names and nothing else.
+				content := map[string]string{}
+				if p := body.Properties; p != nil {
+					if p.EndpointStatus != nil {
+						switch {
+						case strings.EqualFold(string(*p.EndpointStatus), string(armtrafficmanager.EndpointStatusEnabled)):
+							e.enabled = true
+						case strings.EqualFold(string(*p.EndpointStatus), string(armtrafficmanager.EndpointStatusDisabled)):
+							e.enabled = false
+						default:
+							errResp.SetResponseError(http.StatusBadRequest, "BadRequest")
+							return
+						}
+						content["endpointStatus"] = string(*p.EndpointStatus)
 					}
-					content["endpointStatus"] = string(*p.EndpointStatus)
+					if p.Target != nil {
+						e.target = *p.Target
+						content["target"] = e.target
+					}
 				}
-				if p.Target != nil {
-					e.target = *p.Target
-					content["target"] = e.target
-				}
-			}
-			raw, _ := json.Marshal(content)
-			s.recordWrite(group, "", "routes.update", e.profile+"/"+lowerFirst(string(e.typ))+"/"+e.name, raw)
-			resp.SetResponse(http.StatusOK, armtrafficmanager.EndpointsClientUpdateResponse{Endpoint: s.tmViewLocked(sub, group, e)}, nil)
+				raw, _ := json.Marshal(content)
+				s.recordWrite(group, "", "routes.update", e.profile+"/"+lowerFirst(string(e.typ))+"/"+e.name, raw)
+				resp.SetResponse(http.StatusOK, armtrafficmanager.EndpointsClientUpdateResponse{Endpoint: s.tmViewLocked(sub, group, e)}, nil)
+			})
 			return
 		},
 	}
@@ -477,4 +471,19 @@ func (s *Server) adminSwitch(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// withSwitch runs fn with what find finds among the switches, both under their lock;
+// when find finds nothing, errResp answers 404 with code, as ARM answers for a
+// resource that is not there.
+func withSwitch[V any](s *Server, errResp *azfake.ErrorResponder, code string, find func(*switchState) (V, bool), fn func(V)) {
+	sw := s.switches
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	v, ok := find(sw)
+	if !ok {
+		errResp.SetResponseError(http.StatusNotFound, code)
+		return
+	}
+	fn(v)
 }
