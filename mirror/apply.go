@@ -167,9 +167,9 @@ func Outcome(rep drift.PairReport) string {
 	case len(res.Differences) == 0:
 		return fmt.Sprintf("no drift: the %s holds what the %s holds (%d artifacts)", rep.Standby, rep.Active, res.Active)
 	case blocking == 0:
-		return fmt.Sprintf("%d differences, all on the allow-list: ready", len(res.Differences))
+		return fmt.Sprintf("%s, all on the allow-list: ready", count(len(res.Differences), "difference"))
 	}
-	return fmt.Sprintf("%d differences, %d not on the allow-list: not ready", len(res.Differences), blocking)
+	return fmt.Sprintf("%s, %d not on the allow-list: not ready", count(len(res.Differences), "difference"), blocking)
 }
 
 // saveOnce journals v as the operation's record (plan or report). A record journaled

@@ -216,9 +216,9 @@ func (pl Plan) Summary() string {
 			parts = append(parts, fmt.Sprintf("%d %s", c[ch], ch))
 		}
 	}
-	s := fmt.Sprintf("%d changes to the %s (%s)", len(pl.Changes), pl.To, strings.Join(parts, ", "))
+	s := fmt.Sprintf("%s to the %s (%s)", count(len(pl.Changes), "change"), pl.To, strings.Join(parts, ", "))
 	if len(pl.Kept) > 0 {
-		s += fmt.Sprintf("; %d differences left alone", len(pl.Kept))
+		s += fmt.Sprintf("; %s left alone", count(len(pl.Kept), "difference"))
 	}
 	return s
 }
@@ -244,4 +244,12 @@ func same(a, s drift.Artifact) bool {
 		}
 	}
 	return true
+}
+
+// count is n things, in the singular for one.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -55,7 +55,13 @@ func (t traffic) String() string {
 		}
 		return "off"
 	}
-	return fmt.Sprintf("Traffic Manager and Front Door → %s; Standard intake %s %s, %s %s", where, sides[0].Route, flow(0), sides[1].Route, flow(1))
+	line := fmt.Sprintf("Traffic Manager and Front Door → %s; Standard intake %s %s, %s %s", where, sides[0].Route, flow(0), sides[1].Route, flow(1))
+	if t.running[0] && t.running[1] {
+		// Only while a region is down: its intake's fence is pending, and it lands
+		// when the region answers (the demo's step 7).
+		line += " (the old side's until its fence lands)"
+	}
+	return line
 }
 
 func routedNote(ok bool) string {
