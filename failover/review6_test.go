@@ -147,3 +147,42 @@ func TestTheKeptReadinessReportIsNotReadyWhenItsBudgetRanOutBeforeTheDriftWasCom
 			strings.Join(checks, " | "))
 	}
 }
+
+// The fallback's counterpart: the primary's route enabled by hand while the secondary
+// serves is taken off before the fallback's bumps, and enabled again only after they
+// settle.
+func TestAPrimaryRouteEnabledBeforeAFallbackIsNotRoutedWhileTheBumpsSettle(t *testing.T) {
+	r := newRouted(t, 0)
+	ctx := context.Background()
+	if op := r.submit(t, command.Command{ID: "f1", Action: command.Failover}); op.Status != journal.Succeeded {
+		t.Fatalf("failover: %s %q", op.Status, op.Error)
+	}
+	r.pair.Settle = time.Minute
+	r.runner.Pairs["p"] = r.pair
+	r.oldRoute.enabled = true // by hand, while the secondary serves
+	if _, err := r.engine.Run(ctx, r.pair.Replication); err != nil {
+		t.Fatal(err)
+	}
+	op := r.submit(t, command.Command{ID: "b1", Action: command.Fallback})
+	for range 50 {
+		if st := op.StepByName(failover.StepSettle); op.Status != journal.Waiting || st != nil && st.Status == journal.StepWaiting {
+			break
+		}
+		if _, err := r.engine.Run(ctx, r.pair.Replication); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.runner.Advance(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if op, err = r.journal.Get(ctx, "p", "b1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := op.StepByName(failover.StepSettle); st == nil || st.Status != journal.StepWaiting {
+		t.Fatalf("status %s %q; want waiting on the settle (steps %+v)", op.Status, op.Error, op.Steps)
+	}
+	if r.oldRoute.on() {
+		t.Errorf("while the primary's bumped numbers settle, its route is enabled (stop-intake: %q)", changesOf(op, failover.StepStopIntake))
+	}
+}

@@ -935,9 +935,15 @@ func (p *plan) step(ctx context.Context, name string) (string, []string, error) 
 	case StepStopIntake:
 		// A workflow that is gone (a side rebuilt without it) takes no traffic: it
 		// counts as stopped, or the plan would retry a 404 for ever.
-		from, _ := p.direction()
+		from, to := p.direction()
 		side := p.pair.side(from)
-		changes, err := stopSide(ctx, side, 0)
+		// As a failover's stop-old: the target is not routed before its bumps settle.
+		changes, err := p.unrouteTarget(ctx, to)
+		if err != nil {
+			return "", changes, err
+		}
+		stopped, err := stopSide(ctx, side, 0)
+		changes = append(changes, stopped...)
 		if err != nil {
 			return "", changes, err
 		}
