@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/datafactory/armdatafactory/v9"
 
 	"integration-dr/azure/azerr"
@@ -132,40 +133,47 @@ func (p *Pipelines) Artifacts(ctx context.Context) ([]drift.Artifact, error) {
 }
 
 func (p *Pipelines) listPipelines(ctx context.Context) ([]definition, error) {
-	op := "list pipelines of " + p.name
-	var out []definition
-	for pager := p.pipelines.NewListByFactoryPager(p.group, p.name, nil); pager.More(); {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, azerr.Wrap(op, err)
-		}
-		for _, r := range page.Value {
-			if r == nil || r.Name == nil || r.Properties == nil {
-				continue
+	return listAll(ctx, "list pipelines of "+p.name, p.pipelines.NewListByFactoryPager(p.group, p.name, nil), p.runtime,
+		func(page armdatafactory.PipelinesClientListByFactoryResponse) []named {
+			out := make([]named, 0, len(page.Value))
+			for _, r := range page.Value {
+				if r != nil && r.Name != nil && r.Properties != nil {
+					out = append(out, named{*r.Name, r.Properties})
+				}
 			}
-			d, err := read(op, *r.Name, r.Properties, p.runtime)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, d)
-		}
-	}
-	return out, nil
+			return out
+		})
 }
 
 func (p *Pipelines) listTriggers(ctx context.Context) ([]definition, error) {
-	op := "list triggers of " + p.name
+	return listAll(ctx, "list triggers of "+p.name, p.triggers.NewListByFactoryPager(p.group, p.name, nil), "",
+		func(page armdatafactory.TriggersClientListByFactoryResponse) []named {
+			out := make([]named, 0, len(page.Value))
+			for _, r := range page.Value {
+				if r != nil && r.Name != nil && r.Properties != nil {
+					out = append(out, named{*r.Name, r.Properties})
+				}
+			}
+			return out
+		})
+}
+
+// named is a listed resource's name and properties.
+type named struct {
+	name  string
+	props any
+}
+
+// listAll reads every page of a factory's listing into definitions (see read).
+func listAll[T any](ctx context.Context, op string, pager *runtime.Pager[T], ir string, items func(T) []named) ([]definition, error) {
 	var out []definition
-	for pager := p.triggers.NewListByFactoryPager(p.group, p.name, nil); pager.More(); {
+	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			return nil, azerr.Wrap(op, err)
 		}
-		for _, r := range page.Value {
-			if r == nil || r.Name == nil || r.Properties == nil {
-				continue
-			}
-			d, err := read(op, *r.Name, r.Properties, "")
+		for _, it := range items(page) {
+			d, err := read(op, it.name, it.props, ir)
 			if err != nil {
 				return nil, err
 			}
