@@ -373,9 +373,13 @@ func (e *Engine) releaseAfterFailedCommit(ctx context.Context, pair, runID strin
 }
 
 // cutShort tells a call cut short by the run's own deadline from one that failed: an
-// adapter reports a call that had failed tries before the deadline as Unavailable.
+// adapter reports a call that had failed tries before the deadline as Unavailable,
+// but one whose only try the deadline ended (after the endpoint had answered, say)
+// says so with CutByCaller.
 func cutShort(err error) bool {
-	return drerr.Is(err, drerr.Interrupted) || (errors.Is(err, context.DeadlineExceeded) && drerr.CodeOf(err) == drerr.Internal)
+	var c interface{ CutByCaller() bool }
+	return drerr.Is(err, drerr.Interrupted) ||
+		errors.Is(err, context.DeadlineExceeded) && (drerr.CodeOf(err) == drerr.Internal || errors.As(err, &c) && c.CutByCaller())
 }
 
 // nextScan decides what the next scan lists: everything when no full sync has

@@ -25,6 +25,8 @@ type CallError struct {
 	// Reached says some try got an answer (any status) or ran out of its own time
 	// while connected: the endpoint is there, however badly it answers.
 	Reached bool
+	// CallerDone says the caller's context had ended when the call returned.
+	CallerDone bool
 }
 
 func (e *CallError) Error() string {
@@ -47,6 +49,15 @@ func (e *CallError) Error() string {
 		return fmt.Sprintf("%v after %d tries (last: %v)", e.Err, e.Tries, e.Last)
 	}
 	return fmt.Sprintf("%v (%d tries)", e.Err, e.Tries)
+}
+
+// CutByCaller says the caller's own deadline (or cancellation) ended the call, and no
+// try had failed before its last: nothing says the endpoint is failing. Replication
+// reads such a call, at its run's deadline, as the run's time being up. The code
+// stays as codeOf gives it: to a plan asking within its reach budget, an endpoint
+// that answered late is slow, not down.
+func (e *CallError) CutByCaller() bool {
+	return e.CallerDone && e.Tries <= 1
 }
 
 func (e *CallError) Unwrap() []error {
@@ -80,7 +91,7 @@ func (countCalls) Do(req *policy.Request) (*http.Response, error) {
 	t := &tries{call: req.Raw().Context()}
 	resp, err := req.WithContext(context.WithValue(req.Raw().Context(), triesKey{}, t)).Next()
 	if err != nil {
-		return resp, &CallError{Tries: t.n, Last: t.last, Err: err, Reached: t.reached}
+		return resp, &CallError{Tries: t.n, Last: t.last, Err: err, Reached: t.reached, CallerDone: t.call.Err() != nil}
 	}
 	return resp, nil
 }
