@@ -18,7 +18,9 @@ import (
 // was there), but cut by the caller (see the adapters' CallError).
 type lateAnswer struct{ err error }
 
-func (e lateAnswer) Error() string     { return "the endpoint did not answer in time (1 tries): " + e.err.Error() }
+func (e lateAnswer) Error() string {
+	return "the endpoint did not answer in time (1 tries): " + e.err.Error()
+}
 func (e lateAnswer) Unwrap() error     { return e.err }
 func (e lateAnswer) CutByCaller() bool { return true }
 
