@@ -51,13 +51,14 @@ func (e *CallError) Error() string {
 	return fmt.Sprintf("%v (%d tries)", e.Err, e.Tries)
 }
 
-// CutByCaller says the caller's own deadline (or cancellation) ended the call, and no
-// try had failed before its last: nothing says the endpoint is failing. Replication
+// CutByCaller says the caller's own deadline (or cancellation) ended the call's only
+// try, which had not failed on its own (no status azcore retries, no try timeout):
+// nothing says the endpoint is failing. Replication
 // reads such a call, at its run's deadline, as the run's time being up. The code
 // stays as codeOf gives it: to a plan asking within its reach budget, an endpoint
 // that answered late is slow, not down.
 func (e *CallError) CutByCaller() bool {
-	return e.CallerDone && e.Tries <= 1
+	return e.CallerDone && e.Tries <= 1 && e.Last == nil
 }
 
 func (e *CallError) Unwrap() []error {
