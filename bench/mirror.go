@@ -66,7 +66,16 @@ func mirrorBench(ctx context.Context, o options, az *localstack.Azurite, arm *ar
 	arm.Stats(true)
 	t0 := time.Now()
 	op, err := a.Operations.Submit(ctx, command.Command{ID: "bench-mirror", Action: command.Mirror, Pair: pair}, journal.Source{RequestedBy: "bench"}, t0)
+	// A mirror left waiting (a back-off) is resumed by the operations timer, as the
+	// host would run it: once a second.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for err == nil && op.Status.Open() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
 		if _, err = a.Operations.Advance(ctx); err == nil {
 			op, err = a.Mirror.Get(ctx, pair, op.ID)
 		}

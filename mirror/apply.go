@@ -249,12 +249,16 @@ func (a *attempt) planUnderWay(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("read the plans' journal: %w", err)
 	}
 	for _, o := range pending {
-		if o.Pair == a.op.Pair && !o.DryRun && o.Action != command.Drill {
+		if o.Pair == a.op.Pair && moves(o) {
 			return fmt.Sprintf("operation %s (%s) is under way on pair %s: a mirror stands aside", o.ID, o.Action, o.Pair), nil
 		}
 	}
 	return "", nil
 }
+
+// moves says a plan's operation may change which side serves: a drill or a dry run
+// does not.
+func moves(o journal.Operation) bool { return !o.DryRun && o.Action != command.Drill }
 
 // guard is read before every write: the pair must still be active on the plan's side
 // at the plan's epoch, with no plan under way. Anything else stops the mirror.

@@ -235,7 +235,7 @@ func (r *Runner) keepReports(ctx context.Context) {
 		// often down, and a report from before the move is stale anyway.
 		if pending, err := r.Plans.ListPending(ctx); err == nil {
 			for _, o := range pending {
-				busy[o.Pair] = busy[o.Pair] || !o.DryRun && o.Action != command.Drill
+				busy[o.Pair] = busy[o.Pair] || moves(o)
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"integration-dr/dev/localstack"
 	"integration-dr/handlers"
 	"integration-dr/journal"
+	"integration-dr/replication"
 )
 
 // artifacts is the demo's drift half, before the disaster: the secondary lacks a map
@@ -68,7 +69,7 @@ func (d *drDemo) artifacts(ctx context.Context, env map[string]string) (before, 
 }
 
 // run sends a command through the queue and delivers it; an operation left waiting
-// is advanced by the operations timer until it ends.
+// is advanced by the operations timer, once a second, until it ends.
 func (d *drDemo) run(ctx context.Context, body string) (journal.Operation, error) {
 	if _, err := d.host.Send(demoQueue, hostsim.Message{Body: []byte(body)}); err != nil {
 		return journal.Operation{}, err
@@ -78,13 +79,11 @@ func (d *drDemo) run(ctx context.Context, body string) (journal.Operation, error
 		return journal.Operation{}, err
 	}
 	op := d.remember(del.Result)
-	for i := 0; op.Status.Open() && i < 60; i++ {
-		if _, err := d.timer(ctx, handlers.FnAdvanceOperations); err != nil {
-			return op, err
-		}
-		op = d.ops[op.ID]
+	if !op.Status.Open() {
+		return op, nil
 	}
-	return op, nil
+	err = d.until(ctx, "operation "+op.ID+" ends", func(replication.StreamStatus) bool { return !d.ops[op.ID].Status.Open() })
+	return d.ops[op.ID], err
 }
 
 // readiness prints the integration-account pair's readiness as drctl readiness makes

@@ -111,9 +111,6 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, sql *sqlst
 	}
 	failover = d.ops[failover.ID]
 	d.row("5 RunCommand: failover", string(failover.Status)+" "+stepSummary(failover), fmt.Sprintf("RTO %s, lag at start %s", failover.RTO.Round(time.Millisecond), failover.LagAtStart.Round(time.Millisecond)))
-	if os.Getenv("XDEBUG") != "" {
-		fmt.Fprintln(out, d.lastSteps())
-	}
 	afterFailover := readTraffic(arm)
 	d.row("  partner traffic", afterFailover.String(), routedNote(afterFailover.only(1)))
 
@@ -140,9 +137,6 @@ func disaster(ctx context.Context, o options, arm *armstandin.Server, sql *sqlst
 	}
 	fallback = d.ops[fallback.ID]
 	d.row("8 RunCommand: fallback", string(fallback.Status)+" "+stepSummary(fallback), fmt.Sprintf("RTO %s", fallback.RTO.Round(time.Millisecond)))
-	if os.Getenv("XDEBUG") != "" {
-		fmt.Fprintln(out, d.lastSteps())
-	}
 	afterFallback := readTraffic(arm)
 	d.row("  partner traffic", afterFallback.String(), routedNote(afterFallback.only(0)))
 
