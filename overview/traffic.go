@@ -34,6 +34,21 @@ type RouteKnown struct {
 	Source string
 }
 
+// RouteWords says a route's state as the operator's surfaces print it: "enabled",
+// "disabled" or "unknown", with the router's health after a comma when it reports one.
+func RouteWords(enabled *bool, health string) string {
+	state := "unknown"
+	if enabled != nil && *enabled {
+		state = "enabled"
+	} else if enabled != nil {
+		state = "disabled"
+	}
+	if health != "" {
+		state += ", " + health
+	}
+	return state
+}
+
 // Traffic is where partners are sent for one pair, as last known: never fresher
 // than its oldest piece.
 type Traffic struct {

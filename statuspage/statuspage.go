@@ -612,15 +612,7 @@ func worst(bs []badge) string {
 func trafficFact(t overview.Traffic, now time.Time) fact {
 	routes := make([]string, 0, len(t.Routes))
 	for _, r := range t.Routes {
-		state := "unknown"
-		if r.Enabled != nil && *r.Enabled {
-			state = "enabled"
-		} else if r.Enabled != nil {
-			state = "disabled"
-		}
-		if r.Health != "" {
-			state += ", " + r.Health
-		}
+		state := overview.RouteWords(r.Enabled, r.Health)
 		routes = append(routes, fmt.Sprintf("%s %s (%s; %s)", r.Side, r.Name, state, r.Source))
 	}
 	where := "routed to " + t.Routed

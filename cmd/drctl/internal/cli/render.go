@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"integration-dr/overview"
 	"integration-dr/view"
 )
 
@@ -101,15 +102,7 @@ func renderStatus(w io.Writer, v statusView) error {
 				if i > 0 {
 					pair, routed, at = "", "", ""
 				}
-				state := "unknown"
-				if r.Enabled != nil && *r.Enabled {
-					state = "enabled"
-				} else if r.Enabled != nil {
-					state = "disabled"
-				}
-				if r.Health != "" {
-					state += ", " + r.Health
-				}
+				state := overview.RouteWords(r.Enabled, r.Health)
 				row(tw, pair, routed, at, r.Side, r.Name, state, r.Source+" at "+r.KnownAt.UTC().Format(time.RFC3339))
 			}
 		}
