@@ -1715,7 +1715,11 @@ func (p *plan) bump(ctx context.Context) (string, []string, error) {
 	sessions := p.pair.side(to).Sessions
 	claim := &claimKeeper{p: p}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(p.r.Workers, defaultWorkers))
+	workers := p.r.Workers
+	if workers <= 0 {
+		workers = defaultWorkers
+	}
+	g.SetLimit(workers)
 	written := make([]bool, len(n.Plan.Bumps))
 	for i, b := range n.Plan.Bumps {
 		g.Go(func() error {
